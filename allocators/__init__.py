@@ -1,0 +1,43 @@
+"""Engine-agnostic allocation estimators (scikit-learn protocol).
+
+Every allocator has ``fit(returns, *, covariance=None, expected_returns=None) -> self`` and a fitted
+``weights_`` Series over the returns' columns that sums to one. Nothing here imports backtrader or
+torch; ``seqfolio.allocators.indicators`` is the backtrader adapter.
+
+>>> from seqfolio.allocators import HRP
+>>> HRP(linkage="single").fit(returns).weights_          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from seqfolio.allocators._base import AllocationError, BaseAllocator
+from seqfolio.allocators.fallback import Fallback
+from seqfolio.allocators.herc import HERC, herc_weights
+from seqfolio.allocators.hrp import HRP, hrp_weights
+from seqfolio.allocators.mean_variance import MeanVariance
+from seqfolio.allocators.naive import EqualWeight, InverseVariance, InverseVolatility
+
+ALLOCATORS: dict[str, type[BaseAllocator]] = {
+    "hrp": HRP,
+    "herc": HERC,
+    "mvo": MeanVariance,
+    "ew": EqualWeight,
+    "ivp": InverseVariance,
+    "ivol": InverseVolatility,
+}
+"""Short names used by the CLI and configs."""
+
+__all__ = [
+    "ALLOCATORS",
+    "AllocationError",
+    "BaseAllocator",
+    "EqualWeight",
+    "Fallback",
+    "HERC",
+    "HRP",
+    "InverseVariance",
+    "InverseVolatility",
+    "MeanVariance",
+    "herc_weights",
+    "hrp_weights",
+]

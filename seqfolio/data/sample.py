@@ -1,0 +1,94 @@
+"""The bundled sample: 20 S&P 500 stocks and the S&P 500 index, daily, 1990-2022.
+
+See ``datasets/PROVENANCE.md`` beside this module for the source (skfolio 1.12.2, BSD-3-Clause) and the
+known quirks (prices rounded to 3 decimals: start examples in 2000 or later).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+import pandas as pd
+
+from seqfolio.data.readers import read_prices
+
+_STOCKS_FILE = "sp500_20_adjclose_1990_2022.csv.gz"
+_INDEX_FILE = "sp500_index_adjclose_1990_2022.csv.gz"
+
+SAMPLE_ASSETS: tuple[str, ...] = (
+    "AAPL", "AMD", "BAC", "BBY", "CVX", "GE", "HD", "JNJ", "JPM", "KO",
+    "LLY", "MRK", "MSFT", "PEP", "PFE", "PG", "RRC", "UNH", "WMT", "XOM",
+)  # fmt: skip
+
+
+@lru_cache(maxsize=2)
+def _read_bundled(filename: str) -> pd.DataFrame:
+    with resources.as_file(resources.files("seqfolio.data") / "datasets" / filename) as path:
+        return read_prices(path, min_assets=1)
+
+
+def _slice_dates(
+    frame: pd.DataFrame, start: str | pd.Timestamp | None, end: str | pd.Timestamp | None
+) -> pd.DataFrame:
+    start_ts = pd.Timestamp(start) if start is not None else None
+    end_ts = pd.Timestamp(end) if end is not None else None
+    if start_ts is not None and end_ts is not None and start_ts > end_ts:
+        raise ValueError(f"start ({start_ts.date()}) is after end ({end_ts.date()}); swap them.")
+    sliced = frame.loc[start_ts:end_ts]
+    if sliced.empty:
+        raise ValueError(
+            f"No bundled data between {start} and {end}: the sample covers "
+            f"{frame.index[0].date()} to {frame.index[-1].date()}."
+        )
+    return sliced.copy()
+
+
+def load_sample(
+    start: str | pd.Timestamp | None = None,
+    end: str | pd.Timestamp | None = None,
+    assets: list[str] | None = None,
+) -> pd.DataFrame:
+    """Load the bundled adjusted daily closes of 20 S&P 500 stocks.
+
+    Parameters
+    ----------
+    start, end : str or Timestamp, optional
+        Inclusive date bounds, e.g. ``"2005-01-01"``. Default: the whole sample (1990-01-02 to
+        2022-12-28).
+    assets : list of str, optional
+        A subset of :data:`SAMPLE_ASSETS` to keep, in the order given.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Prices with a ``DatetimeIndex`` named ``date`` and one float column per ticker. No missing
+        values, no non-positive prices.
+
+    Notes
+    -----
+    Source: skfolio 1.12.2's bundled data set (BSD-3-Clause), stale and for examples and tests only.
+    Prices are rounded to 3 decimals, so 1990s returns of low-priced stocks are coarse.
+    """
+    prices = _read_bundled(_STOCKS_FILE)
+    if assets is not None:
+        unknown = [a for a in assets if a not in prices.columns]
+        if unknown:
+            raise ValueError(
+                f"load_sample: unknown assets {unknown}; the sample has {list(SAMPLE_ASSETS)}."
+            )
+        prices = prices[list(assets)]
+    return _slice_dates(prices, start, end)
+
+
+def load_benchmark(
+    start: str | pd.Timestamp | None = None, end: str | pd.Timestamp | None = None
+) -> pd.Series:
+    """Load the bundled S&P 500 index closes (the default benchmark), same dates as the sample.
+
+    Returns
+    -------
+    pandas.Series
+        Index levels named ``SP500`` with a ``DatetimeIndex`` named ``date``.
+    """
+    return _slice_dates(_read_bundled(_INDEX_FILE), start, end)["SP500"]
