@@ -101,7 +101,12 @@ def check_returns(returns: object, owner: str, *, min_observations: int = 2) -> 
     if frame.columns.has_duplicates:
         dupes = frame.columns[frame.columns.duplicated()].unique()
         raise ValueError(f"{owner}.fit: duplicate asset columns {_names(dupes)}; make them unique.")
-    non_numeric = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    non_numeric = [
+        c
+        for c in frame.columns
+        if not pd.api.types.is_numeric_dtype(frame[c])
+        and pd.to_numeric(frame[c], errors="coerce").isna().gt(frame[c].isna()).any()
+    ]
     if non_numeric:
         raise ValueError(
             f"{owner}.fit: returns columns {_names(non_numeric)} are not numeric; convert them to float."
