@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
-
 from seqfolio.allocators._bounds import apply_weight_bounds, check_bounds_feasible
 from seqfolio.allocators._covariance import COVARIANCE_ESTIMATORS, estimate_covariance
 from seqfolio.allocators._validation import (
@@ -16,6 +14,7 @@ from seqfolio.allocators._validation import (
     check_returns,
     check_weight_bounds,
 )
+from sklearn.base import BaseEstimator
 
 
 class AllocationError(ValueError):
@@ -62,7 +61,9 @@ class BaseAllocator(BaseEstimator):
     def _owner(self) -> str:
         return type(self).__name__
 
-    def _covariance_matrix(self, returns: pd.DataFrame, covariance: np.ndarray | None) -> np.ndarray:
+    def _covariance_matrix(
+        self, returns: pd.DataFrame, covariance: np.ndarray | None
+    ) -> np.ndarray:
         """The given (forecast) covariance, or one estimated with ``self.covariance``."""
         if covariance is not None:
             return covariance
@@ -114,7 +115,9 @@ class BaseAllocator(BaseEstimator):
 
         raw = np.asarray(self._allocate(frame, cov, mu), dtype=float)
         if not np.isfinite(raw).all() or raw.sum() <= 0:
-            raise AllocationError(f"{owner}.fit produced non-finite or zero weights for this window.")
+            raise AllocationError(
+                f"{owner}.fit produced non-finite or zero weights for this window."
+            )
         raw = np.clip(raw, 0.0, None)
         raw = raw / raw.sum()
         if self._has_weight_bounds:

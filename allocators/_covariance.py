@@ -32,7 +32,9 @@ def estimate_covariance(returns: pd.DataFrame, method: str) -> np.ndarray:
         weights = decay ** np.arange(n_obs - 1, -1, -1)
         weights /= weights.sum()
         return (centered * weights[:, None]).T @ centered / (1.0 - (weights**2).sum())
-    raise ValueError(f"Unknown covariance estimator {method!r}; use one of {list(COVARIANCE_ESTIMATORS)}.")
+    raise ValueError(
+        f"Unknown covariance estimator {method!r}; use one of {list(COVARIANCE_ESTIMATORS)}."
+    )
 
 
 def covariance_to_correlation(covariance: np.ndarray) -> np.ndarray:

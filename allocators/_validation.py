@@ -19,7 +19,9 @@ _MAX_NAMES = 10
 def _names(labels: Iterable[object]) -> str:
     labels = list(labels)
     shown = [str(x) for x in labels[:_MAX_NAMES]]
-    return repr(shown) + (f" (+{len(labels) - _MAX_NAMES} more)" if len(labels) > _MAX_NAMES else "")
+    return repr(shown) + (
+        f" (+{len(labels) - _MAX_NAMES} more)" if len(labels) > _MAX_NAMES else ""
+    )
 
 
 def check_choice(owner: str, name: str, value: object, choices: Sequence[str]) -> str:
@@ -50,14 +52,18 @@ def check_real(
     if not ok:
         left = "(" if low_open else "["
         right = ")" if high_open else "]"
-        span = f" in {left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
+        span = (
+            f" in {left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
+        )
         raise ValueError(
             f"The '{name}' parameter of {owner} must be a float{span}. Got {value!r} instead."
         )
     return float(value)
 
 
-def check_int(owner: str, name: str, value: object, *, low: int, allow_none: bool = False) -> int | None:
+def check_int(
+    owner: str, name: str, value: object, *, low: int, allow_none: bool = False
+) -> int | None:
     """Return ``value`` if it is an integer >= ``low`` (or None when allowed)."""
     if value is None and allow_none:
         return None

@@ -7,9 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
-
 from seqfolio.allocators._base import AllocationError, BaseAllocator
+from sklearn.base import clone
 
 
 class Fallback(BaseAllocator):
@@ -56,7 +55,10 @@ class Fallback(BaseAllocator):
                 )
 
     def _allocate(
-        self, returns: pd.DataFrame, covariance: np.ndarray | None, expected_returns: np.ndarray | None
+        self,
+        returns: pd.DataFrame,
+        covariance: np.ndarray | None,
+        expected_returns: np.ndarray | None,
     ) -> np.ndarray:
         self.errors_: list[str] = []
         for index, member in enumerate(self.allocators):

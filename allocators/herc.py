@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import scipy.cluster.hierarchy as sch
-
 from seqfolio.allocators._base import BaseAllocator
 from seqfolio.allocators._covariance import covariance_to_correlation
 from seqfolio.allocators._hierarchy import (
@@ -18,7 +17,9 @@ from seqfolio.allocators._hierarchy import (
 from seqfolio.allocators._risk import RISK_MEASURES, portfolio_risk
 from seqfolio.allocators._validation import check_choice, check_int, check_real
 
-_RISK_FLOOR = 1e-300  # a window with no measured risk (e.g. no losses for CVaR) must not divide by 0
+_RISK_FLOOR = (
+    1e-300  # a window with no measured risk (e.g. no losses for CVaR) must not divide by 0
+)
 
 
 def herc_weights(
@@ -150,7 +151,10 @@ class HERC(BaseAllocator):
         self._check_covariance_name()
 
     def _allocate(
-        self, returns: pd.DataFrame, covariance: np.ndarray | None, expected_returns: np.ndarray | None
+        self,
+        returns: pd.DataFrame,
+        covariance: np.ndarray | None,
+        expected_returns: np.ndarray | None,
     ) -> np.ndarray:
         cov = self._covariance_matrix(returns, covariance)
         weights, labels = herc_weights(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-
 from seqfolio.allocators._base import BaseAllocator
 from seqfolio.allocators._covariance import covariance_to_correlation
 from seqfolio.allocators._hierarchy import (
@@ -153,7 +152,10 @@ class HRP(BaseAllocator):
         self._check_covariance_name()
 
     def _allocate(
-        self, returns: pd.DataFrame, covariance: np.ndarray | None, expected_returns: np.ndarray | None
+        self,
+        returns: pd.DataFrame,
+        covariance: np.ndarray | None,
+        expected_returns: np.ndarray | None,
     ) -> np.ndarray:
         cov = self._covariance_matrix(returns, covariance)
         corr = covariance_to_correlation(cov)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-
 from seqfolio.allocators._base import AllocationError, BaseAllocator
 from seqfolio.allocators._covariance import COVARIANCE_ESTIMATORS
 from seqfolio.allocators._validation import check_choice, check_int, check_real
@@ -108,15 +107,19 @@ class MeanVariance(BaseAllocator):
         low = check_real(owner, "weight_bounds[0]", bounds[0], low=0.0, high=1.0)
         high = check_real(owner, "weight_bounds[1]", bounds[1], low=0.0, high=1.0, low_open=True)
         if low > high:
-            raise ValueError(f"The 'weight_bounds' parameter of {owner} has min {low} > max {high}.")
+            raise ValueError(
+                f"The 'weight_bounds' parameter of {owner} has min {low} > max {high}."
+            )
 
     def _allocate(
-        self, returns: pd.DataFrame, covariance: np.ndarray | None, expected_returns: np.ndarray | None
+        self,
+        returns: pd.DataFrame,
+        covariance: np.ndarray | None,
+        expected_returns: np.ndarray | None,
     ) -> np.ndarray:
         # PyPortfolioOpt imports cvxpy, which takes about a second: import on first use.
         from pypfopt import EfficientFrontier, objective_functions
         from pypfopt.exceptions import OptimizationError
-
         from seqfolio.allocators._covariance import estimate_covariance
 
         n_assets = returns.shape[1]
@@ -126,7 +129,9 @@ class MeanVariance(BaseAllocator):
                 f"The 'weight_bounds' parameter of MeanVariance {tuple(self.weight_bounds)} cannot sum "
                 f"to 1 over {n_assets} assets; widen them."
             )
-        cov = covariance if covariance is not None else estimate_covariance(returns, self.covariance)
+        cov = (
+            covariance if covariance is not None else estimate_covariance(returns, self.covariance)
+        )
         mu = expected_returns
         if mu is None:
             mu = _historical_expected_returns(returns, self.expected_returns)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-
 from seqfolio.allocators._base import BaseAllocator
 
 
@@ -24,7 +23,10 @@ class EqualWeight(BaseAllocator):
         self.max_weight = max_weight
 
     def _allocate(
-        self, returns: pd.DataFrame, covariance: np.ndarray | None, expected_returns: np.ndarray | None
+        self,
+        returns: pd.DataFrame,
+        covariance: np.ndarray | None,
+        expected_returns: np.ndarray | None,
     ) -> np.ndarray:
         return np.full(returns.shape[1], 1.0 / returns.shape[1])
 
@@ -46,7 +48,10 @@ class _InverseRisk(BaseAllocator):
         self._check_covariance_name()
 
     def _allocate(
-        self, returns: pd.DataFrame, covariance: np.ndarray | None, expected_returns: np.ndarray | None
+        self,
+        returns: pd.DataFrame,
+        covariance: np.ndarray | None,
+        expected_returns: np.ndarray | None,
     ) -> np.ndarray:
         variances = np.diag(self._covariance_matrix(returns, covariance))
         inverse = variances ** (-self._power)

@@ -16,7 +16,6 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-
 from seqfolio.allocators import HERC, HRP, MeanVariance
 
 
@@ -45,7 +44,11 @@ def best_time(fit: Callable[[], object], repeats: int) -> float:
 def contenders(returns: pd.DataFrame) -> dict[str, dict[str, Callable[[], object]]]:
     """Per task: {implementation: a zero-argument fit}."""
     from pypfopt import EfficientFrontier, HRPOpt, risk_models
-    from skfolio.optimization import HierarchicalEqualRiskContribution, HierarchicalRiskParity, MeanRisk
+    from skfolio.optimization import (
+        HierarchicalEqualRiskContribution,
+        HierarchicalRiskParity,
+        MeanRisk,
+    )
 
     def pypfopt_min_vol() -> object:
         cov = risk_models.CovarianceShrinkage(returns, returns_data=True).ledoit_wolf()

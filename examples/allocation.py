@@ -8,8 +8,8 @@ from __future__ import annotations
 import argparse
 
 import pandas as pd
-
 from seqfolio.allocators import HERC, HRP, EqualWeight, InverseVariance, MeanVariance
+
 from seqfolio.data import load_sample
 
 
@@ -33,7 +33,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--end", default="2022-12-31")
     args = parser.parse_args(argv)
     returns = load_sample(args.start, args.end).pct_change().iloc[1:]
-    print(f"Weights (%) fitted on daily returns {returns.index[0].date()} .. {returns.index[-1].date()}")
+    print(
+        f"Weights (%) fitted on daily returns {returns.index[0].date()} .. {returns.index[-1].date()}"
+    )
     print(allocation_table(returns).round(2).to_string())
 
 

@@ -9,8 +9,6 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sklearn.base import clone
-
 from seqfolio.allocators import (
     HERC,
     HRP,
@@ -20,6 +18,7 @@ from seqfolio.allocators import (
     InverseVolatility,
     MeanVariance,
 )
+from sklearn.base import clone
 
 # (allocator, permutation-equivariant, scale-invariant)
 CASES = [
@@ -38,7 +37,11 @@ CASES = [
     (EqualWeight(), True, True),
     (InverseVolatility(), True, True),
     (InverseVariance(covariance="oas"), True, True),
-    (Fallback([MeanVariance(objective="efficient_risk", target_volatility=1e-4), HRP()]), True, True),
+    (
+        Fallback([MeanVariance(objective="efficient_risk", target_volatility=1e-4), HRP()]),
+        True,
+        True,
+    ),
 ]
 IDS = [repr(c[0]).replace("\n", "").replace(" ", "") for c in CASES]
 
@@ -94,7 +97,9 @@ def test_set_params_round_trip():
     hrp = HRP().set_params(linkage="average", max_weight=0.3)
     assert hrp.get_params()["linkage"] == "average" and hrp.max_weight == 0.3
     fallback = Fallback([HRP(), EqualWeight()])
-    assert clone(fallback).get_params(deep=False)["allocators"][0].get_params() == HRP().get_params()
+    assert (
+        clone(fallback).get_params(deep=False)["allocators"][0].get_params() == HRP().get_params()
+    )
 
 
 def test_forecast_covariance_changes_hrp_weights(sample_returns):

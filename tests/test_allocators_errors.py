@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from seqfolio.allocators import (
     HERC,
     HRP,
@@ -26,19 +25,40 @@ def returns(sample_returns) -> pd.DataFrame:
     ("allocator", "message"),
     [
         (HRP(linkage="singel"), r"The 'linkage' parameter of HRP must be one of \['single'"),
-        (HRP(ordering="leaves"), r"'ordering' parameter of HRP must be one of \['optimal_leaf', 'pre_order'\]"),
+        (
+            HRP(ordering="leaves"),
+            r"'ordering' parameter of HRP must be one of \['optimal_leaf', 'pre_order'\]",
+        ),
         (HRP(distance="euclid"), r"'distance' parameter of HRP"),
-        (HRP(covariance="shrunk"), r"'covariance' parameter of HRP must be one of \['sample', 'ledoit_wolf'"),
-        (HRP(max_weight=1.5), r"The 'max_weight' parameter of HRP must be a float in \(0.0, 1.0\]. Got 1.5"),
+        (
+            HRP(covariance="shrunk"),
+            r"'covariance' parameter of HRP must be one of \['sample', 'ledoit_wolf'",
+        ),
+        (
+            HRP(max_weight=1.5),
+            r"The 'max_weight' parameter of HRP must be a float in \(0.0, 1.0\]. Got 1.5",
+        ),
         (HRP(min_weight=-0.1), r"'min_weight' parameter of HRP must be a float in \[0.0, 1.0\]"),
-        (HRP(min_weight=0.5, max_weight=0.4), r"'min_weight' parameter of HRP \(0.5\) must not exceed"),
+        (
+            HRP(min_weight=0.5, max_weight=0.4),
+            r"'min_weight' parameter of HRP \(0.5\) must not exceed",
+        ),
         (HERC(n_clusters=0), r"'n_clusters' parameter of HERC must be an int >= 1 or None. Got 0"),
         (HERC(risk_measure="var"), r"'risk_measure' parameter of HERC must be one of \['variance'"),
         (HERC(alpha=0), r"'alpha' parameter of HERC"),
-        (MeanVariance(objective="max_return"), r"'objective' parameter of MeanVariance must be one of"),
-        (MeanVariance(objective="efficient_risk"), r"'target_volatility' parameter of MeanVariance"),
+        (
+            MeanVariance(objective="max_return"),
+            r"'objective' parameter of MeanVariance must be one of",
+        ),
+        (
+            MeanVariance(objective="efficient_risk"),
+            r"'target_volatility' parameter of MeanVariance",
+        ),
         (MeanVariance(weight_bounds=(-0.5, 1)), r"'weight_bounds\[0\]' parameter of MeanVariance"),
-        (MeanVariance(weight_bounds=0.3), r"'weight_bounds' parameter of MeanVariance must be a \(min, max\)"),
+        (
+            MeanVariance(weight_bounds=0.3),
+            r"'weight_bounds' parameter of MeanVariance must be a \(min, max\)",
+        ),
         (Fallback([]), r"'allocators' parameter of Fallback must be a non-empty list"),
         (Fallback(["hrp"]), r"'allocators' parameter of Fallback must hold allocators"),
     ],
@@ -48,10 +68,14 @@ def test_bad_parameters(allocator, message, returns):
         allocator.fit(returns)
 
 
-@pytest.mark.parametrize("allocator", [HRP(), HERC(), MeanVariance(), EqualWeight(), InverseVariance()])
+@pytest.mark.parametrize(
+    "allocator", [HRP(), HERC(), MeanVariance(), EqualWeight(), InverseVariance()]
+)
 def test_nan_in_returns_names_the_column(allocator, returns):
     returns.iloc[3, 1] = np.nan
-    with pytest.raises(ValueError, match=r"fit: returns contain NaN in columns \['AMD'\]; drop or fill"):
+    with pytest.raises(
+        ValueError, match=r"fit: returns contain NaN in columns \['AMD'\]; drop or fill"
+    ):
         allocator.fit(returns)
 
 
@@ -86,9 +110,18 @@ def test_zero_variance_asset(returns):
 @pytest.mark.parametrize(
     ("allocator", "message"),
     [
-        (HRP(max_weight=0.1), r"'max_weight' parameter of HRP \(0.1\) cannot be met with 5 assets: 5 x 0.1 < 1"),
-        (HERC(min_weight=0.3), r"'min_weight' parameter of HERC \(0.3\) cannot be met with 5 assets"),
-        (MeanVariance(weight_bounds=(0, 0.1)), r"'weight_bounds' parameter of MeanVariance \(0, 0.1\) cannot sum"),
+        (
+            HRP(max_weight=0.1),
+            r"'max_weight' parameter of HRP \(0.1\) cannot be met with 5 assets: 5 x 0.1 < 1",
+        ),
+        (
+            HERC(min_weight=0.3),
+            r"'min_weight' parameter of HERC \(0.3\) cannot be met with 5 assets",
+        ),
+        (
+            MeanVariance(weight_bounds=(0, 0.1)),
+            r"'weight_bounds' parameter of MeanVariance \(0, 0.1\) cannot sum",
+        ),
     ],
 )
 def test_infeasible_bounds(allocator, message, returns):
@@ -120,7 +153,8 @@ def test_covariance_labels_are_aligned(returns):
     cov = returns.cov()
     reordered = cov.iloc[::-1, ::-1]
     pd.testing.assert_series_equal(
-        HRP().fit(returns, covariance=reordered).weights_, HRP().fit(returns, covariance=cov).weights_
+        HRP().fit(returns, covariance=reordered).weights_,
+        HRP().fit(returns, covariance=cov).weights_,
     )
 
 
@@ -131,7 +165,9 @@ def test_expected_returns_missing_assets(returns):
 
 
 def test_infeasible_optimisation_is_an_allocation_error(returns):
-    with pytest.raises(AllocationError, match=r"MeanVariance\(objective='efficient_risk'\).fit found no solution"):
+    with pytest.raises(
+        AllocationError, match=r"MeanVariance\(objective='efficient_risk'\).fit found no solution"
+    ):
         MeanVariance(objective="efficient_risk", target_volatility=1e-5).fit(returns)
     negative = pd.Series(-0.01, index=returns.columns)
     with pytest.raises(AllocationError, match="found no solution"):

@@ -7,7 +7,6 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-
 from seqfolio.allocators import HERC, HRP, MeanVariance
 from seqfolio.allocators._covariance import covariance_to_correlation
 from seqfolio.allocators.hrp import quasi_diagonal_order, recursive_bisection
@@ -66,13 +65,18 @@ def test_hrp_optimal_leaf_matches_skfolio_up_to_orientation(universes):
         theirs = _skfolio_hrp(returns)
         cov = returns.cov().to_numpy()
         order = quasi_diagonal_order(
-            cov, covariance_to_correlation(cov), linkage="single", ordering="optimal_leaf",
+            cov,
+            covariance_to_correlation(cov),
+            linkage="single",
+            ordering="optimal_leaf",
             distance="correlation",
         )
         candidates = [recursive_bisection(cov, order), recursive_bisection(cov, order[::-1])]
         ours = HRP().fit(returns).weights_.to_numpy()
         assert any(np.allclose(ours, c / c.sum(), atol=1e-12) for c in candidates)
-        assert any(np.allclose(theirs, c / c.sum(), atol=1e-10) for c in candidates), returns.columns
+        assert any(np.allclose(theirs, c / c.sum(), atol=1e-10) for c in candidates), (
+            returns.columns
+        )
 
 
 @pytest.mark.parametrize("measure", ["variance", "std", "cvar", "cdar"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from seqfolio.allocators import HRP, InverseVariance, MeanVariance
 
 # Published weights in per cent, assets 1..10.
@@ -31,7 +30,9 @@ def test_hrp_reproduces_table_16_1(paper_returns):
 
 
 def test_min_variance_reproduces_cla_column(paper_returns):
-    weights = MeanVariance(objective="min_variance", covariance="sample").fit(paper_returns).weights_
+    weights = (
+        MeanVariance(objective="min_variance", covariance="sample").fit(paper_returns).weights_
+    )
     np.testing.assert_allclose(weights * 100, TABLE_16_1["CLA"], atol=0.005 + 1e-9)
 
 

@@ -24,10 +24,14 @@ def test_bundled_sample_matches_provenance():
     prices = load_sample()
     assert prices.shape == (8313, 20)
     assert tuple(prices.columns) == SAMPLE_ASSETS
-    assert prices.index[0] == pd.Timestamp("1990-01-02") and prices.index[-1] == pd.Timestamp("2022-12-28")
+    assert prices.index[0] == pd.Timestamp("1990-01-02") and prices.index[-1] == pd.Timestamp(
+        "2022-12-28"
+    )
     assert prices.notna().all().all() and (prices > 0).all().all()
     folder = resources.files("seqfolio.data") / "datasets"
-    digest = hashlib.sha256((folder / "sp500_20_adjclose_1990_2022.csv.gz").read_bytes()).hexdigest()
+    digest = hashlib.sha256(
+        (folder / "sp500_20_adjclose_1990_2022.csv.gz").read_bytes()
+    ).hexdigest()
     assert digest.startswith("655ed9cec12a2789")
     assert "skfolio" in (folder / "PROVENANCE.md").read_text()
 
@@ -35,7 +39,9 @@ def test_bundled_sample_matches_provenance():
 def test_load_sample_slices_and_subsets():
     prices = load_sample("2005-01-01", "2005-12-31", assets=["MSFT", "AAPL"])
     assert list(prices.columns) == ["MSFT", "AAPL"]
-    assert prices.index.min() >= pd.Timestamp("2005-01-01") and prices.index.max() <= pd.Timestamp("2005-12-31")
+    assert prices.index.min() >= pd.Timestamp("2005-01-01") and prices.index.max() <= pd.Timestamp(
+        "2005-12-31"
+    )
     prices.iloc[0, 0] = -1.0  # a copy: the cache is not touched
     assert (load_sample("2005-01-01", "2005-12-31")["MSFT"] > 0).all()
     with pytest.raises(ValueError, match=r"unknown assets \['TSLA'\]"):
@@ -96,17 +102,29 @@ def test_late_listing_and_early_delisting_stay_nan(tmp_path):
     [
         ("", r"prices.csv: the file is empty"),
         ("date,A,B\n", r"the file has a header but no data rows"),
-        ("date,A,B\n2020-01-02,1,2\nnot-a-date,1,2\n", r"unparseable date in column 'date' at line 3"),
+        (
+            "date,A,B\n2020-01-02,1,2\nnot-a-date,1,2\n",
+            r"unparseable date in column 'date' at line 3",
+        ),
         ("date,A,B\n2020-01-02,1,2\n01/03/2020,1,2\n", r"unparseable date .* line 3 .*one format"),
         ("date,A,B\n2020-01-02,1,2\n2020-01-02,1,2\n", r"duplicate date 2020-01-02 at line 3"),
-        ("date,A,B\n2020-01-03,1,2\n2020-01-02,1,2\n", r"not in ascending order \(line 3 goes back"),
-        ("date,A,B\n2020-01-02,1,2\n2020-01-03,abc,2\n", r"column 'A' has a non-numeric value 'abc' at line 3"),
+        (
+            "date,A,B\n2020-01-03,1,2\n2020-01-02,1,2\n",
+            r"not in ascending order \(line 3 goes back",
+        ),
+        (
+            "date,A,B\n2020-01-02,1,2\n2020-01-03,abc,2\n",
+            r"column 'A' has a non-numeric value 'abc' at line 3",
+        ),
         ("date,A,B\n2020-01-02,1,0\n", r"column 'B' has a non-positive price \(0.0\) at line 2"),
         ("date,A,B\n2020-01-02,1,-3\n", r"column 'B' has a non-positive price \(-3.0\)"),
         ("date,A,B\n2020-01-02,inf,2\n", r"column 'A' has an infinite price at line 2"),
         ("date,A\n2020-01-02,1\n", r"found 1 asset column\(s\) \['A'\]; at least 2 are needed"),
         ("date,A,B\n2020-01-02,1,\n2020-01-03,1,\n", r"column 'B' has no prices at all"),
-        ("date,symbol,close\n2020-01-02,A,1\n2020-01-02,A,2\n", r"duplicate row for symbol 'A' on 2020-01-02 at line 3"),
+        (
+            "date,symbol,close\n2020-01-02,A,1\n2020-01-02,A,2\n",
+            r"duplicate row for symbol 'A' on 2020-01-02 at line 3",
+        ),
         ("date,symbol,open\n2020-01-02,A,1\n", r"long-format file has no 'close' column"),
     ],
 )
@@ -123,7 +141,9 @@ def test_missing_file(tmp_path):
 
 def test_interior_gap_warns_and_is_kept(tmp_path):
     path = write(tmp_path, "date,A,B\n2020-01-02,1,2\n2020-01-03,,2\n2020-01-06,1.1,2\n")
-    with pytest.warns(UserWarning, match=r"column 'A' has 1 missing price\(s\) inside its life \(line 3\)"):
+    with pytest.warns(
+        UserWarning, match=r"column 'A' has 1 missing price\(s\) inside its life \(line 3\)"
+    ):
         prices = read_prices(path)
     assert np.isnan(prices.loc["2020-01-03", "A"])
 

@@ -27,7 +27,9 @@ _MAX_LISTED = 5  # how many offending rows an error message lists
 def _lines(row_positions: np.ndarray) -> str:
     """Format file line numbers (header = line 1) of the first offending rows."""
     lines = [str(int(p) + 2) for p in row_positions[:_MAX_LISTED]]
-    more = f" and {len(row_positions) - _MAX_LISTED} more" if len(row_positions) > _MAX_LISTED else ""
+    more = (
+        f" and {len(row_positions) - _MAX_LISTED} more" if len(row_positions) > _MAX_LISTED else ""
+    )
     return ", ".join(lines) + more
 
 
@@ -114,7 +116,9 @@ def _warn_interior_gaps(prices: pd.DataFrame, source: str) -> None:
             )
 
 
-def _pivot_long(frame: pd.DataFrame, lower: dict[str, str], source: str, field: str) -> pd.DataFrame:
+def _pivot_long(
+    frame: pd.DataFrame, lower: dict[str, str], source: str, field: str
+) -> pd.DataFrame:
     symbol_col = next(lower[n] for n in _SYMBOL_NAMES if n in lower)
     if field not in lower:
         raise PriceDataError(
@@ -180,7 +184,9 @@ def read_prices(
     try:
         frame = pd.read_csv(file, dtype=str, skipinitialspace=True)
     except pd.errors.EmptyDataError:
-        raise PriceDataError(f"{source}: the file is empty; expected a header and price rows.") from None
+        raise PriceDataError(
+            f"{source}: the file is empty; expected a header and price rows."
+        ) from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise PriceDataError(f"{source}: not a readable CSV ({exc}).") from None
     if frame.empty:
@@ -197,7 +203,9 @@ def read_prices(
         _check_dates(frame.index, source)
         unnamed = [c for c in frame.columns if c.startswith("Unnamed:")]
         if unnamed:
-            raise PriceDataError(f"{source}: columns {unnamed} have no header; name every asset column.")
+            raise PriceDataError(
+                f"{source}: columns {unnamed} have no header; name every asset column."
+            )
         prices = _to_prices(frame, source)
     if prices.shape[1] < min_assets:
         raise PriceDataError(

@@ -1,0 +1,68 @@
+"""Packaging: the folder mapping, the wheel's contents, and the import-cost contract."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_allocators_import_no_heavy_libraries():
+    code = (
+        "import sys, seqfolio.allocators, seqfolio.data; "
+        "heavy = [m for m in ('torch', 'backtrader', 'quantstats') if m in sys.modules]; "
+        "print(heavy); sys.exit(1 if heavy else 0)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO.parent
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_subpackages_are_mapped_under_seqfolio():
+    import seqfolio.allocators
+    import seqfolio.signals
+    import seqfolio.strategies
+
+    assert Path(seqfolio.allocators.__file__).parent.name == "allocators"
+    for name in ("allocators", "signals", "strategies"):
+        spec = __import__("importlib.util").util.find_spec(name)
+        # a top-level package of that name, if any, must not be ours
+        assert spec is None or REPO not in Path(spec.origin or "").parents
+
+
+@pytest.mark.slow
+def test_wheel_installs_only_under_seqfolio(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--quiet",
+            "-w",
+            str(tmp_path),
+            str(REPO),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    wheel = next(tmp_path.glob("seqfolio-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    top_level = {name.split("/")[0] for name in names if not name.startswith("seqfolio-")}
+    assert top_level == {"seqfolio"}, top_level
+    for expected in (
+        "seqfolio/allocators/hrp.py",
+        "seqfolio/signals/__init__.py",
+        "seqfolio/strategies/__init__.py",
+        "seqfolio/data/datasets/sp500_20_adjclose_1990_2022.csv.gz",
+        "seqfolio/data/datasets/PROVENANCE.md",
+    ):
+        assert expected in names, expected
