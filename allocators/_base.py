@@ -67,10 +67,10 @@ class BaseAllocator(BaseEstimator):
         """The given (forecast) covariance, or one estimated with ``self.covariance``."""
         if covariance is not None:
             return covariance
-        return estimate_covariance(returns, self.covariance)  # type: ignore[attr-defined]
+        return estimate_covariance(returns, self.covariance)
 
     def _check_covariance_name(self) -> None:
-        check_choice(self._owner, "covariance", self.covariance, COVARIANCE_ESTIMATORS)  # type: ignore[attr-defined]
+        check_choice(self._owner, "covariance", self.covariance, COVARIANCE_ESTIMATORS)
 
     def fit(
         self,
@@ -107,7 +107,7 @@ class BaseAllocator(BaseEstimator):
         )
         n_assets = frame.shape[1]
         if self._has_weight_bounds:
-            low, high = check_weight_bounds(owner, self.min_weight, self.max_weight)  # type: ignore[attr-defined]
+            low, high = check_weight_bounds(owner, self.min_weight, self.max_weight)
             check_bounds_feasible(owner, n_assets, low, high)
         if self._needs_positive_variance:
             variances = np.diag(cov) if cov is not None else frame.var(ddof=1).to_numpy()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,7 +37,7 @@ def check_choice(owner: str, name: str, value: object, choices: Sequence[str]) -
 def check_real(
     owner: str,
     name: str,
-    value: object,
+    value: Any,
     *,
     low: float | None = None,
     high: float | None = None,

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 from seqfolio.allocators._base import AllocationError, BaseAllocator
 from seqfolio.allocators._covariance import COVARIANCE_ESTIMATORS
 from seqfolio.allocators._validation import check_choice, check_int, check_real
+
+if TYPE_CHECKING:
+    from pypfopt import EfficientFrontier
 
 OBJECTIVES = ("min_variance", "max_sharpe", "efficient_risk", "efficient_return", "max_utility")
 EXPECTED_RETURN_ESTIMATORS = ("mean", "ema")
@@ -158,7 +163,7 @@ class MeanVariance(BaseAllocator):
         # Solvers land a hair outside the bounds (about 1e-9); pull back before renormalising.
         return np.clip(weights, low, high)
 
-    def _solve(self, frontier: object) -> None:
+    def _solve(self, frontier: EfficientFrontier) -> None:
         objective = self.objective
         if objective == "min_variance":
             frontier.min_volatility()
