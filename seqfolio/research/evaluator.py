@@ -1,0 +1,175 @@
+"""Vectorised portfolio evaluation: from target weights at decision dates to daily net returns.
+
+Timing (the same as the backtrader strategy on close-only data): a target decided on the close of bar
+``t`` is traded at bar ``t + lag``'s price (``lag=1``: the next bar, where backtrader fills a market
+order on open = close). Between trades the holdings drift with prices; a trade costs
+``commission x traded value``. Weights that sum to less than one leave the rest in cash at zero return.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What :func:`evaluate_weights` returns.
+
+    Attributes
+    ----------
+    returns : pandas.Series
+        Daily portfolio returns net of costs, from the first decision date to the last price.
+    values : pandas.Series
+        Portfolio value (starting at ``initial_value``) on the same dates.
+    weights : pandas.DataFrame
+        End-of-day weights after drift and trades (cash is ``1 - weights.sum(axis=1)``).
+    turnover : pandas.Series
+        Sum of absolute weight changes at each trade date (a full switch from cash counts 1.0).
+    costs : pandas.Series
+        Commission paid at each trade date as a fraction of the portfolio value before the trade.
+    """
+
+    returns: pd.Series
+    values: pd.Series
+    weights: pd.DataFrame
+    turnover: pd.Series
+    costs: pd.Series
+
+
+def _check_inputs(prices: pd.DataFrame, targets: pd.DataFrame, commission: float, lag: int) -> None:
+    if not isinstance(prices, pd.DataFrame) or not isinstance(targets, pd.DataFrame):
+        raise TypeError("evaluate_weights: prices and targets must be DataFrames (dates x assets).")
+    if isinstance(lag, bool) or not isinstance(lag, int) or lag < 0:
+        raise ValueError(
+            f"The 'lag' parameter of evaluate_weights must be an int >= 0. Got {lag!r} instead."
+        )
+    if not (isinstance(commission, (int, float)) and 0 <= commission < 1):
+        raise ValueError(
+            f"The 'commission' parameter of evaluate_weights must be a float in [0, 1). Got {commission!r} instead."
+        )
+    unknown = [c for c in targets.columns if c not in prices.columns]
+    if unknown:
+        raise ValueError(f"evaluate_weights: targets name assets {unknown} that have no prices.")
+    missing_dates = targets.index.difference(prices.index)
+    if len(missing_dates):
+        raise ValueError(
+            f"evaluate_weights: decision dates {[str(d.date()) for d in missing_dates[:3]]} are not "
+            "price dates; decide on bars that exist."
+        )
+    values = targets.to_numpy(dtype=float)
+    if not np.isfinite(values).all():
+        raise ValueError("evaluate_weights: targets contain NaN or inf; use 0 for assets not held.")
+    if (values < -1e-12).any():
+        raise ValueError(
+            "evaluate_weights: targets contain negative weights; seqfolio is long-only."
+        )
+    over = values.sum(axis=1) > 1 + 1e-9
+    if over.any():
+        raise ValueError(
+            f"evaluate_weights: targets on {targets.index[over][0].date()} sum to more than 1 (leverage)."
+        )
+
+
+def evaluate_weights(
+    prices: pd.DataFrame,
+    targets: pd.DataFrame,
+    *,
+    commission: float = 0.001,
+    lag: int = 1,
+    initial_value: float = 1.0,
+) -> Evaluation:
+    """Simulate a long-only portfolio that rebalances to ``targets``.
+
+    Parameters
+    ----------
+    prices : pandas.DataFrame
+        Close prices, dates x assets. NaN outside an asset's life.
+    targets : pandas.DataFrame
+        Target weights indexed by decision date (a subset of ``prices.index``); columns a subset of
+        ``prices.columns``; a missing column or 0 means "not held".
+    commission : float, default 0.001
+        Proportional cost on traded value (0.001 = 10 bps).
+    lag : int, default 1
+        Bars between the decision and the trade.
+    initial_value : float, default 1.0
+
+    Returns
+    -------
+    Evaluation
+
+    Raises
+    ------
+    ValueError
+        For NaN / negative / levered targets, unknown assets or dates, or a target on an asset with no
+        price at the trade bar.
+    """
+    _check_inputs(prices, targets, commission, lag)
+    targets = targets.sort_index().reindex(columns=prices.columns, fill_value=0.0)
+    start = prices.index.get_loc(targets.index[0])
+    dates = prices.index[start:]
+    raw = prices.iloc[start:].to_numpy(dtype=float)
+    valuation = pd.DataFrame(raw).ffill().to_numpy()  # a delisted holding keeps its last price
+    n_days, n_assets = raw.shape
+
+    trade_rows = prices.index.get_indexer(targets.index) - start + lag
+    keep = trade_rows < n_days  # a decision on the last bars has no bar left to trade on
+    trade_rows, target_matrix = trade_rows[keep], targets.to_numpy(dtype=float)[keep]
+    trade_rows, unique_at = np.unique(trade_rows[::-1], return_index=True)  # last decision wins
+    target_matrix = target_matrix[::-1][unique_at]
+
+    values = np.empty(n_days)
+    weights = np.zeros((n_days, n_assets))
+    turnover = np.zeros(len(trade_rows))
+    costs = np.zeros(len(trade_rows))
+    shares = np.zeros(n_assets)
+    cash = float(initial_value)
+    warned: set[int] = set()
+    bounds = np.append(trade_rows, n_days)
+    values[: bounds[0]] = cash
+    for k, row in enumerate(trade_rows):
+        price = raw[row]
+        wanted = target_matrix[k] > 0
+        no_price = wanted & ~np.isfinite(price)
+        if no_price.any():
+            asset = prices.columns[np.flatnonzero(no_price)[0]]
+            raise ValueError(
+                f"evaluate_weights: target on {asset!r} traded on {dates[row].date()}, when it has no "
+                "price; only allocate to assets alive at that date."
+            )
+        held_value = shares * valuation[row]
+        value_before = cash + held_value.sum()
+        weights_before = held_value / value_before
+        turnover[k] = np.abs(target_matrix[k] - weights_before).sum()
+        costs[k] = commission * turnover[k]
+        value_after = value_before * (1.0 - costs[k])
+        trade_price = np.where(np.isfinite(price), price, valuation[row])
+        shares = np.where(wanted, target_matrix[k] * value_after / trade_price, 0.0)
+        cash = value_after - (shares * trade_price).sum()
+        segment = valuation[row : bounds[k + 1]]
+        stale = ~np.isfinite(raw[row : bounds[k + 1]]) & (shares > 0)
+        for asset in set(np.flatnonzero(stale.any(axis=0))) - warned:
+            warned.add(asset)
+            warnings.warn(
+                f"evaluate_weights: held asset {prices.columns[asset]!r} has no price after "
+                f"{dates[row].date()}; it is valued at its last price until the next trade.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        held = np.nan_to_num(segment) * shares
+        values[row : bounds[k + 1]] = cash + held.sum(axis=1)
+        weights[row : bounds[k + 1]] = held / values[row : bounds[k + 1], None]
+
+    value_series = pd.Series(values, index=dates, name="value")
+    returns = value_series.pct_change().fillna(value_series.iloc[0] / initial_value - 1.0)
+    trade_dates = dates[trade_rows]
+    return Evaluation(
+        returns=returns.rename("returns"),
+        values=value_series,
+        weights=pd.DataFrame(weights, index=dates, columns=prices.columns),
+        turnover=pd.Series(turnover, index=trade_dates, name="turnover"),
+        costs=pd.Series(costs, index=trade_dates, name="costs"),
+    )
