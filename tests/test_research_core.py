@@ -27,22 +27,18 @@ def test_hand_checked_two_asset_case_with_costs():
     prices = prices_frame({"A": [10, 10, 11, 11, 12.1], "B": [20, 20, 20, 18, 18]})
     targets = pd.DataFrame({"A": [0.5], "B": [0.5]}, index=prices.index[:1])
     result = evaluate_weights(prices, targets, commission=0.01, lag=1)
-    # bar 1: trade 100 % of value 1.0 -> cost 0.01, value 0.99 split 0.495 / 0.495
-    assert result.turnover.iloc[0] == pytest.approx(1.0)
-    assert result.costs.iloc[0] == pytest.approx(0.01)
-    expected_values = [
-        1.0,
-        0.99,
-        0.495 * 1.1 + 0.495,
-        0.495 * 1.1 + 0.495 * 0.9,
-        0.495 * 1.21 + 0.495 * 0.9,
-    ]
+    # decided on bar 0 (value 1.0): 1.0 of buys + 1 % commission exceeds the cash, so the buys are
+    # scaled by 1 / 1.01 -> 0.0495 A and 0.02475 B, filled on bar 1 at unchanged prices, cash 0.
+    a, b = 0.5 / 10 / 1.01, 0.5 / 20 / 1.01
+    assert result.turnover.iloc[0] == pytest.approx(1 / 1.01)
+    assert result.costs.iloc[0] == pytest.approx(0.01 / 1.01)
+    expected_values = [1.0, a * 10 + b * 20, a * 11 + b * 20, a * 11 + b * 18, a * 12.1 + b * 18]
     np.testing.assert_allclose(result.values, expected_values)
     np.testing.assert_allclose(
         result.returns.iloc[1:], np.diff(expected_values) / expected_values[:-1]
     )
     assert result.weights.iloc[-1].sum() == pytest.approx(1.0)
-    assert result.weights.iloc[-1, 0] == pytest.approx(0.495 * 1.21 / expected_values[-1])
+    assert result.weights.iloc[-1, 0] == pytest.approx(a * 12.1 / expected_values[-1])
 
 
 def test_daily_rebalanced_fixed_weights_without_costs_are_the_weighted_return():
@@ -54,12 +50,10 @@ def test_daily_rebalanced_fixed_weights_without_costs_are_the_weighted_return():
     )
     weights = np.array([0.2, 0.3, 0.5])
     targets = pd.DataFrame(np.tile(weights, (60, 1)), index=prices.index, columns=prices.columns)
-    result = evaluate_weights(prices, targets, commission=0.0, lag=1)
+    result = evaluate_weights(prices, targets, commission=0.0, lag=0)
     asset_returns = prices.pct_change()
-    # the first trade is at bar 1; from bar 2 on every day starts at the target weights
-    np.testing.assert_allclose(
-        result.returns.iloc[2:], asset_returns.iloc[2:] @ weights, rtol=1e-12
-    )
+    # lag 0: every day starts at the target weights, so its return is the weighted asset return
+    np.testing.assert_allclose(result.returns.iloc[1:], asset_returns.iloc[1:] @ weights, rtol=1e-9)
 
 
 def test_cash_buffer_and_lag_zero():
@@ -89,7 +83,9 @@ def test_evaluator_rejects_bad_targets():
         evaluate_weights(prices, pd.DataFrame({"A": [-0.1]}, index=prices.index[:1]))
     with pytest.raises(ValueError, match=r"assets \['C'\] that have no prices"):
         evaluate_weights(prices, pd.DataFrame({"C": [1.0]}, index=prices.index[:1]))
-    with pytest.raises(ValueError, match="target on 'A' traded on .* when it has no price"):
+    with pytest.raises(
+        ValueError, match="target on 'A' decided on 2021-01-05 but it has no price on 2021-01-06"
+    ):
         evaluate_weights(prices, pd.DataFrame({"A": [1.0]}, index=prices.index[1:2]))
     with pytest.raises(ValueError, match="'lag' parameter of evaluate_weights"):
         evaluate_weights(prices, pd.DataFrame({"A": [1.0]}, index=prices.index[:1]), lag=-1)

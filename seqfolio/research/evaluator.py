@@ -1,9 +1,12 @@
 """Vectorised portfolio evaluation: from target weights at decision dates to daily net returns.
 
-Timing (the same as the backtrader strategy on close-only data): a target decided on the close of bar
-``t`` is traded at bar ``t + lag``'s price (``lag=1``: the next bar, where backtrader fills a market
-order on open = close). Between trades the holdings drift with prices; a trade costs
-``commission x traded value``. Weights that sum to less than one leave the rest in cash at zero return.
+Timing and accounting mirror :class:`~seqfolio.strategies.RebalanceStrategy` on close-only data: a
+target decided on the close of bar ``t`` is sized in shares on bar ``t``'s closes and portfolio value,
+then filled at bar ``t + lag``'s price (``lag=1``: the next bar, where backtrader fills a market order
+on open = close). Fills pay ``commission x traded value``. Between trades the holdings drift with
+prices. Weights that sum to less than one leave the rest in cash at zero return; a price move between
+decision and fill can take cash slightly below zero (the strategy's ``cash_buffer`` exists for that).
+Shares are fractional.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ class Evaluation:
     weights : pandas.DataFrame
         End-of-day weights after drift and trades (cash is ``1 - weights.sum(axis=1)``).
     turnover : pandas.Series
-        Sum of absolute weight changes at each trade date (a full switch from cash counts 1.0).
+        Traded value at each trade date over the portfolio value before it (buying a full portfolio
+        from cash counts 1.0).
     costs : pandas.Series
         Commission paid at each trade date as a fraction of the portfolio value before the trade.
     """
@@ -74,6 +78,22 @@ def _check_inputs(prices: pd.DataFrame, targets: pd.DataFrame, commission: float
         )
 
 
+def _afford_buys(
+    shares: np.ndarray, new_shares: np.ndarray, price: np.ndarray, cash: float, commission: float
+) -> np.ndarray:
+    """Scale the buys down, as the strategy's order planner does, if the cash after the sells
+    cannot pay for them and their commission at the decision prices."""
+    delta = new_shares - shares
+    buying = delta > 0
+    sells_cash = float(np.sum(-delta[~buying] * price[~buying])) * (1.0 - commission)
+    needed = float(np.sum(delta[buying] * price[buying])) * (1.0 + commission)
+    available = cash + sells_cash
+    if needed <= available or needed == 0:
+        return new_shares
+    scale = max(available, 0.0) / needed
+    return np.where(buying, shares + delta * scale, new_shares)
+
+
 def evaluate_weights(
     prices: pd.DataFrame,
     targets: pd.DataFrame,
@@ -115,11 +135,14 @@ def evaluate_weights(
     valuation = pd.DataFrame(raw).ffill().to_numpy()  # a delisted holding keeps its last price
     n_days, n_assets = raw.shape
 
-    trade_rows = prices.index.get_indexer(targets.index) - start + lag
-    keep = trade_rows < n_days  # a decision on the last bars has no bar left to trade on
-    trade_rows, target_matrix = trade_rows[keep], targets.to_numpy(dtype=float)[keep]
-    trade_rows, unique_at = np.unique(trade_rows[::-1], return_index=True)  # last decision wins
+    decision_rows = prices.index.get_indexer(targets.index) - start
+    keep = decision_rows + lag < n_days  # a decision on the last bars has no bar left to trade on
+    decision_rows, target_matrix = decision_rows[keep], targets.to_numpy(dtype=float)[keep]
+    decision_rows, unique_at = np.unique(decision_rows[::-1], return_index=True)  # last one wins
     target_matrix = target_matrix[::-1][unique_at]
+    trade_rows = decision_rows + lag
+    if np.any(np.diff(trade_rows) < 1):
+        raise ValueError("evaluate_weights: two decisions trade on the same bar.")
 
     values = np.empty(n_days)
     weights = np.zeros((n_days, n_assets))
@@ -130,38 +153,43 @@ def evaluate_weights(
     warned: set[int] = set()
     bounds = np.append(trade_rows, n_days)
     values[: bounds[0]] = cash
-    for k, row in enumerate(trade_rows):
-        price = raw[row]
+    for k, (decided, traded) in enumerate(zip(decision_rows, trade_rows)):
         wanted = target_matrix[k] > 0
-        no_price = wanted & ~np.isfinite(price)
-        if no_price.any():
-            asset = prices.columns[np.flatnonzero(no_price)[0]]
-            raise ValueError(
-                f"evaluate_weights: target on {asset!r} traded on {dates[row].date()}, when it has no "
-                "price; only allocate to assets alive at that date."
-            )
-        held_value = shares * valuation[row]
-        value_before = cash + held_value.sum()
-        weights_before = held_value / value_before
-        turnover[k] = np.abs(target_matrix[k] - weights_before).sum()
-        costs[k] = commission * turnover[k]
-        value_after = value_before * (1.0 - costs[k])
-        trade_price = np.where(np.isfinite(price), price, valuation[row])
-        shares = np.where(wanted, target_matrix[k] * value_after / trade_price, 0.0)
-        cash = value_after - (shares * trade_price).sum()
-        segment = valuation[row : bounds[k + 1]]
-        stale = ~np.isfinite(raw[row : bounds[k + 1]]) & (shares > 0)
+        for row in (decided, traded):
+            no_price = wanted & ~np.isfinite(raw[row])
+            if no_price.any():
+                asset = prices.columns[np.flatnonzero(no_price)[0]]
+                raise ValueError(
+                    f"evaluate_weights: target on {asset!r} decided on {dates[decided].date()} but it "
+                    f"has no price on {dates[row].date()}; only allocate to assets alive then."
+                )
+        # Size on the decision bar's closes (as the strategy's market orders are), fill at the trade bar.
+        decision_value = cash + float(np.nansum(shares * valuation[decided]))
+        decision_price = np.where(wanted, raw[decided], 1.0)
+        new_shares = np.where(wanted, target_matrix[k] * decision_value / decision_price, 0.0)
+        new_shares = _afford_buys(shares, new_shares, decision_price, cash, commission)
+        fill_price = np.where(np.isfinite(raw[traded]), raw[traded], valuation[traded])
+        value_before = cash + float(np.nansum(shares * valuation[traded]))
+        traded_value = np.abs(new_shares - shares) * np.nan_to_num(fill_price)
+        costs[k] = commission * traded_value.sum() / value_before
+        turnover[k] = traded_value.sum() / value_before
+        cash -= (
+            float(np.nansum((new_shares - shares) * fill_price)) + commission * traded_value.sum()
+        )
+        shares = new_shares
+        stop = bounds[k + 1]
+        stale = ~np.isfinite(raw[traded:stop]) & (shares > 0)
         for asset in set(np.flatnonzero(stale.any(axis=0))) - warned:
             warned.add(asset)
             warnings.warn(
                 f"evaluate_weights: held asset {prices.columns[asset]!r} has no price after "
-                f"{dates[row].date()}; it is valued at its last price until the next trade.",
+                f"{dates[traded].date()}; it is valued at its last price until the next trade.",
                 RuntimeWarning,
                 stacklevel=2,
             )
-        held = np.nan_to_num(segment) * shares
-        values[row : bounds[k + 1]] = cash + held.sum(axis=1)
-        weights[row : bounds[k + 1]] = held / values[row : bounds[k + 1], None]
+        held = np.nan_to_num(valuation[traded:stop]) * shares
+        values[traded:stop] = cash + held.sum(axis=1)
+        weights[traded:stop] = held / values[traded:stop, None]
 
     value_series = pd.Series(values, index=dates, name="value")
     returns = value_series.pct_change().fillna(value_series.iloc[0] / initial_value - 1.0)
