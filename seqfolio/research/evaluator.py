@@ -153,7 +153,7 @@ def evaluate_weights(
     warned: set[int] = set()
     bounds = np.append(trade_rows, n_days)
     values[: bounds[0]] = cash
-    for k, (decided, traded) in enumerate(zip(decision_rows, trade_rows)):
+    for k, (decided, traded) in enumerate(zip(decision_rows, trade_rows, strict=True)):
         wanted = target_matrix[k] > 0
         for row in (decided, traded):
             no_price = wanted & ~np.isfinite(raw[row])
