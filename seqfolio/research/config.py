@@ -1,0 +1,113 @@
+"""A portfolio configuration: what a walk-forward study evaluates and a tuning run searches over.
+
+It maps one-to-one onto ``seqfolio backtest`` options, so a tuned configuration written with
+:meth:`PortfolioConfig.to_toml` is a valid ``--config`` file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from seqfolio.research.schedules import SCHEDULES
+
+
+@dataclass(frozen=True)
+class PortfolioConfig:
+    """An allocator with its parameters, and how the strategy runs it.
+
+    Attributes
+    ----------
+    allocator : str
+        Short name from :data:`seqfolio.allocators.ALLOCATORS` (``hrp``, ``herc``, ``mvo``, ``ew``,
+        ``ivp``, ``ivol``).
+    params : dict
+        Keyword parameters of the allocator, e.g. ``{"linkage": "average"}``.
+    lookback : int
+        Daily returns the allocator sees at each rebalance.
+    rebalance : str
+        ``daily``, ``weekly``, ``monthly`` or ``quarterly``.
+    max_weight : float or None
+        Cap applied after the allocator.
+    cash_buffer : float
+        Fraction kept in cash at each rebalance.
+    commission : float
+        Proportional cost of traded value.
+    """
+
+    allocator: str = "hrp"
+    params: dict[str, Any] = field(default_factory=dict)
+    lookback: int = 252
+    rebalance: str = "monthly"
+    max_weight: float | None = None
+    cash_buffer: float = 0.01
+    commission: float = 0.001
+
+    def __post_init__(self) -> None:
+        from seqfolio.allocators import ALLOCATORS
+
+        if self.allocator not in ALLOCATORS:
+            raise ValueError(
+                f"The 'allocator' of PortfolioConfig must be one of {sorted(ALLOCATORS)}. "
+                f"Got {self.allocator!r} instead."
+            )
+        if self.rebalance not in SCHEDULES:
+            raise ValueError(
+                f"The 'rebalance' of PortfolioConfig must be one of {list(SCHEDULES)}. "
+                f"Got {self.rebalance!r} instead."
+            )
+        if (
+            isinstance(self.lookback, bool)
+            or not isinstance(self.lookback, int)
+            or self.lookback < 2
+        ):
+            raise ValueError(
+                f"The 'lookback' of PortfolioConfig must be an int >= 2. Got {self.lookback!r}."
+            )
+        try:
+            self.make_allocator()
+        except TypeError as exc:
+            raise ValueError(
+                f"PortfolioConfig: bad params {self.params!r} for {self.allocator!r}: {exc}"
+            ) from None
+
+    def make_allocator(self) -> Any:
+        """A fresh allocator instance."""
+        from seqfolio.allocators import ALLOCATORS
+
+        return ALLOCATORS[self.allocator](**self.params)
+
+    @property
+    def label(self) -> str:
+        """A short human-readable name, e.g. ``hrp(linkage=average) lb252 monthly``."""
+        params = ",".join(f"{k}={v}" for k, v in sorted(self.params.items()))
+        cap = f" cap{self.max_weight:g}" if self.max_weight is not None else ""
+        return f"{self.allocator}({params}) lb{self.lookback} {self.rebalance}{cap}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_toml(self) -> str:
+        """The configuration as a ``seqfolio backtest --config`` TOML document."""
+        lines = [
+            "# written by seqfolio tune",
+            f'allocator = "{self.allocator}"',
+            f'rebalance = "{self.rebalance}"',
+            f"lookback = {self.lookback}",
+            f"commission = {self.commission!r}",
+            f"cash_buffer = {self.cash_buffer!r}",
+        ]
+        if self.max_weight is not None:
+            lines.append(f"max_weight = {self.max_weight!r}")
+        if self.params:
+            lines += ["", "[allocator_params]"]
+            for key, value in sorted(self.params.items()):
+                literal = (
+                    f'"{value}"'
+                    if isinstance(value, str)
+                    else repr(value).lower()
+                    if isinstance(value, bool)
+                    else repr(value)
+                )
+                lines.append(f"{key} = {literal}")
+        return "\n".join(lines) + "\n"

@@ -1,0 +1,183 @@
+"""Report folders for walk-forward studies and tuning runs: tables (markdown + CSV) and plots (PNG).
+
+Figures are drawn with matplotlib's object API (``matplotlib.figure.Figure``), which needs no GUI
+backend and does not change the user's pyplot backend.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from seqfolio.research.tuning import TuneResult
+from seqfolio.research.walkforward import WalkForwardReport
+
+_SUMMARY_COLUMNS = {
+    "sharpe": "Sharpe",
+    "sharpe_ci_low": "Sharpe 95% low",
+    "sharpe_ci_high": "Sharpe 95% high",
+    "psr": "PSR",
+    "dsr": "DSR",
+    "cagr": "CAGR",
+    "volatility": "Volatility",
+    "sortino": "Sortino",
+    "max_drawdown": "Max drawdown",
+    "turnover": "Turnover / rebalance",
+}
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write via a temporary file and rename, so no half-written file is ever left behind."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text)
+    partial.replace(path)
+
+
+def _write_table(table: pd.DataFrame, folder: Path, stem: str) -> None:
+    _write_text(folder / f"{stem}.csv", table.to_csv())
+    _write_text(folder / f"{stem}.md", table.to_markdown(floatfmt=".3f") + "\n")
+
+
+def summary_table(report: WalkForwardReport) -> pd.DataFrame:
+    """The report's summary with readable column names."""
+    return report.summary.rename(columns=_SUMMARY_COLUMNS)
+
+
+def _figure(width: float = 11, height: float = 5.5):  # noqa: ANN202 - matplotlib types
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height))
+    return figure, figure.subplots()
+
+
+def plot_equity(
+    returns: dict[str, pd.Series], path: Path, benchmark: pd.Series | None = None
+) -> Path:
+    """Growth of 1 for each return series (and the benchmark's returns, if given), log scale."""
+    figure, ax = _figure()
+    for label, series in returns.items():
+        ax.plot((1 + series).cumprod(), label=label, linewidth=1.2)
+    if benchmark is not None:
+        first = next(iter(returns.values()))
+        bench = benchmark.loc[first.index[0] : first.index[-1]]
+        ax.plot(
+            (1 + bench).cumprod(),
+            label=str(benchmark.name or "benchmark"),
+            color="black",
+            linewidth=1.0,
+            linestyle="--",
+        )
+    ax.set_yscale("log")
+    ax.set_ylabel("growth of 1 (log scale)")
+    ax.set_title("Out-of-sample equity, stitched across walk-forward windows")
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    return path
+
+
+def plot_window_sharpe(per_window: pd.DataFrame, path: Path) -> Path:
+    """Grouped bars: each configuration's Sharpe ratio in each test window."""
+    table = per_window.pivot(index="test_start", columns="config", values="sharpe")
+    figure, ax = _figure()
+    width = 0.8 / max(table.shape[1], 1)
+    positions = np.arange(len(table))
+    for k, column in enumerate(table.columns):
+        ax.bar(positions + k * width, table[column].to_numpy(), width=width, label=column)
+    ax.set_xticks(
+        positions + 0.4 - width / 2, [str(d)[:7] for d in table.index], rotation=45, fontsize=8
+    )
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_ylabel("annualised Sharpe")
+    ax.set_title("Sharpe ratio per test window")
+    ax.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    return path
+
+
+def plot_weights_area(weights: pd.DataFrame, path: Path, title: str) -> Path:
+    """Stacked area of daily weights (white above the stack is cash)."""
+    data = weights.fillna(0.0).clip(lower=0.0)
+    data = data.loc[:, data.sum() > 0]
+    figure, ax = _figure()
+    from matplotlib import colormaps
+
+    colors = [colormaps["tab20"](i % 20) for i in range(data.shape[1])]
+    ax.stackplot(
+        data.index, data.to_numpy().T, labels=list(data.columns), colors=colors, linewidth=0
+    )
+    ax.set_ylim(0, 1)
+    ax.set_title(title)
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    return path
+
+
+def write_walkforward_report(
+    report: WalkForwardReport, out: str | Path, benchmark: pd.Series | None = None
+) -> Path:
+    """Write ``summary.{md,csv}``, ``per_window.{md,csv}``, ``returns.csv``, ``equity.png``,
+    ``window_sharpe.png`` and ``weights.png`` (best configuration) into ``out``."""
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_table(summary_table(report), folder, "summary")
+    _write_table(report.per_window.set_index(["config", "window"]), folder, "per_window")
+    _write_text(folder / "returns.csv", pd.DataFrame(report.returns).to_csv())
+    bench_returns = None
+    if benchmark is not None:
+        from seqfolio.reporting import to_returns
+
+        bench_returns = to_returns(benchmark)
+    plot_equity(report.returns, folder / "equity.png", bench_returns)
+    plot_window_sharpe(report.per_window, folder / "window_sharpe.png")
+    best = report.summary.index[0]
+    plot_weights_area(report.weights[best], folder / "weights.png", f"Weights: {best}")
+    return folder
+
+
+def plot_history(trials: pd.DataFrame, path: Path) -> Path:
+    """Each finished trial's score and the best so far."""
+    done = trials[trials["state"] == "COMPLETE"]
+    figure, ax = _figure(9, 4.5)
+    ax.scatter(done["trial"], done["score"], s=14, label="trial score (mean window Sharpe)")
+    pruned = trials[trials["state"] == "PRUNED"]
+    if len(pruned):
+        ax.scatter(
+            pruned["trial"],
+            [done["score"].min() if len(done) else 0] * len(pruned),
+            marker="x",
+            color="grey",
+            label="pruned",
+        )
+    if len(done):
+        ax.step(
+            done["trial"], done["score"].cummax(), where="post", color="black", label="best so far"
+        )
+    ax.set_xlabel("trial")
+    ax.set_ylabel("score")
+    ax.set_title("Search history")
+    ax.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    return path
+
+
+def write_tune_report(
+    result: TuneResult, out: str | Path, benchmark: pd.Series | None = None
+) -> Path:
+    """Write ``trials.{md,csv}``, ``best.toml``, ``history.png`` and, with a hold-out,
+    ``holdout/`` (a walk-forward report of the best configuration against equal weight)."""
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    trials = result.trials.set_index("trial")
+    _write_table(trials, folder, "trials")
+    _write_text(folder / "best.toml", result.best.to_toml())
+    plot_history(result.trials, folder / "history.png")
+    if result.holdout is not None:
+        write_walkforward_report(result.holdout, folder / "holdout", benchmark)
+    return folder

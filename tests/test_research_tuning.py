@@ -1,0 +1,197 @@
+"""Walk-forward studies, the batched Optuna search (pruning, resume) and Dask scale-out."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+
+from seqfolio.data import load_sample
+from seqfolio.research.config import PortfolioConfig
+from seqfolio.research.parallel import executor
+from seqfolio.research.tuning import SearchSpace, run_batched_study, tune
+from seqfolio.research.walkforward import walk_forward
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+@pytest.fixture(scope="module")
+def prices() -> pd.DataFrame:
+    return load_sample(
+        "2012-01-01", "2017-12-31", assets=["AAPL", "JNJ", "KO", "XOM", "JPM", "PG", "MSFT", "WMT"]
+    )
+
+
+def _score(point: tuple[float, str, int]) -> float:
+    x, kind, window = point
+    return -((x - 2.0) ** 2) - (0.0 if kind == "b" else 1.0) + 0.01 * window
+
+
+@dataclass
+class Quadratic:
+    """Known optimum: x = 2, kind = "b" (each window adds a small constant)."""
+
+    n_windows: int = 3
+
+    def suggest(self, trial):
+        return trial.suggest_float("x", -5, 5), trial.suggest_categorical("kind", ["a", "b", "c"])
+
+    def task(self, params, window):
+        return _score, (params[0], params[1], window)
+
+    def scores(self, params, payloads):
+        return list(payloads)
+
+
+def test_batched_study_finds_the_known_optimum():
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=1))
+    with executor(1) as run:
+        run_batched_study(study, Quadratic(), n_trials=60, run=run, batch_size=2)
+    assert study.best_params["kind"] == "b"
+    assert abs(study.best_params["x"] - 2.0) < 0.5
+    finished = [t for t in study.trials if t.state.is_finished()]
+    assert len(finished) == 60
+
+
+@dataclass
+class Bad:
+    n_windows: int = 4
+
+    def suggest(self, trial):
+        return trial.suggest_float("x", 0, 1)
+
+    def task(self, params, window):
+        return _score, (params, "b", window)
+
+    def scores(self, params, payloads):
+        # the same score in every window: a trial worse than the median after window 0 stays worse
+        return [1.0 - params for _ in payloads]
+
+
+def test_weak_trials_are_pruned_after_the_early_windows():
+    study = optuna.create_study(
+        direction="maximize",
+        sampler=optuna.samplers.RandomSampler(seed=0),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0),
+    )
+    with executor(1) as run:
+        run_batched_study(study, Bad(), n_trials=20, run=run, prune_after=1)
+    pruned = [t for t in study.trials if t.state.name == "PRUNED"]
+    complete = [t for t in study.trials if t.state.name == "COMPLETE"]
+    assert pruned and complete
+    assert all(len(t.user_attrs["window_scores"]) == 1 for t in pruned)  # stopped after one window
+    assert all(len(t.user_attrs["window_scores"]) == 4 for t in complete)
+    assert np.mean([t.params["x"] for t in pruned]) > np.mean([t.params["x"] for t in complete])
+
+
+def test_walk_forward_report(prices):
+    configs = [
+        PortfolioConfig("hrp"),
+        PortfolioConfig("ew"),
+        PortfolioConfig("herc", params={"risk_measure": "cdar"}),
+    ]
+    report = walk_forward(prices, configs, train=300, test=250)
+    assert list(report.per_window["window"].unique()) == list(range(len(report.windows)))
+    assert set(report.summary.index) == {c.label for c in configs}
+    for label, returns in report.returns.items():
+        assert returns.index[0] == prices.index[report.windows[0].test_start]
+        assert returns.notna().all() and np.isfinite(report.weights[label].to_numpy()).all()
+    assert (report.summary["dsr"] <= report.summary["psr"] + 1e-12).all()
+    with pytest.raises(ValueError, match=r"train=100 bars is shorter than the lookback"):
+        walk_forward(prices, configs, train=100, test=250)
+
+
+def test_walk_forward_has_no_look_ahead(prices):
+    config = [PortfolioConfig("hrp", lookback=126)]
+    base = walk_forward(prices, config, train=200, test=250)
+    day = prices.index[base.windows[1].test_start + 30]
+    shocked = prices.copy()
+    shocked.loc[shocked.index > day] *= np.random.default_rng(0).uniform(
+        0.5, 1.5, shocked.loc[shocked.index > day].shape
+    )
+    after = walk_forward(shocked, config, train=200, test=250)
+    label = config[0].label
+    pd.testing.assert_series_equal(base.returns[label].loc[:day], after.returns[label].loc[:day])
+
+
+def test_tune_persists_and_resumes(tmp_path, prices):
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    space = SearchSpace(
+        allocators=("hrp", "ew"), lookback=(63, 126, 63), rebalance=("monthly",), max_weight=(None,)
+    )
+    first = tune(
+        prices,
+        n_trials=3,
+        holdout=0.25,
+        train=300,
+        test=250,
+        space=space,
+        storage=storage,
+        study_name="s",
+    )
+    assert len(first.trials) == 3
+    # an interrupted run leaves a RUNNING trial behind
+    first.study.ask()
+    again = tune(
+        prices,
+        n_trials=5,
+        holdout=0.25,
+        train=300,
+        test=250,
+        space=space,
+        storage=storage,
+        study_name="s",
+    )
+    states = again.trials["state"].value_counts().to_dict()
+    assert states.get("FAIL") == 1 and states.get("COMPLETE", 0) + states.get("PRUNED", 0) == 5
+    assert again.search_end < prices.index[-1]
+    assert again.holdout is not None
+    assert (
+        again.holdout.returns[again.best.label].index[0] > again.search_end
+    )  # the search never saw it
+    toml = again.best.to_toml()
+    assert f'allocator = "{again.best.allocator}"' in toml
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_equals_serial(prices):
+    distributed = pytest.importorskip("distributed")
+    configs = [PortfolioConfig("hrp"), PortfolioConfig("ivp")]
+    serial = walk_forward(prices, configs, train=300, test=250)
+    space = SearchSpace(
+        allocators=("hrp", "ivp", "ew"), lookback=(63, 252, 63), rebalance=("monthly", "quarterly")
+    )
+    kwargs = dict(n_trials=4, holdout=0.2, train=300, test=250, space=space, batch_size=2, seed=3)
+    tuned_serial = tune(prices, **kwargs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cluster = distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        )
+    try:
+        on_dask = walk_forward(
+            prices, configs, train=300, test=250, scheduler=cluster.scheduler_address
+        )
+        tuned_dask = tune(prices, **kwargs, scheduler=cluster.scheduler_address)
+    finally:
+        cluster.close()
+    pd.testing.assert_frame_equal(serial.summary, on_dask.summary)
+    for label in serial.returns:
+        pd.testing.assert_series_equal(serial.returns[label], on_dask.returns[label])
+    pd.testing.assert_frame_equal(tuned_serial.trials, tuned_dask.trials)
+
+
+@pytest.mark.slow
+def test_local_processes_equal_serial(prices):
+    configs = [PortfolioConfig("hrp"), PortfolioConfig("herc")]
+    serial = walk_forward(prices, configs, train=300, test=250)
+    parallel = walk_forward(prices, configs, train=300, test=250, workers=2)
+    pd.testing.assert_frame_equal(serial.summary, parallel.summary)
