@@ -26,7 +26,7 @@ def prices() -> pd.DataFrame:
     )
 
 
-def _score(point: tuple[float, str, int]) -> float:
+def _score(shared: None, point: tuple[float, str, int]) -> float:
     x, kind, window = point
     return -((x - 2.0) ** 2) - (0.0 if kind == "b" else 1.0) + 0.01 * window
 

@@ -1,10 +1,12 @@
 """Run independent tasks serially, in local processes, or on a Dask cluster, with one interface.
 
->>> with executor(workers=2) as run:                      # doctest: +SKIP
-...     results = run(function, items)                     # ordered like ``items``
+>>> with executor(workers=2, shared=prices) as run:       # doctest: +SKIP
+...     results = run(function, items)                     # [function(prices, item) for item in items]
 
-``scheduler="tcp://host:8786"`` sends the tasks to an existing Dask cluster instead (Dask retries a
-task whose worker died). Functions and items must be picklable (module-level functions, plain data).
+``shared`` (e.g. the price frame) reaches every worker once, not once per task. ``scheduler=
+"tcp://host:8786"`` sends the tasks to an existing Dask cluster instead (Dask retries a task whose
+worker died). Functions and items must be picklable (module-level functions, plain data). Workers run
+numerical libraries on one thread each, so N workers use N cores without oversubscription.
 """
 
 from __future__ import annotations
@@ -17,9 +19,33 @@ from typing import Any, Protocol
 
 
 class Runner(Protocol):
-    """``run(function, items) -> [function(item) for item in items]``, possibly in parallel."""
+    """``run(function, items) -> [function(shared, item) for item in items]``, possibly in parallel."""
 
-    def __call__(self, function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]: ...
+    def __call__(self, function: Callable[[Any, Any], Any], items: Sequence[Any]) -> list[Any]: ...
+
+
+_SHARED: Any = None  # the executor's shared object, installed once in each worker process
+
+
+def _limit_threads() -> None:
+    """One BLAS / OpenMP thread per worker (and one torch thread if torch is loaded)."""
+    import sys
+
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+
+
+def _install(shared: Any) -> None:
+    global _SHARED
+    _SHARED = shared
+    _limit_threads()
+
+
+def _with_shared(function: Callable[[Any, Any], Any], item: Any) -> Any:
+    return function(_SHARED, item)
 
 
 def _progress(total: int, label: str, enabled: bool) -> Any:
@@ -35,6 +61,7 @@ def executor(
     *,
     progress: bool = False,
     label: str = "tasks",
+    shared: Any = None,
 ) -> Iterator[Runner]:
     """A :class:`Runner` for the duration of a ``with`` block.
 
@@ -47,20 +74,22 @@ def executor(
         Address of a Dask scheduler (``tcp://host:8786``) or a ``distributed.Client``.
     progress : bool, default False
         A tqdm bar over finished tasks (shown after 2 seconds).
+    shared : object, optional
+        Passed as the first argument of every task function; sent to each worker once.
     """
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"The 'workers' parameter must be an int >= 1. Got {workers!r} instead.")
     if scheduler is not None:
-        with _dask_runner(scheduler, progress, label) as run:
+        with _dask_runner(scheduler, progress, label, shared) as run:
             yield run
         return
     if workers == 1:
 
-        def run_serial(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        def run_serial(function: Callable[[Any, Any], Any], items: Sequence[Any]) -> list[Any]:
             bar = _progress(len(items), label, progress)
             out = []
             for item in items:
-                out.append(function(item))
+                out.append(function(shared, item))
                 bar.update(1)
             bar.close()
             return out
@@ -68,10 +97,12 @@ def executor(
         yield run_serial
         return
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_install, initargs=(shared,)
+    ) as pool:
 
-        def run_pool(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
-            futures = {pool.submit(function, item): i for i, item in enumerate(items)}
+        def run_pool(function: Callable[[Any, Any], Any], items: Sequence[Any]) -> list[Any]:
+            futures = {pool.submit(_with_shared, function, item): i for i, item in enumerate(items)}
             out: list[Any] = [None] * len(items)
             bar = _progress(len(items), label, progress)
             for future in as_completed(futures):
@@ -84,7 +115,7 @@ def executor(
 
 
 @contextmanager
-def _dask_runner(scheduler: Any, progress: bool, label: str) -> Iterator[Runner]:
+def _dask_runner(scheduler: Any, progress: bool, label: str, shared: Any) -> Iterator[Runner]:
     try:
         from distributed import Client
         from distributed import as_completed as dask_completed
@@ -101,9 +132,11 @@ def _dask_runner(scheduler: Any, progress: bool, label: str) -> Iterator[Runner]
             "and `dask worker <address>`, or leave --scheduler out to run locally."
         ) from None
     try:
+        client.run(_limit_threads)
+        shared_future = client.scatter(shared, broadcast=True) if shared is not None else None
 
-        def run_dask(function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
-            futures = client.map(function, list(items), pure=False)
+        def run_dask(function: Callable[[Any, Any], Any], items: Sequence[Any]) -> list[Any]:
+            futures = client.map(function, [shared_future] * len(items), list(items), pure=False)
             index = {f.key: i for i, f in enumerate(futures)}
             out: list[Any] = [None] * len(items)
             bar = _progress(len(items), label, progress)

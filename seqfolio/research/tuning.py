@@ -34,16 +34,17 @@ from seqfolio.research.walkforward import (
 class WindowedObjective(Protocol):
     """What :func:`run_batched_study` optimises: a score per window, computed window by window.
 
-    ``suggest`` proposes parameters on an Optuna trial (in this process); ``task`` does the costly
-    work for one window (on a worker: it must be picklable); ``scores`` turns the payloads of the
-    windows done so far into one score per window (in this process).
+    ``suggest`` proposes parameters on an Optuna trial (in this process); ``task`` returns a picklable
+    ``(function, argument)`` pair: the costly work for one window, run on a worker as
+    ``function(shared, argument)`` where ``shared`` is the runner's shared object; ``scores`` turns the
+    payloads of the windows done so far into one score per window (in this process).
     """
 
     n_windows: int
 
     def suggest(self, trial: Any) -> Any: ...
 
-    def task(self, params: Any, window: int) -> tuple[Callable[[Any], Any], Any]: ...
+    def task(self, params: Any, window: int) -> tuple[Callable[[Any, Any], Any], Any]: ...
 
     def scores(self, params: Any, payloads: Sequence[Any]) -> list[float]: ...
 
@@ -128,9 +129,9 @@ def run_batched_study(
     bar.close()
 
 
-def _call(call: tuple[Callable[[Any], Any], Any]) -> Any:
+def _call(shared: Any, call: tuple[Callable[[Any, Any], Any], Any]) -> Any:
     function, argument = call
-    return function(argument)
+    return function(shared, argument)
 
 
 @dataclass(frozen=True)
@@ -204,8 +205,8 @@ class PortfolioObjective:
         config = self.space.suggest(trial)
         return PortfolioConfig(**{**config.to_dict(), "commission": self.commission})
 
-    def task(self, params: PortfolioConfig, window: int) -> tuple[Callable[[Any], Any], Any]:
-        return decide_window, WindowTask(self.prices, params, self.windows[window])
+    def task(self, params: PortfolioConfig, window: int) -> tuple[Callable[[Any, Any], Any], Any]:
+        return decide_window, WindowTask(params, self.windows[window])
 
     def scores(self, params: PortfolioConfig, payloads: Sequence[Any]) -> list[float]:
         _, sharpes = evaluate_windows(self.prices, params, self.windows[: len(payloads)], payloads)
@@ -305,7 +306,7 @@ def tune(
         load_if_exists=True,
     )
     batch = batch_size or (2 if scheduler else workers)
-    with executor(workers, scheduler, progress=False) as run:
+    with executor(workers, scheduler, shared=search_prices) as run:
         run_batched_study(
             study,
             objective,
@@ -315,10 +316,10 @@ def tune(
             prune_after=prune_after,
             progress=progress,
         )
-        best = _config_from_trial(study.best_trial, space, commission)
-        report = None
-        if holdout > 0 and len(prices) - cut > 0:
-            report = _holdout_report(prices, cut, best, train, test, run)
+    best = _config_from_trial(study.best_trial, space, commission)
+    report = None
+    if holdout > 0 and len(prices) - cut > 0:
+        report = _holdout_report(prices, cut, best, train, test, workers, scheduler)
     return TuneResult(
         study=study,
         best=best,
@@ -336,7 +337,13 @@ def _config_from_trial(trial: Any, space: SearchSpace, commission: float) -> Por
 
 
 def _holdout_report(
-    prices: pd.DataFrame, cut: int, best: PortfolioConfig, train: int, test: int, run: Runner
+    prices: pd.DataFrame,
+    cut: int,
+    best: PortfolioConfig,
+    train: int,
+    test: int,
+    workers: int,
+    scheduler: str | None,
 ) -> WalkForwardReport | None:
     """Walk forward into the hold-out: windows whose test part starts at the cut."""
     begin = max(0, cut - train)
@@ -344,7 +351,14 @@ def _holdout_report(
         "ew", commission=best.commission, lookback=min(best.lookback, train - 1)
     )
     configs = [best] if best.label == reference.label else [best, reference]
-    return walk_forward(prices.iloc[begin:], configs, train=cut - begin, test=test, run=run)
+    return walk_forward(
+        prices.iloc[begin:],
+        configs,
+        train=cut - begin,
+        test=test,
+        workers=workers,
+        scheduler=scheduler,
+    )
 
 
 def _trials_table(study: Any) -> pd.DataFrame:

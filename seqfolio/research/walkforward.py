@@ -26,20 +26,16 @@ from seqfolio.research.stats import sharpe_summary
 
 @dataclass(frozen=True)
 class WindowTask:
-    """One (configuration, window) unit of work: what a worker process receives."""
+    """One (configuration, window) unit of work: what a worker receives besides the shared prices."""
 
-    prices: pd.DataFrame
     config: PortfolioConfig
     window: Window
 
 
-def decide_window(task: WindowTask) -> pd.DataFrame:
+def decide_window(prices: pd.DataFrame, task: WindowTask) -> pd.DataFrame:
     """Target weights for every scheduled decision in the task's test part (runs on a worker)."""
-    index = task.prices.index
-    test = task.window.test_dates(index)
-    history = task.prices.iloc[
-        : task.window.test_stop
-    ]  # nothing after the test part is even passed
+    test = task.window.test_dates(prices.index)
+    history = prices.iloc[: task.window.test_stop]  # nothing after the test part is passed on
     return target_weights(
         history,
         allocator=task.config.make_allocator(),
@@ -150,7 +146,8 @@ def walk_forward(
     workers, scheduler, progress
         Parallel execution (see :func:`~seqfolio.research.parallel.executor`).
     run : Runner, optional
-        An already open runner (overrides ``workers`` / ``scheduler``).
+        An already open runner whose shared object is exactly ``prices`` after the ``start`` /
+        ``end`` cut (overrides ``workers`` / ``scheduler``).
     """
     if not configs:
         raise ValueError("walk_forward: give at least one configuration.")
@@ -166,9 +163,11 @@ def walk_forward(
     windows = walk_forward_windows(
         len(prices), train=train, test=test, purge=purge, embargo=embargo, expanding=expanding
     )
-    tasks = [WindowTask(prices, config, window) for config in configs for window in windows]
+    tasks = [WindowTask(config, window) for config in configs for window in windows]
     if run is None:
-        with executor(workers, scheduler, progress=progress, label="walk-forward") as runner:
+        with executor(
+            workers, scheduler, progress=progress, label="walk-forward", shared=prices
+        ) as runner:
             decided = runner(decide_window, tasks)
     else:
         decided = run(decide_window, tasks)
