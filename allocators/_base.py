@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
+
 from seqfolio.allocators._bounds import apply_weight_bounds, check_bounds_feasible
 from seqfolio.allocators._covariance import COVARIANCE_ESTIMATORS, estimate_covariance
 from seqfolio.allocators._validation import (
@@ -14,7 +16,6 @@ from seqfolio.allocators._validation import (
     check_returns,
     check_weight_bounds,
 )
-from sklearn.base import BaseEstimator
 
 
 class AllocationError(ValueError):

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from seqfolio.allocators._base import AllocationError, BaseAllocator
 from sklearn.base import clone
+
+from seqfolio.allocators._base import AllocationError, BaseAllocator
 
 
 class Fallback(BaseAllocator):

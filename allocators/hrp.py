@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
 from seqfolio.allocators._base import BaseAllocator
 from seqfolio.allocators._covariance import covariance_to_correlation
 from seqfolio.allocators._hierarchy import (

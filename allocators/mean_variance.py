@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
 from seqfolio.allocators._base import AllocationError, BaseAllocator
 from seqfolio.allocators._covariance import COVARIANCE_ESTIMATORS
 from seqfolio.allocators._validation import check_choice, check_int, check_real
@@ -125,6 +126,7 @@ class MeanVariance(BaseAllocator):
         # PyPortfolioOpt imports cvxpy, which takes about a second: import on first use.
         from pypfopt import EfficientFrontier, objective_functions
         from pypfopt.exceptions import OptimizationError
+
         from seqfolio.allocators._covariance import estimate_covariance
 
         n_assets = returns.shape[1]

@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sklearn.base import clone
+
 from seqfolio.allocators import (
     HERC,
     HRP,
@@ -18,7 +20,6 @@ from seqfolio.allocators import (
     InverseVolatility,
     MeanVariance,
 )
-from sklearn.base import clone
 
 # (allocator, permutation-equivariant, scale-invariant)
 CASES = [

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+
 from seqfolio.allocators import HERC, HRP, MeanVariance
 from seqfolio.allocators._covariance import covariance_to_correlation
 from seqfolio.allocators.hrp import quasi_diagonal_order, recursive_bisection

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from seqfolio.allocators import HRP, InverseVariance, MeanVariance
 
 # Published weights in per cent, assets 1..10.

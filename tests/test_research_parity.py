@@ -11,12 +11,12 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 import pytest
-from seqfolio.allocators import HERC, HRP
-from seqfolio.strategies import RebalanceStrategy, add_price_feeds
 
+from seqfolio.allocators import HERC, HRP
 from seqfolio.data import load_sample
 from seqfolio.research.schedules import decision_dates
 from seqfolio.research.simulation import simulate, target_weights
+from seqfolio.strategies import RebalanceStrategy, add_price_feeds
 
 START = "2015-01-01"
 
