@@ -1,0 +1,51 @@
+"""LSTM signal generators (PyTorch): features, windowing, models, trainer and estimators.
+
+Public API
+----------
+LSTMForecaster
+    Panel LSTM forecasting ``"volatility"``, ``"return"``, ``"regime"``, ``"drawdown"`` or
+    ``"correlation"`` per asset over the next ``horizon`` bars.
+LSTMAllocator
+    Long-only weights straight from an LSTM trained on minus the Sharpe ratio (allocator protocol).
+volatility_to_covariance, returns_to_expected, shrink_correlation, exposure_multiplier
+    Forecasts -> allocator inputs (:mod:`seqfolio.signals.convert`).
+frac_diff_ffd, ffd_weights, min_ffd_d, build_features
+    Features (:mod:`seqfolio.signals.features`).
+
+Importing this package does not import torch: the estimators import it inside ``fit`` / ``predict``.
+Nothing here imports backtrader or ``seqfolio.allocators``.
+"""
+
+from __future__ import annotations
+
+from seqfolio.signals.allocator import LSTMAllocator
+from seqfolio.signals.convert import (
+    exposure_multiplier,
+    returns_to_expected,
+    shrink_correlation,
+    volatility_to_covariance,
+)
+from seqfolio.signals.features import (
+    FEATURE_NAMES,
+    build_features,
+    ffd_weights,
+    frac_diff_ffd,
+    min_ffd_d,
+)
+from seqfolio.signals.forecaster import LSTMForecaster
+from seqfolio.signals.targets import TARGETS
+
+__all__ = [
+    "FEATURE_NAMES",
+    "TARGETS",
+    "LSTMAllocator",
+    "LSTMForecaster",
+    "build_features",
+    "exposure_multiplier",
+    "ffd_weights",
+    "frac_diff_ffd",
+    "min_ffd_d",
+    "returns_to_expected",
+    "shrink_correlation",
+    "volatility_to_covariance",
+]

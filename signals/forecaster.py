@@ -1,0 +1,653 @@
+"""``LSTMForecaster``: one LSTM shared across a panel of assets, forecasting one target per asset.
+
+The estimator glues the pieces together and holds the fitted state; each piece lives in its own module:
+features (:mod:`~seqfolio.signals.features`), labels (:mod:`~seqfolio.signals.targets`), samples
+(:mod:`~seqfolio.signals.windows`), scalers (:mod:`~seqfolio.signals.scaling`), the network
+(:mod:`~seqfolio.signals.models`) and the loop (:mod:`~seqfolio.signals.trainer`). torch is imported
+inside ``fit`` / ``predict`` / ``load`` only.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from seqfolio.signals._validation import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_price_frame,
+    check_real,
+)
+from seqfolio.signals.features import (
+    FEATURE_NAMES,
+    PER_ASSET_FEATURES,
+    build_features,
+    feature_warmup,
+    ffd_orders,
+    winsorize,
+)
+from seqfolio.signals.scaling import FeatureScaler, TargetScaler
+from seqfolio.signals.targets import (
+    BINARY_TARGETS,
+    TARGETS,
+    forward_volatility,
+    make_labels,
+    stress_thresholds,
+)
+from seqfolio.signals.windows import SampleIndex, chronological_split, sample_index
+
+_FORMAT = "seqfolio.signals.LSTMForecaster/1"
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """Everything ``fit`` hands to the network and the trainer (built by ``LSTMForecaster._prepare``).
+
+    ``features`` (T, N, F) are scaled and winsorised; ``labels`` (T, N) are encoded and scaled;
+    ``train`` / ``validation`` are the purged chronological split of the samples.
+    """
+
+    features: np.ndarray
+    labels: np.ndarray
+    train: SampleIndex
+    validation: SampleIndex
+    ffd_d: list[float] | None
+    stress_level: list[float] | None
+    feature_scaler: FeatureScaler
+    target_scaler: TargetScaler
+
+
+_MIN_SAMPLE_BARS = 20  # bars of complete samples a fit needs beyond warm-up, window and horizon
+
+
+class LSTMForecaster(BaseEstimator):
+    """Forecast a per-asset quantity over the next ``horizon`` bars with a panel LSTM.
+
+    One network is trained on every asset's windows (weights shared across assets), so a 20-asset
+    universe gives it 20 times the samples of one series.
+
+    Parameters
+    ----------
+    target : {"volatility", "return", "regime", "drawdown", "correlation"}
+        What to forecast at bar ``t`` over ``(t, t + horizon]`` (definitions in
+        :mod:`seqfolio.signals.targets`): realised volatility per bar (not annualised); log return;
+        probability of a stress regime (forward volatility above the asset's training-slice
+        ``stress_quantile``); probability that the forward drawdown exceeds ``drawdown_threshold``;
+        the asset's mean forward correlation with the other assets (its mean over assets is the
+        universe's mean pairwise correlation).
+    window : int, default 60
+        Bars of features the LSTM reads per sample.
+    horizon : int, default 21
+        Forecast horizon in bars.
+    hidden_size : int, default 32
+        LSTM units per layer.
+    num_layers : int, default 1
+    dropout : float, default 0.0
+    max_epochs : int, default 20
+    batch_size : int, default 256
+    learning_rate : float, default 1e-3
+        Adam's step size.
+    patience : int, default 3
+        Early stopping: epochs without a better validation loss before stopping.
+    validation_fraction : float, default 0.2
+        The last fraction of the bars with samples forms the validation block (0 disables early stopping).
+    embargo : int, default 0
+        Extra bars dropped between the training and validation blocks on top of the purge.
+    grad_clip : float or None, default 1.0
+        Clip the gradients' global norm.
+    sample_stride : int, default 1
+        Use every ``sample_stride``-th bar as a training sample (windows that overlap by all but a few bars
+        are nearly duplicates; a stride of 5 fits about 5× faster).
+    ffd_d : "auto", float or None, default "auto"
+        Order of the FFD feature: ``"auto"`` searches each asset's smallest d passing an ADF test
+        (AFML ch. 5) on the prices given to ``fit`` (training and validation blocks, never later data);
+        a float uses it for every asset; ``None`` switches the feature off (it is then all zeros).
+    ffd_threshold : float, default 1e-3
+        FFD weight cut-off (sets the FFD window width).
+    winsorize_limit : float, default 5.0
+        Scaled features (and scaled return / correlation labels) are clipped to ± this many training
+        standard deviations.
+    drawdown_threshold : float, default 0.10
+        Forward drawdown that counts as an event for ``target="drawdown"``.
+    stress_quantile : float, default 0.8
+        Training-slice quantile of forward volatility above which ``target="regime"`` labels stress.
+    warm_start : bool, default False
+        Refit from the current network weights instead of a fresh initialisation. The FFD orders, scalers
+        and stress thresholds of the earlier fit are kept, so the network sees inputs on the same scale;
+        the asset set must not change.
+    device : str, default "auto"
+        ``"auto"`` picks CUDA when available, else CPU; or ``"cpu"``, ``"cuda"``, ``"cuda:1"``.
+    n_threads : int or None, default 1
+        torch CPU threads while fitting / predicting (restored afterwards); ``None`` leaves torch's setting.
+        One thread is the robust choice on a shared machine.
+    progress : bool, default False
+        Show a tqdm progress bar over epochs.
+    random_state : int or None, default None
+        Seed for weight initialisation, dropout and shuffling; with an int, fits on CPU are repeatable.
+
+    Attributes
+    ----------
+    assets_ : list
+        Asset names (the price columns) seen in ``fit``.
+    ffd_d_ : list of float or None
+        FFD order per asset.
+    stress_level_ : list of float or None
+        Per-asset forward-volatility threshold of the stress regime (``target="regime"``).
+    feature_scaler_ : FeatureScaler
+    target_scaler_ : TargetScaler
+    model_ : torch.nn.Module
+        The fitted :class:`~seqfolio.signals.models.PanelLSTM`.
+    training_ : TrainingResult
+        Epochs, steps, best validation loss and per-epoch history of the last fit.
+    n_train_samples_, n_validation_samples_ : int
+
+    Examples
+    --------
+    >>> from seqfolio.data import load_sample
+    >>> from seqfolio.signals import LSTMForecaster
+    >>> prices = load_sample("2016-01-01", "2019-12-31")
+    >>> f = LSTMForecaster(target="volatility", random_state=0).fit(prices)   # doctest: +SKIP
+    >>> f.predict(prices)                                     # daily vol per asset, next 21 bars  # doctest: +SKIP
+    """
+
+    # fitted attributes (set by fit / load; declared for type checkers, not created here)
+    assets_: list[Any]
+    ffd_d_: list[float] | None
+    stress_level_: list[float] | None
+    feature_scaler_: FeatureScaler
+    target_scaler_: TargetScaler
+    model_: Any
+    training_: Any
+    n_train_samples_: int
+    n_validation_samples_: int
+
+    def __init__(
+        self,
+        target: str = "volatility",
+        window: int = 60,
+        horizon: int = 21,
+        hidden_size: int = 32,
+        num_layers: int = 1,
+        dropout: float = 0.0,
+        max_epochs: int = 20,
+        batch_size: int = 256,
+        learning_rate: float = 1e-3,
+        patience: int = 3,
+        validation_fraction: float = 0.2,
+        embargo: int = 0,
+        grad_clip: float | None = 1.0,
+        sample_stride: int = 1,
+        ffd_d: str | float | None = "auto",
+        ffd_threshold: float = 1e-3,
+        winsorize_limit: float = 5.0,
+        drawdown_threshold: float = 0.10,
+        stress_quantile: float = 0.8,
+        warm_start: bool = False,
+        device: str = "auto",
+        n_threads: int | None = 1,
+        progress: bool = False,
+        random_state: int | None = None,
+    ):
+        self.target = target
+        self.window = window
+        self.horizon = horizon
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.dropout = dropout
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.embargo = embargo
+        self.grad_clip = grad_clip
+        self.sample_stride = sample_stride
+        self.ffd_d = ffd_d
+        self.ffd_threshold = ffd_threshold
+        self.winsorize_limit = winsorize_limit
+        self.drawdown_threshold = drawdown_threshold
+        self.stress_quantile = stress_quantile
+        self.warm_start = warm_start
+        self.device = device
+        self.n_threads = n_threads
+        self.progress = progress
+        self.random_state = random_state
+
+    # ---------------------------------------------------------------------------------------------
+    # validation
+    # ---------------------------------------------------------------------------------------------
+    def _validate_params(self) -> None:
+        owner = type(self).__name__
+        check_choice(owner, "target", self.target, TARGETS)
+        check_int(owner, "window", self.window, low=2)
+        check_int(owner, "horizon", self.horizon, low=1)
+        check_int(owner, "hidden_size", self.hidden_size, low=1)
+        check_int(owner, "num_layers", self.num_layers, low=1)
+        check_real(owner, "dropout", self.dropout, low=0.0, high=1.0, high_open=True)
+        check_int(owner, "max_epochs", self.max_epochs, low=1)
+        check_int(owner, "batch_size", self.batch_size, low=2)
+        check_real(owner, "learning_rate", self.learning_rate, low=0.0, low_open=True)
+        check_int(owner, "patience", self.patience, low=1)
+        check_real(
+            owner,
+            "validation_fraction",
+            self.validation_fraction,
+            low=0.0,
+            high=1.0,
+            high_open=True,
+        )
+        check_int(owner, "embargo", self.embargo, low=0)
+        if self.grad_clip is not None:
+            check_real(owner, "grad_clip", self.grad_clip, low=0.0, low_open=True)
+        check_int(owner, "sample_stride", self.sample_stride, low=1)
+        if not (self.ffd_d is None or self.ffd_d == "auto"):
+            try:
+                check_real(owner, "ffd_d", self.ffd_d, low=0.0, high=2.0)
+            except ValueError:
+                raise ValueError(
+                    f"The 'ffd_d' parameter of {owner} must be 'auto', None or a float in [0, 2]. "
+                    f"Got {self.ffd_d!r} instead."
+                ) from None
+        check_real(
+            owner,
+            "ffd_threshold",
+            self.ffd_threshold,
+            low=0.0,
+            high=1.0,
+            low_open=True,
+            high_open=True,
+        )
+        check_real(owner, "winsorize_limit", self.winsorize_limit, low=0.0, low_open=True)
+        check_real(
+            owner,
+            "drawdown_threshold",
+            self.drawdown_threshold,
+            low=0.0,
+            high=1.0,
+            low_open=True,
+            high_open=True,
+        )
+        check_real(
+            owner,
+            "stress_quantile",
+            self.stress_quantile,
+            low=0.0,
+            high=1.0,
+            low_open=True,
+            high_open=True,
+        )
+        check_bool(owner, "warm_start", self.warm_start)
+        if not isinstance(self.device, str) or not (
+            self.device in ("auto", "cpu") or self.device.startswith("cuda")
+        ):
+            raise ValueError(
+                f"The 'device' parameter of {owner} must be 'auto', 'cpu' or 'cuda[:i]'. "
+                f"Got {self.device!r} instead."
+            )
+        check_int(owner, "n_threads", self.n_threads, low=1, allow_none=True)
+        check_bool(owner, "progress", self.progress)
+        check_int(owner, "random_state", self.random_state, low=0, allow_none=True)
+
+    def _warmup(self, ffd_d: list[float] | None) -> int:
+        return feature_warmup(ffd_d, self.ffd_threshold)
+
+    def _check_fitted(self, where: str) -> None:
+        if not hasattr(self, "model_"):
+            raise ValueError(
+                f"{type(self).__name__}.{where}: this instance is not fitted yet; call fit first."
+            )
+
+    def _align(self, prices: object, where: str) -> pd.DataFrame:
+        frame = check_price_frame(prices, where)
+        missing = [a for a in self.assets_ if a not in frame.columns]
+        extra = [c for c in frame.columns if c not in self.assets_]
+        if missing or extra:
+            raise ValueError(
+                f"{where}: prices must have the assets seen in fit; missing {[str(m) for m in missing]}, "
+                f"unexpected {[str(e) for e in extra]}."
+            )
+        return frame[self.assets_]
+
+    # ---------------------------------------------------------------------------------------------
+    # target encoding
+    # ---------------------------------------------------------------------------------------------
+    def _encode(self, labels: np.ndarray) -> np.ndarray:
+        """Raw labels -> the quantity the network regresses (before the target scaler)."""
+        if self.target == "volatility":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.where(labels > 0, np.log(labels**2), np.nan)  # log variance
+        return labels
+
+    def _fit_target_scaler(self, encoded: np.ndarray) -> TargetScaler:
+        if self.target in BINARY_TARGETS:
+            return TargetScaler(0.0, 1.0)
+        mean = float(np.mean(encoded))
+        if self.target == "volatility":
+            return TargetScaler(mean, 1.0)  # QLIKE needs the log variance unscaled: only centre it
+        std = float(np.std(encoded))
+        return TargetScaler(mean, std if std > 1e-12 else 1.0)
+
+    def _decode(self, outputs: np.ndarray) -> np.ndarray:
+        values = self.target_scaler_.inverse(outputs)
+        if self.target == "volatility":
+            return np.sqrt(np.exp(values))
+        if self.target in BINARY_TARGETS:
+            return 1.0 / (1.0 + np.exp(-outputs))
+        if self.target == "correlation":
+            return np.clip(values, -1.0, 1.0)
+        return values
+
+    def _loss(self) -> Any:
+        import torch
+
+        from seqfolio.signals.models import qlike_loss
+
+        if self.target == "volatility":
+            return qlike_loss
+        if self.target in BINARY_TARGETS:
+            return torch.nn.functional.binary_cross_entropy_with_logits
+        return torch.nn.functional.mse_loss
+
+    # ---------------------------------------------------------------------------------------------
+    # fit
+    # ---------------------------------------------------------------------------------------------
+    def _prepare(self, frame: pd.DataFrame, warm: bool) -> PreparedData:
+        """Steps 1-3 of ``fit``: features, labels, the purged split and the scalers (no torch).
+
+        With ``warm=True`` the FFD orders, stress thresholds and scalers of the previous fit are reused.
+        """
+        values = frame.to_numpy(dtype=float)
+
+        # 1. FFD orders (training prices only) and raw features.
+        if warm:
+            ffd_d = self.ffd_d_
+        elif self.ffd_d == "auto":
+            ffd_d = ffd_orders(frame).tolist()
+        elif self.ffd_d is None:
+            ffd_d = None
+        else:
+            ffd_d = [float(self.ffd_d)] * frame.shape[1]
+        raw = build_features(frame, ffd_d=ffd_d, ffd_threshold=self.ffd_threshold)
+
+        # 2. Samples and the purged chronological split. Regime labels need a threshold fitted on the
+        #    training block, so for them the split is made on the forward volatility they derive from.
+        if self.target == "regime":
+            forward_vol = forward_volatility(values, self.horizon)
+            encoded = forward_vol
+        else:
+            encoded = self._encode(
+                make_labels(
+                    self.target, values, self.horizon, drawdown_threshold=self.drawdown_threshold
+                )
+            )
+        index = sample_index(
+            raw, encoded, window=self.window, horizon=self.horizon, stride=self.sample_stride
+        )
+        train_idx, val_idx = chronological_split(
+            index,
+            validation_fraction=self.validation_fraction,
+            horizon=self.horizon,
+            embargo=self.embargo,
+        )
+        if len(train_idx) == 0 or (self.validation_fraction > 0 and len(val_idx) == 0):
+            raise ValueError(
+                f"{type(self).__name__}.fit: no complete "
+                f"{'training' if len(train_idx) == 0 else 'validation'} samples "
+                f"({len(index)} samples in all): the history is too short or too gappy for "
+                f"window={self.window}, horizon={self.horizon}, validation_fraction="
+                f"{self.validation_fraction}."
+            )
+        last_train_bar = int(train_idx.t.max())
+
+        # 3. Scalers and thresholds from the training block only.
+        if warm:
+            stress = None if self.stress_level_ is None else np.asarray(self.stress_level_)
+            feature_scaler, target_scaler = self.feature_scaler_, self.target_scaler_
+        else:
+            stress = None
+            if self.target == "regime":
+                train_vol = np.full(forward_vol.shape, np.nan)
+                train_vol[train_idx.t, train_idx.a] = forward_vol[train_idx.t, train_idx.a]
+                stress = stress_thresholds(train_vol, self.stress_quantile)
+            per_asset = [FEATURE_NAMES.index(name) for name in PER_ASSET_FEATURES]
+            feature_scaler = FeatureScaler.fit(raw[: last_train_bar + 1], per_asset=per_asset)
+            target_scaler = None
+        if self.target == "regime":
+            encoded = make_labels("regime", values, self.horizon, stress_level=stress)
+        if target_scaler is None:
+            target_scaler = self._fit_target_scaler(encoded[train_idx.t, train_idx.a])
+        features = winsorize(feature_scaler.transform(raw), self.winsorize_limit)
+        y = target_scaler.transform(encoded)
+        if self.target not in BINARY_TARGETS:
+            y = winsorize(y, self.winsorize_limit)
+        return PreparedData(
+            features=features,
+            labels=y,
+            train=train_idx,
+            validation=val_idx,
+            ffd_d=None if ffd_d is None else [float(d) for d in ffd_d],
+            stress_level=None if stress is None else [float(v) for v in stress],
+            feature_scaler=feature_scaler,
+            target_scaler=target_scaler,
+        )
+
+    def fit(self, prices: pd.DataFrame) -> LSTMForecaster:
+        """Train on a price panel.
+
+        Parameters
+        ----------
+        prices : pandas.DataFrame
+            Positive prices, one column per asset, sorted unique ``DatetimeIndex``; NaN where an asset is
+            not listed (it then contributes no samples there).
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            For an invalid parameter, a history too short for ``window`` + ``horizon``, or no complete
+            sample in the training or validation block.
+        """
+        self._validate_params()
+        owner = type(self).__name__
+        where = f"{owner}.fit"
+        frame = check_price_frame(prices, where)
+        minimum = self._warmup(None) + self.window + self.horizon + _MIN_SAMPLE_BARS
+        if len(frame) < minimum:
+            raise ValueError(
+                f"{where}: prices need at least {minimum} rows for window={self.window}, "
+                f"horizon={self.horizon} (63 bars of feature warm-up + window + horizon + "
+                f"{_MIN_SAMPLE_BARS}); got {len(frame)}. Pass a longer history or shorten window/horizon."
+            )
+        warm = self.warm_start and hasattr(self, "model_")
+        if warm and list(frame.columns) != list(self.assets_):
+            raise ValueError(
+                f"{where}: warm_start=True needs the same assets, in the same order, as the previous fit."
+            )
+
+        from seqfolio.signals._torch import resolve_device, seeded, torch_threads
+        from seqfolio.signals.datasets import PanelWindows
+        from seqfolio.signals.models import PanelLSTM
+        from seqfolio.signals.trainer import train
+
+        device = resolve_device(self.device)
+        data = self._prepare(frame, warm)
+        features, y, train_idx, val_idx = data.features, data.labels, data.train, data.validation
+
+        # 4. Network and training.
+        with torch_threads(self.n_threads), seeded(self.random_state, device) as generator:
+            if warm:
+                model = self.model_.to(device)
+            else:
+                model = PanelLSTM(
+                    features.shape[2], self.hidden_size, self.num_layers, self.dropout
+                )
+                model = model.to(device)
+            train_data = PanelWindows(features, y, train_idx, self.window, device)
+            val_data = (
+                PanelWindows(features, y, val_idx, self.window, device) if len(val_idx) else None
+            )
+            result = train(
+                model,
+                self._loss(),
+                train_data,
+                val_data,
+                max_epochs=self.max_epochs,
+                batch_size=self.batch_size,
+                learning_rate=self.learning_rate,
+                patience=self.patience if val_data is not None else None,
+                grad_clip=self.grad_clip,
+                generator=generator,
+                progress=self.progress,
+            )
+
+        self.assets_ = list(frame.columns)
+        self.ffd_d_ = data.ffd_d
+        self.stress_level_ = data.stress_level
+        self.feature_scaler_ = data.feature_scaler
+        self.target_scaler_ = data.target_scaler
+        self.model_ = model
+        self.training_ = result
+        self.n_train_samples_ = len(train_idx)
+        self.n_validation_samples_ = len(val_idx)
+        return self
+
+    # ---------------------------------------------------------------------------------------------
+    # predict
+    # ---------------------------------------------------------------------------------------------
+    def _forecast(self, frame: pd.DataFrame, start_bar: int) -> np.ndarray:
+        """Forecasts (T, N) for the bars ``>= start_bar`` with a complete window; NaN elsewhere."""
+        import torch
+
+        from seqfolio.signals._torch import torch_threads
+        from seqfolio.signals.datasets import PanelWindows
+
+        raw = build_features(frame, ffd_d=self.ffd_d_, ffd_threshold=self.ffd_threshold)
+        features = winsorize(self.feature_scaler_.transform(raw), self.winsorize_limit)
+        index = sample_index(raw, None, window=self.window, horizon=self.horizon, start=start_bar)
+        out = np.full(raw.shape[:2], np.nan)
+        if len(index) == 0:
+            return out
+        device = next(self.model_.parameters()).device
+        data = PanelWindows(features, None, index, self.window, device)
+        outputs = []
+        with torch_threads(self.n_threads), torch.no_grad():
+            self.model_.eval()
+            for start in range(0, len(data), 4096):
+                x, _ = data.batch(torch.arange(start, min(start + 4096, len(data))))
+                outputs.append(self.model_(x).cpu().numpy().astype(float))
+        out[index.t, index.a] = self._decode(np.concatenate(outputs))
+        return out
+
+    def _check_predict_length(self, frame: pd.DataFrame, where: str) -> None:
+        minimum = self._warmup(self.ffd_d_) + self.window - 1
+        if len(frame) < minimum:
+            raise ValueError(
+                f"{where}: prices need at least {minimum} rows (feature warm-up + window={self.window}); "
+                f"got {len(frame)}."
+            )
+
+    def predict(self, prices: pd.DataFrame) -> pd.Series:
+        """One forecast per asset for the last bar of ``prices``.
+
+        Parameters
+        ----------
+        prices : pandas.DataFrame
+            The assets seen in ``fit`` (any column order), up to and including the decision bar.
+
+        Returns
+        -------
+        pandas.Series
+            Indexed by asset, named after the target. NaN for an asset without a complete window of
+            features ending at the last bar (not listed long enough, or a gap).
+        """
+        self._check_fitted("predict")
+        where = f"{type(self).__name__}.predict"
+        frame = self._align(prices, where)
+        self._check_predict_length(frame, where)
+        values = self._forecast(frame, start_bar=len(frame) - 1)[-1]
+        return pd.Series(values, index=pd.Index(self.assets_), name=self.target)
+
+    def predict_history(self, prices: pd.DataFrame, start: object = None) -> pd.DataFrame:
+        """Forecasts for every bar (from ``start`` on), each using only prices up to that bar.
+
+        Equivalent to calling :meth:`predict` on every prefix ``prices.loc[:t]``, in one batched pass.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Bars × assets; NaN where the window is incomplete.
+        """
+        self._check_fitted("predict_history")
+        where = f"{type(self).__name__}.predict_history"
+        frame = self._align(prices, where)
+        self._check_predict_length(frame, where)
+        start_bar = 0 if start is None else int(frame.index.searchsorted(pd.Timestamp(start)))
+        values = self._forecast(frame, start_bar=start_bar)
+        out = pd.DataFrame(values, index=frame.index, columns=pd.Index(self.assets_))
+        return out.iloc[start_bar:]
+
+    # ---------------------------------------------------------------------------------------------
+    # persistence
+    # ---------------------------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the fitted model: state_dict + parameters + scalers, as tensors and plain types only.
+
+        Load it back with :meth:`load`, which uses ``torch.load(weights_only=True)``.
+        """
+        import torch
+
+        self._check_fitted("save")
+        assets = list(self.assets_)
+        if not all(isinstance(a, (str, int)) for a in assets):
+            raise TypeError(
+                f"{type(self).__name__}.save: asset names must be str or int to be saved."
+            )
+        payload: dict[str, Any] = {
+            "format": _FORMAT,
+            "params": self.get_params(deep=False),
+            "input_size": int(self.model_.lstm.input_size),
+            "state_dict": {k: v.detach().cpu() for k, v in self.model_.state_dict().items()},
+            "assets": assets,
+            "ffd_d": self.ffd_d_,
+            "stress_level": self.stress_level_,
+            "feature_scaler": self.feature_scaler_.to_dict(),
+            "target_scaler": self.target_scaler_.to_dict(),
+            "n_train_samples": int(self.n_train_samples_),
+            "n_validation_samples": int(self.n_validation_samples_),
+        }
+        torch.save(payload, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> LSTMForecaster:
+        """Rebuild a fitted forecaster written by :meth:`save` (``torch.load(weights_only=True)``)."""
+        import torch
+
+        from seqfolio.signals._torch import resolve_device
+        from seqfolio.signals.models import PanelLSTM
+
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
+            raise ValueError(f"{cls.__name__}.load: {path} is not a saved {cls.__name__}.")
+        est = cls(**payload["params"])
+        est._validate_params()
+        model = PanelLSTM(payload["input_size"], est.hidden_size, est.num_layers, est.dropout)
+        model.load_state_dict(payload["state_dict"])
+        model.eval()
+        est.model_ = model.to(resolve_device(est.device))
+        est.assets_ = list(payload["assets"])
+        est.ffd_d_ = payload["ffd_d"]
+        est.stress_level_ = payload["stress_level"]
+        est.feature_scaler_ = FeatureScaler.from_dict(payload["feature_scaler"])
+        est.target_scaler_ = TargetScaler.from_dict(payload["target_scaler"])
+        est.n_train_samples_ = payload["n_train_samples"]
+        est.n_validation_samples_ = payload["n_validation_samples"]
+        return est
