@@ -1,0 +1,145 @@
+"""backtrader adapter: an allocator as an Indicator with one target-weight line per data feed.
+
+Import it explicitly (``import seqfolio.allocators.indicators``): ``seqfolio.allocators`` itself never
+imports backtrader.
+
+>>> class MyStrategy(bt.Strategy):                                   # doctest: +SKIP
+...     def __init__(self):
+...         self.w = AllocatorWeights(*self.datas, allocator=HRP(), lookback=126)
+...     def next(self):
+...         for i, data in enumerate(self.datas):
+...             self.order_target_percent(data, target=0.98 * self.w.lines[i][0])
+
+Look-ahead: the weight at bar t is fitted on the closes up to and including t (a pure function of
+trailing data, so it is safe under ``runonce=True``); an order placed in ``next()`` at t fills at t+1.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import backtrader as bt
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from seqfolio.data import trailing_returns
+
+__all__ = ["AllocatorWeights"]
+
+
+class AllocatorWeights(bt.Indicator):
+    """Target weights of an allocator, one line per data feed (``w0``, ``w1``, ...).
+
+    Call it with the feeds as positional arguments: ``AllocatorWeights(*self.datas, allocator=HRP())``.
+    Line ``w{i}`` is the weight of ``datas[i]``; in plots each line is labelled with its feed's name.
+    ``weights()`` returns the current bar's weights as a Series indexed by feed name.
+
+    Params
+    ------
+    allocator : allocator instance
+        Any seqfolio allocator; a clone is fitted at each refit.
+    lookback : int, default 252
+        Number of daily returns fitted on. The first weight appears at bar ``lookback + 1``.
+    refit_every : int, default 21
+        Refit every this many bars and carry the weights forward in between (1 = every bar).
+
+    Notes
+    -----
+    The feeds must share one calendar (same dates): in ``runonce`` mode backtrader advances an
+    indicator's datas bar by bar, not by date. An asset without a price on every bar of the window
+    (e.g. a feed shorter than the window) gets weight 0. The number of lines is fixed by the number of
+    feeds passed, through a cached subclass created per feed-name tuple (backtrader declares lines per
+    class).
+    """
+
+    lines = ()
+    params = dict(allocator=None, lookback=252, refit_every=21)
+    plotinfo = dict(subplot=True, plotname="target weights")
+
+    _feed_names: ClassVar[tuple[str, ...] | None] = None
+    _classes: ClassVar[dict[tuple[str, ...], type]] = {}
+
+    @classmethod
+    def doprenew(cls, *args: Any, **kwargs: Any) -> tuple[type, tuple[Any, ...], dict[str, Any]]:
+        """Swap in a subclass with one line per feed passed (called by backtrader's metaclass)."""
+        datas = [a for a in args if isinstance(a, bt.LineRoot)]
+        if not datas:
+            raise TypeError(
+                "AllocatorWeights needs the feeds as positional arguments, e.g. "
+                "AllocatorWeights(*self.datas, allocator=HRP())."
+            )
+        names = tuple(getattr(d, "_name", "") or f"data{i}" for i, d in enumerate(datas))
+        if cls._feed_names == names:
+            return cls, args, kwargs
+        base = cls if cls._feed_names is None else cls.__mro__[1]
+        key = (base.__qualname__, *names)
+        sub = AllocatorWeights._classes.get(key)
+        if sub is None:
+            lines = tuple(f"w{i}" for i in range(len(names)))
+            sub = type(base)(
+                f"_{base.__name__}_{len(names)}",
+                (base,),
+                {
+                    "lines": lines,
+                    "plotlines": {
+                        line: {"_name": name} for line, name in zip(lines, names, strict=True)
+                    },
+                    "_feed_names": names,
+                    "__module__": base.__module__,
+                },
+            )
+            AllocatorWeights._classes[key] = sub
+        return sub, args, kwargs
+
+    def __init__(self) -> None:
+        p = self.p
+        if p.allocator is None or not hasattr(p.allocator, "fit"):
+            raise ValueError(
+                "The 'allocator' parameter of AllocatorWeights must be a seqfolio allocator instance. "
+                f"Got {p.allocator!r} instead."
+            )
+        for name in ("lookback", "refit_every"):
+            value = getattr(p, name)
+            low = 2 if name == "lookback" else 1
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(
+                    f"The '{name}' parameter of AllocatorWeights must be an int >= {low}. "
+                    f"Got {value!r} instead."
+                )
+        self.addminperiod(p.lookback + 1)
+        self._names = list(self._feed_names or ())
+        self._last: np.ndarray | None = None
+        self._bars_since_fit = 0
+
+    def _fit(self) -> np.ndarray:
+        size = self.p.lookback + 1
+        columns = {}
+        for name, data in zip(self._names, self.datas, strict=True):
+            n = min(size, len(data))
+            values = np.full(size, np.nan)
+            if n:
+                values[size - n :] = np.asarray(data.close.get(size=n), dtype=float)
+            columns[name] = values
+        prices = pd.DataFrame(columns)
+        returns = trailing_returns(prices, self.p.lookback)
+        weights = np.zeros(len(self._names))
+        if returns.shape[1] == 1:
+            weights[self._names.index(returns.columns[0])] = 1.0
+        elif returns.shape[1] > 1:
+            fitted = clone(self.p.allocator).fit(returns).weights_
+            for name, w in fitted.items():
+                weights[self._names.index(name)] = float(w)
+        return weights
+
+    def next(self) -> None:
+        if self._last is None or self._bars_since_fit >= self.p.refit_every:
+            self._last = self._fit()
+            self._bars_since_fit = 0
+        self._bars_since_fit += 1
+        for i, w in enumerate(self._last):
+            self.lines[i][0] = w
+
+    def weights(self, ago: int = 0) -> pd.Series:
+        """Weights at ``ago`` bars back (0 = this bar) as a Series indexed by feed name."""
+        return pd.Series([self.lines[i][-ago] for i in range(len(self._names))], index=self._names)

@@ -1,0 +1,204 @@
+"""One-call backtests on a price frame (what the CLI, the examples and the benchmark run).
+
+:func:`run_backtest` wires the pieces a user would otherwise wire by hand: close-only feeds
+(:func:`~seqfolio.strategies.add_price_feeds`), a broker with cash and commission,
+:class:`~seqfolio.strategies.RebalanceStrategy`, and the :class:`~seqfolio.strategies.TearSheet` and
+:class:`~seqfolio.strategies.WeightsHistory` analyzers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from os import PathLike
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["BacktestResult", "run_backtest", "with_history"]
+
+
+@dataclass
+class BacktestResult:
+    """What :func:`run_backtest` returns.
+
+    Attributes
+    ----------
+    name : str
+        Strategy label (e.g. ``"HRP monthly"``).
+    returns : pandas.Series
+        Daily returns from ``start`` (tz-naive index).
+    weights : pandas.DataFrame
+        Daily position weights (rows = dates from ``start``, columns = assets).
+    target, realised : pandas.DataFrame
+        Weights per rebalance (rows = decision dates).
+    rebalances : pandas.DataFrame
+        Turnover, costs and order counts per rebalance.
+    final_value : float
+    n_rejected : int
+        Orders rejected by the broker.
+    skipped : list of (Timestamp, str)
+        Scheduled rebalances that did not trade, with the reason.
+    tearsheet : pathlib.Path or None
+    """
+
+    name: str
+    returns: pd.Series
+    weights: pd.DataFrame
+    target: pd.DataFrame
+    realised: pd.DataFrame
+    rebalances: pd.DataFrame
+    final_value: float
+    n_rejected: int
+    skipped: list[tuple[pd.Timestamp, str]] = field(default_factory=list)
+    tearsheet: Any = None
+
+
+def with_history(prices: pd.DataFrame, start: Any, lookback: int) -> pd.DataFrame:
+    """``prices`` from ``lookback + 1`` rows before ``start`` on, so the first rebalance has history."""
+    if start is None:
+        return prices
+    first = int(prices.index.searchsorted(pd.Timestamp(start)))
+    return prices.iloc[max(0, first - lookback - 1) :]
+
+
+class _Progress:
+    """A tqdm bar updated by an analyzer (shown only if the run lasts more than ~2 seconds)."""
+
+    def __init__(self, total: int, label: str, enabled: bool) -> None:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(
+            total=total, desc=label, unit="bar", delay=2.0, disable=not enabled, leave=False
+        )
+
+    def update(self) -> None:
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _progress_analyzer(progress: _Progress) -> type:
+    import backtrader as bt
+
+    class ProgressAnalyzer(bt.Analyzer):
+        def next(self) -> None:
+            progress.update()
+
+        def stop(self) -> None:
+            progress.close()
+
+    return ProgressAnalyzer
+
+
+def run_backtest(
+    prices: pd.DataFrame,
+    *,
+    allocator: Any = "hrp",
+    rebalance: Any = "monthly",
+    lookback: int = 252,
+    start: Any = None,
+    end: Any = None,
+    cash: float = 1_000_000.0,
+    commission: float = 0.001,
+    cash_buffer: float = 0.02,
+    min_trade: float = 0.0,
+    max_weight: float | None = None,
+    benchmark: pd.Series | None = None,
+    benchmark_name: str | None = None,
+    tearsheet: str | PathLike[str] | None = None,
+    name: str | None = None,
+    progress: bool = False,
+    cerebro_kwargs: dict[str, Any] | None = None,
+) -> BacktestResult:
+    """Backtest a :class:`~seqfolio.strategies.RebalanceStrategy` on a close-price frame.
+
+    Parameters
+    ----------
+    prices : pandas.DataFrame
+        Close prices (NaN = no price), including at least ``lookback + 1`` rows before ``start`` if
+        the first rebalance should happen at ``start`` (see :func:`with_history`).
+    allocator : allocator instance or short name, default "hrp"
+    rebalance : str or callable, default "monthly"
+    lookback : int, default 252
+    start, end : date-like, optional
+        Reporting period: no rebalance before ``start``; returns and weights are cut to
+        [start, end]. Prices after ``end`` are dropped.
+    cash : float, default 1e6
+    commission : float, default 0.001
+        Commission as a fraction of traded value (0.001 = 10 bps).
+    cash_buffer, min_trade, max_weight
+        Passed to the strategy.
+    benchmark : pandas.Series, optional
+        Benchmark returns or prices, for the tear sheet.
+    tearsheet : str or path, optional
+        Write a QuantStats tear sheet there.
+    name : str, optional
+        Label (default e.g. ``"HRP monthly"``).
+    progress : bool, default False
+        Show a tqdm progress bar (after 2 seconds).
+    cerebro_kwargs : dict, optional
+        Extra ``bt.Cerebro`` arguments (e.g. ``runonce``, ``preload``).
+
+    Returns
+    -------
+    BacktestResult
+    """
+    import backtrader as bt
+
+    from seqfolio.strategies import RebalanceStrategy, TearSheet, WeightsHistory, add_price_feeds
+
+    if (
+        not isinstance(commission, (int, float))
+        or not math.isfinite(commission)
+        or not 0 <= commission < 0.1
+    ):
+        raise ValueError(
+            f"commission must be a fraction of traded value in [0, 0.1) (0.001 = 10 bps). Got {commission!r}."
+        )
+    if not isinstance(cash, (int, float)) or not math.isfinite(cash) or cash <= 0:
+        raise ValueError(f"cash must be a positive number. Got {cash!r}.")
+    if end is not None:
+        prices = prices.loc[: pd.Timestamp(end)]
+    if prices.empty:
+        raise ValueError("No prices in the requested period.")
+    cerebro = bt.Cerebro(stdstats=False, **(cerebro_kwargs or {}))
+    add_price_feeds(cerebro, prices)
+    cerebro.broker.setcash(float(cash))
+    cerebro.broker.setcommission(commission=float(commission))
+    cerebro.addstrategy(
+        RebalanceStrategy, allocator=allocator, rebalance=rebalance, lookback=lookback, start=start,
+        cash_buffer=cash_buffer, min_trade=min_trade, max_weight=max_weight,
+    )  # fmt: skip
+    cerebro.addanalyzer(
+        TearSheet, _name="tearsheet", output=tearsheet, benchmark=benchmark, start=start,
+        strategy_name=name, benchmark_name=benchmark_name,
+    )  # fmt: skip
+    cerebro.addanalyzer(WeightsHistory, _name="weights")
+    bar = None
+    if progress:
+        bar = _Progress(len(prices), name or "backtest", enabled=True)
+        cerebro.addanalyzer(_progress_analyzer(bar))
+    try:
+        strategy = cerebro.run()[0]
+    finally:
+        if bar is not None:
+            bar.close()
+    sheet = strategy.analyzers.tearsheet
+    history = strategy.analyzers.weights.get_analysis()
+    daily = history["daily"]
+    if start is not None:
+        daily = daily.loc[pd.Timestamp(start) :]
+    return BacktestResult(
+        name=str(sheet.returns.name),
+        returns=sheet.returns,
+        weights=daily,
+        target=history["target"],
+        realised=history["realised"],
+        rebalances=history["rebalances"],
+        final_value=float(cerebro.broker.getvalue()),
+        n_rejected=strategy.n_rejected,
+        skipped=list(strategy.skipped),
+        tearsheet=sheet.path,
+    )

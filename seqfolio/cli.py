@@ -1,0 +1,380 @@
+"""The ``seqfolio`` command: ``seqfolio backtest`` and ``seqfolio compare``.
+
+``seqfolio backtest`` runs an HRP monthly rebalance on the bundled 20 stocks, 2005-2022, with 10 bps
+commission against the bundled S&P 500 index, prints a metrics table and writes ``tearsheet.html``,
+``weights.png``, ``weights.csv``, ``returns.csv`` and ``rebalances.csv`` into ``--out``.
+``seqfolio compare --allocators hrp,herc,mvo,ew,ivp`` runs several allocators on the same data and
+writes ``comparison.md`` / ``comparison.csv``, ``returns.csv`` and one tear sheet per allocator.
+
+Every option can also come from a TOML file (``--config run.toml``) with the same names as keys
+(``allocator = "herc"``, ``start = "2010-01-01"``, ``cash_buffer = 0.02``); options given on the
+command line win. Errors print one line on stderr and exit with status 1 (2 for usage errors).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["main"]
+
+DEFAULTS: dict[str, Any] = {
+    "data": None,
+    "benchmark": None,
+    "allocator": "hrp",
+    "allocators": "hrp,herc,mvo,ew,ivp",
+    "rebalance": "monthly",
+    "lookback": 252,
+    "start": "2005-01-01",
+    "end": "2022-12-31",
+    "commission": 0.001,
+    "cash": 1_000_000.0,
+    "cash_buffer": 0.02,
+    "min_trade": 0.0,
+    "max_weight": None,
+    "out": "seqfolio-report",
+    "quiet": False,
+}
+_TYPES: dict[str, type] = {
+    "lookback": int, "commission": float, "cash": float, "cash_buffer": float, "min_trade": float,
+    "max_weight": float, "quiet": bool,
+}  # fmt: skip
+
+
+class CLIError(Exception):
+    """A user error reported as one line."""
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    s = argparse.SUPPRESS
+    parser.add_argument(
+        "--config", metavar="FILE", help="TOML file with any of these options as keys"
+    )
+    parser.add_argument(
+        "--data",
+        metavar="PATH",
+        default=s,
+        help="price CSV (wide or long, read with read_prices); default: bundled 20 stocks",
+    )
+    parser.add_argument(
+        "--benchmark",
+        metavar="PATH",
+        default=s,
+        help="benchmark price CSV (first column used); default: bundled S&P 500 index",
+    )
+    parser.add_argument(
+        "--rebalance", default=s, help="daily, weekly, monthly (default) or quarterly"
+    )
+    parser.add_argument(
+        "--lookback", type=int, default=s, help="bars of returns per fit (default 252)"
+    )
+    parser.add_argument(
+        "--start", default=s, help="first date of the backtest (default 2005-01-01)"
+    )
+    parser.add_argument("--end", default=s, help="last date of the backtest (default 2022-12-31)")
+    parser.add_argument(
+        "--commission",
+        type=float,
+        default=s,
+        help="commission as a fraction of traded value (default 0.001 = 10 bps)",
+    )
+    parser.add_argument("--cash", type=float, default=s, help="starting cash (default 1,000,000)")
+    parser.add_argument(
+        "--cash-buffer",
+        dest="cash_buffer",
+        type=float,
+        default=s,
+        help="fraction kept in cash (default 0.02)",
+    )
+    parser.add_argument(
+        "--min-trade",
+        dest="min_trade",
+        type=float,
+        default=s,
+        help="skip trades changing a weight by less than this (default 0)",
+    )
+    parser.add_argument(
+        "--max-weight",
+        dest="max_weight",
+        type=float,
+        default=s,
+        help="cap on any asset's weight (default none)",
+    )
+    parser.add_argument("--out", default=s, help="output folder (default ./seqfolio-report)")
+    parser.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        default=s,
+        help="print nothing but errors; no progress bar",
+    )
+    # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    parser = argparse.ArgumentParser(
+        prog="seqfolio", description="Backtest seqfolio allocators with backtrader and QuantStats."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="{backtest,compare}")
+    sub.required = True
+    backtest = sub.add_parser("backtest", help="run one allocator and write a tear sheet")
+    _add_common(backtest)
+    backtest.add_argument("--allocator", default=argparse.SUPPRESS,
+                          help="hrp (default), herc, mvo, ew, ivp or ivol")  # fmt: skip
+    compare = sub.add_parser("compare", help="run several allocators on the same data")
+    _add_common(compare)
+    compare.add_argument("--allocators", default=argparse.SUPPRESS,
+                         help="comma-separated names (default hrp,herc,mvo,ew,ivp)")  # fmt: skip
+    return parser
+
+
+def _read_config(path: str) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    file = Path(path)
+    if not file.is_file():
+        raise CLIError(f"config file not found: {path}")
+    try:
+        with file.open("rb") as handle:
+            raw = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise CLIError(f"{path}: invalid TOML ({exc})") from None
+    config = {str(k).replace("-", "_"): v for k, v in raw.items()}
+    unknown = sorted(set(config) - set(DEFAULTS))
+    if unknown:
+        raise CLIError(f"{path}: unknown option(s) {unknown}; valid keys are {sorted(DEFAULTS)}")
+    for key, value in config.items():
+        kind = _TYPES.get(key)
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            config[key] = float(value)
+        elif kind is not None and not isinstance(value, kind):
+            raise CLIError(f"{path}: '{key}' must be a {kind.__name__}; got {value!r}")
+        elif kind is None and value is not None and not isinstance(value, str):
+            if key == "allocators" and isinstance(value, list):
+                config[key] = ",".join(map(str, value))
+            elif key in ("start", "end"):
+                config[key] = str(value)
+            else:
+                raise CLIError(f"{path}: '{key}' must be a string; got {value!r}")
+    return config
+
+
+def resolve_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Defaults, then the TOML config, then the command line."""
+    options = dict(DEFAULTS)
+    if getattr(args, "config", None):
+        options.update(_read_config(args.config))
+    options.update({k: v for k, v in vars(args).items() if k not in ("config", "command")})
+    return options
+
+
+def _load_inputs(options: dict[str, Any]) -> tuple[pd.DataFrame, pd.Series]:
+    from seqfolio.backtest import with_history
+    from seqfolio.data import load_benchmark, load_sample, read_prices
+
+    start, end = options["start"], options["end"]
+    try:
+        start_ts = pd.Timestamp(start) if start else None
+        end_ts = pd.Timestamp(end) if end else None
+    except ValueError:
+        raise CLIError(f"cannot parse dates start={start!r} end={end!r}; use YYYY-MM-DD") from None
+    if start_ts is not None and end_ts is not None and start_ts >= end_ts:
+        raise CLIError(f"--start ({start_ts.date()}) must be before --end ({end_ts.date()})")
+    if options["data"]:
+        prices = read_prices(options["data"])
+    else:
+        prices = load_sample(end=end_ts)
+    prices = prices.loc[:end_ts] if end_ts is not None else prices
+    if start_ts is not None and (prices.empty or prices.index[-1] < start_ts):
+        raise CLIError(f"the price data ends before --start {start_ts.date()}")
+    prices = with_history(prices, start_ts, int(options["lookback"]))
+    if options["benchmark"]:
+        frame = read_prices(options["benchmark"], min_assets=1)
+        benchmark = frame.iloc[:, 0]
+    else:
+        benchmark = load_benchmark()
+        benchmark.name = "S&P 500"
+    return prices, benchmark
+
+
+def _markdown(table: pd.DataFrame) -> str:
+    """A pipe table (no tabulate dependency)."""
+    header = [str(table.index.name or "")] + [str(c) for c in table.columns]
+    rows = [
+        [str(i)] + [str(v) for v in row]
+        for i, row in zip(table.index, table.to_numpy(), strict=True)
+    ]
+    widths = [max(len(r[j]) for r in [header, *rows]) for j in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) if j == 0 else c.rjust(w)
+                                 for j, (c, w) in enumerate(zip(cells, widths, strict=True))) + " |"  # fmt: skip
+
+    rule = (
+        "|"
+        + "|".join(
+            ("-" * (w + 2)) if j == 0 else ("-" * (w + 1) + ":") for j, w in enumerate(widths)
+        )
+        + "|"
+    )
+    return "\n".join([line(header), rule, *[line(r) for r in rows]])
+
+
+def _run(options: dict[str, Any], allocator: str, out: Path, tearsheet_name: str) -> Any:
+    from seqfolio.backtest import run_backtest
+
+    prices, benchmark = options["_prices"], options["_benchmark"]
+    return run_backtest(
+        prices,
+        allocator=allocator,
+        rebalance=options["rebalance"],
+        lookback=int(options["lookback"]),
+        start=options["start"],
+        end=options["end"],
+        cash=options["cash"],
+        commission=options["commission"],
+        cash_buffer=options["cash_buffer"],
+        min_trade=options["min_trade"],
+        max_weight=options["max_weight"],
+        benchmark=benchmark,
+        benchmark_name=str(benchmark.name),
+        tearsheet=out / tearsheet_name,
+        progress=not options["quiet"],
+    )
+
+
+def _summary(result: Any) -> str:
+    reb = result.rebalances
+    return (
+        f"{result.name}: {result.returns.index[0].date()} .. {result.returns.index[-1].date()}, "
+        f"{len(reb)} rebalances, mean turnover {reb['turnover'].mean():.1%}, "
+        f"costs {reb['costs'].sum():,.0f}, rejected orders {result.n_rejected} "
+        f"({int(reb['n_retried'].sum())} retried), "
+        f"final value {result.final_value:,.0f}"
+    )
+
+
+def _weights_csv(result: Any, path: Path) -> None:
+    target = result.target.assign(kind="target")
+    realised = result.realised.assign(kind="realised")
+    both = (
+        pd.concat([target, realised]).fillna(0.0).reset_index().sort_values("date", kind="stable")
+    )
+    columns = ["date", "kind", *[c for c in both.columns if c not in ("date", "kind")]]
+    both[columns].to_csv(path, index=False, float_format="%.6f")
+
+
+def cmd_backtest(options: dict[str, Any]) -> int:
+    from seqfolio.reporting import format_metrics, metrics_table, plot_weights
+
+    out = Path(options["out"])
+    out.mkdir(parents=True, exist_ok=True)
+    result = _run(options, str(options["allocator"]), out, "tearsheet.html")
+    if result.returns.empty or len(result.rebalances) == 0:
+        raise CLIError(
+            "the backtest made no rebalance; use a longer period or a shorter --lookback"
+        )
+    table = metrics_table({result.name: result.returns}, options["_benchmark"],
+                          benchmark_name=str(options["_benchmark"].name))  # fmt: skip
+    result.returns.rename("return").to_csv(out / "returns.csv", float_format="%.8f")
+    _weights_csv(result, out / "weights.csv")
+    result.rebalances.to_csv(out / "rebalances.csv", float_format="%.6f")
+    plot_weights(
+        result.weights, out / "weights.png", title=f"{result.name}: daily position weights"
+    )
+    if not options["quiet"]:
+        print(_summary(result))
+        print(_markdown(format_metrics(table)))
+        print(
+            f"wrote {out / 'tearsheet.html'}, weights.png, weights.csv, returns.csv, rebalances.csv"
+        )
+    return 0
+
+
+def cmd_compare(options: dict[str, Any]) -> int:
+    from seqfolio.allocators import ALLOCATORS
+    from seqfolio.reporting import format_metrics, metrics_table
+
+    names = [n.strip().lower() for n in str(options["allocators"]).split(",") if n.strip()]
+    unknown = [n for n in names if n not in ALLOCATORS]
+    if not names or unknown:
+        raise CLIError(f"unknown allocator(s) {unknown}; choose from {sorted(ALLOCATORS)}")
+    out = Path(options["out"])
+    out.mkdir(parents=True, exist_ok=True)
+    results = []
+    for name in dict.fromkeys(names):
+        result = _run(options, name, out, f"tearsheet_{name}.html")
+        results.append(result)
+        if not options["quiet"]:
+            print(_summary(result))
+    benchmark = options["_benchmark"]
+    table = metrics_table(
+        {r.name: r.returns for r in results}, benchmark, benchmark_name=str(benchmark.name)
+    )
+    extra = pd.DataFrame(
+        {r.name: [r.rebalances["turnover"].mean(), r.rebalances["costs"].sum(), float(r.n_rejected)]
+         for r in results},
+        index=["Mean turnover", "Costs", "Rejected orders"],
+    )  # fmt: skip
+    full = pd.concat([table, extra])
+    full.index.name = "metric"
+    full.to_csv(out / "comparison.csv", float_format="%.6f")
+    formatted = format_metrics(table)
+    for r in results:
+        formatted.loc["Mean turnover", r.name] = f"{r.rebalances['turnover'].mean() * 100:.2f}%"
+        formatted.loc["Costs", r.name] = f"{r.rebalances['costs'].sum():,.0f}"
+        formatted.loc["Rejected orders", r.name] = str(r.n_rejected)
+    formatted = formatted.fillna("")
+    markdown = _markdown(formatted)
+    (out / "comparison.md").write_text(markdown + "\n", encoding="utf-8")
+    pd.DataFrame({r.name: r.returns for r in results}).to_csv(
+        out / "returns.csv", float_format="%.8f"
+    )
+    if not options["quiet"]:
+        print(markdown)
+        print(
+            f"wrote {out / 'comparison.md'}, comparison.csv, returns.csv and {len(results)} tear sheets"
+        )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``seqfolio`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    debug = os.environ.get("SEQFOLIO_DEBUG") == "1"
+    try:
+        options = resolve_options(args)
+        if options["quiet"]:
+            import logging
+
+            logging.getLogger("seqfolio").setLevel(logging.ERROR)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            options["_prices"], options["_benchmark"] = _load_inputs(options)
+            if args.command == "backtest":
+                return cmd_backtest(options)
+            return cmd_compare(options)
+    except KeyboardInterrupt:
+        print("seqfolio: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one clear line, not a traceback (SEQFOLIO_DEBUG=1 re-raises)
+        if debug:
+            raise
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"seqfolio: error: {message}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,321 @@
+"""Reports: QuantStats HTML tear sheets, a side-by-side metrics table and a weights chart.
+
+QuantStats and matplotlib are imported lazily (QuantStats takes seconds to import). Facts this module
+relies on (DESIGN.md section 4, QuantStats 0.0.86): ``reports.html`` needs ``output=``; a benchmark
+given as a ticker goes to Yahoo and silently becomes zero offline, so only Series are accepted;
+``qs.extend_pandas()`` is never called; the ``matplotlib.font_manager`` logger is silenced.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from collections.abc import Mapping
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "METRICS",
+    "format_metrics",
+    "metrics_table",
+    "plot_weights",
+    "returns_from_analysis",
+    "tearsheet",
+    "to_returns",
+]
+
+PERIODS_PER_YEAR = 252
+
+METRICS: tuple[str, ...] = (
+    "Total return",
+    "CAGR",
+    "Volatility (ann.)",
+    "Sharpe",
+    "Sortino",
+    "Max drawdown",
+    "Calmar",
+    "Best day",
+    "Worst day",
+)
+"""Rows of :func:`metrics_table`, in order."""
+
+_PERCENT_ROWS = {
+    "Total return",
+    "CAGR",
+    "Volatility (ann.)",
+    "Max drawdown",
+    "Best day",
+    "Worst day",
+}
+
+
+def _naive_index(series: pd.Series) -> pd.Series:
+    out = series.copy()
+    out.index = pd.DatetimeIndex(out.index)
+    if out.index.tz is not None:
+        out.index = out.index.tz_convert(None)
+    return out.astype(float)
+
+
+def returns_from_analysis(analysis: Mapping[Any, float]) -> pd.Series:
+    """A ``TimeReturn`` analysis (datetime -> return) as a float Series with a tz-naive index."""
+    series = pd.Series(dict(analysis), dtype=float)
+    if series.empty:
+        return pd.Series(dtype=float, index=pd.DatetimeIndex([], name="date"))
+    series = _naive_index(series)
+    series.index.name = "date"
+    return series
+
+
+def to_returns(series: pd.Series) -> pd.Series:
+    """Daily simple returns from a Series of returns or of prices.
+
+    A Series is taken as prices if every value is positive and its median is above 0.5 (impossible
+    for daily returns); prices are converted with ``pct_change`` (the first row dropped).
+
+    Raises
+    ------
+    TypeError
+        If ``series`` is not a pandas Series (e.g. a ticker string).
+    """
+    if not isinstance(series, pd.Series):
+        raise TypeError(
+            f"A benchmark must be a pandas Series of returns or prices, got {type(series).__name__}"
+            " (a ticker string would make QuantStats download it, or silently use zeros offline)."
+        )
+    values = series.dropna()
+    if len(values) and (values > 0).all() and values.median() > 0.5:
+        out = values.pct_change().iloc[1:]
+    else:
+        out = values
+    out = _naive_index(out)
+    out.name = series.name
+    return out
+
+
+def _drawdown(returns: pd.Series) -> pd.Series:
+    wealth = (1.0 + returns).cumprod()
+    return wealth / wealth.cummax() - 1.0
+
+
+def _metrics(returns: pd.Series, periods: int) -> dict[str, float]:
+    r = returns.dropna().astype(float)
+    n = len(r)
+    if n == 0:
+        return dict.fromkeys(METRICS, float("nan"))
+    total = float((1.0 + r).prod() - 1.0)
+    years = n / periods
+    cagr = (1.0 + total) ** (1.0 / years) - 1.0 if total > -1 else -1.0
+    std = float(r.std(ddof=1)) if n > 1 else float("nan")
+    vol = std * math.sqrt(periods)
+    sharpe = float(r.mean()) / std * math.sqrt(periods) if std and std > 0 else float("nan")
+    downside = math.sqrt(float((np.minimum(r.to_numpy(), 0.0) ** 2).mean()))
+    sortino = float(r.mean()) / downside * math.sqrt(periods) if downside > 0 else float("nan")
+    max_dd = float(_drawdown(r).min())
+    calmar = cagr / abs(max_dd) if max_dd < 0 else float("nan")
+    return {
+        "Total return": total,
+        "CAGR": cagr,
+        "Volatility (ann.)": vol,
+        "Sharpe": sharpe,
+        "Sortino": sortino,
+        "Max drawdown": max_dd,
+        "Calmar": calmar,
+        "Best day": float(r.max()),
+        "Worst day": float(r.min()),
+    }
+
+
+def metrics_table(
+    returns: Mapping[str, pd.Series] | pd.Series,
+    benchmark: pd.Series | None = None,
+    *,
+    benchmark_name: str | None = None,
+    periods: int = PERIODS_PER_YEAR,
+    match_dates: bool = True,
+) -> pd.DataFrame:
+    """Performance metrics of several return series side by side (rows :data:`METRICS`).
+
+    Parameters
+    ----------
+    returns : mapping of name -> Series, or a Series
+        Daily simple returns (a Series is used under its ``name``).
+    benchmark : pandas.Series, optional
+        Benchmark returns or prices (see :func:`to_returns`); restricted to the dates of the first
+        strategy and added as the last column.
+    benchmark_name : str, optional
+        Column label for the benchmark (default: its ``name`` or ``"Benchmark"``).
+    periods : int, default 252
+        Bars per year for annualisation.
+    match_dates : bool, default True
+        Start every column (benchmark included) at the first non-zero strategy return, as QuantStats'
+        tear sheet does, so the table matches the report (the leading zeros are the days before the
+        first rebalance filled).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Fractions, not per cent. Risk-free rate 0. Sharpe = mean / std * sqrt(periods); Sortino uses
+        the root mean square of negative returns; CAGR from the number of bars; Calmar = CAGR / |max
+        drawdown|.
+    """
+    if isinstance(returns, pd.Series):
+        returns = {str(returns.name or "Strategy"): returns}
+    if not returns:
+        raise ValueError("metrics_table: give at least one return series.")
+    series = {name: _naive_index(r) for name, r in returns.items()}
+    if match_dates:
+        starts = [r.index[(r != 0).to_numpy().argmax()] for r in series.values() if (r != 0).any()]
+        if starts:
+            series = {name: r.loc[min(starts) :] for name, r in series.items()}
+    columns = {name: _metrics(r, periods) for name, r in series.items()}
+    if benchmark is not None:
+        bench = to_returns(benchmark)
+        first = next(iter(series.values()))
+        if len(first):
+            bench = bench.loc[first.index[0] : first.index[-1]]
+        columns[benchmark_name or str(benchmark.name or "Benchmark")] = _metrics(bench, periods)
+    table = pd.DataFrame(columns).reindex(list(METRICS))
+    table.index.name = "metric"
+    return table
+
+
+def format_metrics(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`metrics_table` as strings: percentages for returns and risk, two decimals for ratios."""
+    out = table.astype(object).copy()
+    for row in table.index:
+        for col in table.columns:
+            value = table.loc[row, col]
+            if pd.isna(value):
+                out.loc[row, col] = "-"
+            elif row in _PERCENT_ROWS:
+                out.loc[row, col] = f"{value * 100:.2f}%"
+            else:
+                out.loc[row, col] = f"{value:.2f}"
+    return out
+
+
+def tearsheet(
+    returns: pd.Series,
+    benchmark: pd.Series | None = None,
+    output: str | PathLike[str] = "tearsheet.html",
+    title: str | None = None,
+    *,
+    benchmark_name: str | None = None,
+) -> Path:
+    """Write a QuantStats HTML tear sheet and return its path.
+
+    Parameters
+    ----------
+    returns : pandas.Series
+        Daily simple returns of the strategy; its ``name`` labels the strategy (default "Strategy").
+    benchmark : pandas.Series, optional
+        Benchmark returns or prices (:func:`to_returns`), aligned to ``returns``' dates (missing
+        dates count as 0). A ticker string is refused: offline it silently becomes a zero benchmark.
+    output : str or path, default "tearsheet.html"
+        The HTML file to write (parent folders are created).
+    title : str, optional
+        Report title; default ``"<strategy> vs <benchmark>"``.
+    benchmark_name : str, optional
+        Benchmark label; default its ``name`` or ``"Benchmark"``.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    TypeError
+        If ``returns`` or ``benchmark`` is not a Series.
+    ValueError
+        If ``returns`` has fewer than 2 observations.
+    RuntimeError
+        If QuantStats did not write the file.
+    """
+    if not isinstance(returns, pd.Series):
+        raise TypeError(
+            f"tearsheet: returns must be a pandas Series; got {type(returns).__name__}."
+        )
+    strategy = _naive_index(returns.dropna())
+    if len(strategy) < 2:
+        raise ValueError("tearsheet: need at least 2 daily returns to build a tear sheet.")
+    strategy_name = str(returns.name or "Strategy")
+    strategy.name = strategy_name
+    bench = None
+    bench_name = None
+    if benchmark is not None:
+        bench_name = benchmark_name or str(getattr(benchmark, "name", None) or "Benchmark")
+        bench = to_returns(benchmark).reindex(strategy.index).fillna(0.0)
+        bench.name = bench_name
+    path = Path(output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        path.unlink()
+    title = title or (f"{strategy_name} vs {bench_name}" if bench_name else strategy_name)
+
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import quantstats as qs
+
+        kwargs: dict[str, Any] = {
+            "output": str(path),
+            "title": title,
+            "strategy_title": strategy_name,
+        }
+        if bench is not None:
+            kwargs.update(benchmark=bench, benchmark_title=bench_name)
+        qs.reports.html(strategy, **kwargs)
+        import matplotlib.pyplot as plt
+
+        plt.close("all")
+    if not path.is_file() or path.stat().st_size == 0:
+        raise RuntimeError(f"tearsheet: QuantStats did not write {path}.")
+    return path
+
+
+def plot_weights(
+    weights: pd.DataFrame,
+    output: str | PathLike[str] = "weights.png",
+    title: str = "Portfolio weights",
+) -> Path:
+    """Stacked-area chart of weights over time (rows = dates, columns = assets), saved as PNG.
+
+    Negative or NaN weights are drawn as 0; the white space above the stack is cash.
+    """
+    if not isinstance(weights, pd.DataFrame) or weights.empty:
+        raise ValueError("plot_weights: weights must be a non-empty DataFrame (dates x assets).")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    data = weights.fillna(0.0).clip(lower=0.0)
+    data = data.loc[:, data.sum() > 0]
+    with plt.style.context("default"):
+        fig, ax = plt.subplots(figsize=(11, 5.5))
+    try:
+        cmap = plt.get_cmap("tab20")
+        colors = [cmap(i % 20) for i in range(data.shape[1])]
+        ax.stackplot(
+            data.index, data.to_numpy().T, labels=list(data.columns), colors=colors, linewidth=0
+        )
+        ax.set_ylim(0, max(1.0, float(data.sum(axis=1).max())))
+        ax.set_ylabel("weight")
+        ax.set_title(title)
+        ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
+        fig.tight_layout()
+        path = Path(output)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=100)
+    finally:
+        plt.close(fig)
+    return path

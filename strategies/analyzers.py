@@ -1,0 +1,180 @@
+"""Analyzers: a QuantStats tear sheet written at the end of the run, and the weights history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import backtrader as bt
+import pandas as pd
+
+from seqfolio.strategies.feeds import feed_names
+
+__all__ = ["TearSheet", "WeightsHistory", "rebalance_table", "strategy_label"]
+
+
+def strategy_label(strategy: bt.Strategy) -> str:
+    """``"HRP monthly"`` for a RebalanceStrategy, else the strategy's class name."""
+    allocator = getattr(strategy, "allocator", None)
+    if allocator is not None:
+        schedule = strategy.p.rebalance
+        return f"{type(allocator).__name__} {schedule if isinstance(schedule, str) else 'custom'}"
+    return type(strategy).__name__
+
+
+def rebalance_table(records: list[Any]) -> pd.DataFrame:
+    """One row per rebalance record: dates, value, turnover, costs and order counts."""
+    rows = [
+        {
+            "date": r.date,
+            "fill_date": r.fill_date,
+            "value": r.value,
+            "turnover": r.turnover,
+            "costs": r.costs,
+            "n_orders": r.n_orders,
+            "n_rejected": r.n_rejected,
+            "n_cancelled": r.n_cancelled,
+            "n_retried": r.n_retried,
+        }
+        for r in records
+    ]
+    columns = [
+        "date",
+        "fill_date",
+        "value",
+        "turnover",
+        "costs",
+        "n_orders",
+        "n_rejected",
+        "n_cancelled",
+        "n_retried",
+    ]
+    return pd.DataFrame(rows, columns=columns).set_index("date")
+
+
+class WeightsHistory(bt.Analyzer):
+    """Position weights at every bar's close, plus the rebalance records of a RebalanceStrategy.
+
+    Works with any strategy. ``get_analysis()`` returns a dict with
+
+    - ``"daily"``: DataFrame, one row per bar, one column per feed: position value / portfolio value;
+    - ``"target"`` and ``"realised"``: DataFrames, one row per rebalance (decision date), if the
+      strategy has ``records`` (RebalanceStrategy), else empty;
+    - ``"rebalances"``: DataFrame of turnover, costs and order counts per rebalance (see
+      :func:`rebalance_table`).
+
+    Params
+    ------
+    daily : bool, default True
+        Record the per-bar weights (turn off to save time on very long runs).
+    """
+
+    params = dict(daily=True)
+
+    def start(self) -> None:
+        self._names = feed_names(self.strategy.datas)
+        self._datas = list(self.strategy.datas)
+        self._closes = [d.lines.close for d in self._datas]
+        self._stamps: list[float] = []
+        self._rows: list[list[float]] = []
+
+    def next(self) -> None:
+        if not self.p.daily:
+            return
+        broker = self.strategy.broker
+        value = broker.getvalue()
+        positions = broker.positions
+        row = [
+            (positions[d].size * c[0] / value) if value and len(c) else 0.0
+            for d, c in zip(self._datas, self._closes, strict=True)
+        ]
+        stamp = self.strategy.datetime[0]
+        if self._stamps and self._stamps[-1] == stamp:
+            self._rows[-1] = row
+        else:
+            self._stamps.append(stamp)
+            self._rows.append(row)
+
+    def stop(self) -> None:
+        dates = pd.DatetimeIndex([bt.num2date(t) for t in self._stamps], name="date")
+        daily = pd.DataFrame(self._rows, index=dates, columns=self._names, dtype=float)
+        records = getattr(self.strategy, "records", [])
+        target = pd.DataFrame({r.date: r.target for r in records}).T.fillna(0.0)
+        realised = pd.DataFrame(
+            {r.date: r.realised for r in records if r.realised is not None}
+        ).T.fillna(0.0)
+        for frame in (target, realised):
+            frame.index.name = "date"
+        self.rets = {
+            "daily": daily,
+            "target": target.reindex(columns=[c for c in self._names if c in target.columns]),
+            "realised": realised.reindex(columns=[c for c in self._names if c in realised.columns]),
+            "rebalances": rebalance_table(records),
+        }
+
+    def get_analysis(self) -> dict[str, pd.DataFrame]:
+        return self.rets
+
+
+class TearSheet(bt.analyzers.TimeReturn):
+    """Daily portfolio returns (a ``TimeReturn``) and a QuantStats HTML tear sheet written at ``stop``.
+
+    Params
+    ------
+    output : str or path or None, default "tearsheet.html"
+        Where to write the HTML; None = only collect returns.
+    benchmark : pandas.Series or None
+        Benchmark daily returns (or prices, converted). Never a ticker: offline QuantStats would
+        silently show a zero benchmark.
+    title : str or None
+        Report title (default: the strategy label against the benchmark name).
+    strategy_name, benchmark_name : str or None
+        Labels in the report (defaults: :func:`strategy_label` and the benchmark's ``name``).
+    start : date-like or None
+        Drop returns before this date (e.g. the warm-up before the first rebalance).
+
+    Attributes
+    ----------
+    returns : pandas.Series
+        Daily simple returns, tz-naive ``DatetimeIndex`` (set at ``stop``).
+    path : pathlib.Path or None
+        The tear sheet written (checked to exist).
+    """
+
+    params = dict(
+        output="tearsheet.html",
+        benchmark=None,
+        title=None,
+        strategy_name=None,
+        benchmark_name=None,
+        start=None,
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        if isinstance(self.p.benchmark, str):
+            raise TypeError(
+                "TearSheet: 'benchmark' must be a pandas Series of returns or prices, not a ticker "
+                "string (offline QuantStats silently shows a zero benchmark); try "
+                "seqfolio.data.load_benchmark()."
+            )
+        self.returns: pd.Series | None = None
+        self.path: Path | None = None
+
+    def stop(self) -> None:
+        super().stop()
+        from seqfolio.reporting import returns_from_analysis, tearsheet
+
+        returns = returns_from_analysis(self.get_analysis())
+        if self.p.start is not None:
+            returns = returns.loc[pd.Timestamp(self.p.start) :]
+        returns.name = self.p.strategy_name or strategy_label(self.strategy)
+        self.returns = returns
+        if self.p.output is not None:
+            self.path = tearsheet(
+                returns,
+                benchmark=self.p.benchmark,
+                output=self.p.output,
+                title=self.p.title,
+                benchmark_name=self.p.benchmark_name,
+            )

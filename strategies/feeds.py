@@ -1,0 +1,137 @@
+"""Turn a wide close-price DataFrame into backtrader feeds.
+
+Close-only data
+---------------
+The bundled data (and most users' CSVs) hold one adjusted close per asset and day. Each feed gets
+``open = high = low = close`` and zero volume, so a market order decided on bar t's close fills at bar
+t+1's *open*, which here is bar t+1's close: the next day's price, never bar t's own.
+
+Missing prices
+--------------
+An asset that lists late, stops trading early or has a gap keeps NaN in the wide frame
+(``seqfolio.data`` never fills). A NaN close must never reach backtrader: the broker values every
+position, even a zero one, as ``size * close`` and a single NaN would turn the portfolio value into NaN.
+So each feed carries **only the rows where its asset has a price**. backtrader synchronises feeds by
+datetime, so a feed simply does not tick on dates it has no row for:
+
+* before its first price the feed has length 0 (the strategy's ``prenext`` runs until every feed has
+  started; :class:`~seqfolio.strategies.RebalanceStrategy` treats ``prenext`` like ``next``);
+* on a gap day its ``close[0]`` still shows the previous price and its ``datetime[0]`` the previous date;
+* after its last price it stops; orders on it would never fill.
+
+:class:`~seqfolio.strategies.RebalanceStrategy` therefore trades an asset at bar t only if its feed
+ticked at bar t (``datetime[0]`` equals the newest datetime of all feeds) and it has a price on every bar
+of the lookback window.
+
+Known backtrader limitation: ``exactbars=1`` (or larger) crashes with ``IndexError`` when a feed ends
+before the others (backtrader 1.9.78.123). Use ``exactbars=0`` or ``-1`` with such data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import backtrader as bt
+import numpy as np
+import pandas as pd
+
+__all__ = ["ClosePriceData", "add_price_feeds", "feed_names", "price_feeds"]
+
+
+def _check_prices(prices: pd.DataFrame) -> None:
+    if not isinstance(prices, pd.DataFrame):
+        raise TypeError(f"prices must be a pandas DataFrame; got {type(prices).__name__}.")
+    if not isinstance(prices.index, pd.DatetimeIndex):
+        raise TypeError("prices must have a DatetimeIndex (one row per bar).")
+    if not prices.index.is_monotonic_increasing or prices.index.has_duplicates:
+        raise ValueError("prices' index must be sorted and unique; use seqfolio.data.read_prices.")
+    if prices.empty:
+        raise ValueError("prices is empty.")
+
+
+class ClosePriceData(bt.feed.DataBase):
+    """A daily feed from a close-price Series: open = high = low = close, volume 0.
+
+    ``dataname`` is a pandas Series of positive closes (no NaN) with a tz-naive DatetimeIndex; bars are
+    stamped at the index's timestamps (midnight for dates). Loads from NumPy arrays, several times
+    faster than ``bt.feeds.PandasData`` (whose per-cell ``iloc`` is slow under pandas 3), with the
+    same bars.
+    """
+
+    params = (("dataname", None),)
+
+    def start(self) -> None:
+        super().start()
+        close = self.p.dataname
+        self._closes = close.to_numpy(dtype=float)
+        self._stamps = [bt.date2num(ts) for ts in close.index.to_pydatetime()]
+        self._row = -1
+
+    def _load(self) -> bool:
+        self._row += 1
+        if self._row >= len(self._closes):
+            return False
+        price = self._closes[self._row]
+        lines = self.lines
+        lines.datetime[0] = self._stamps[self._row]
+        lines.open[0] = lines.high[0] = lines.low[0] = lines.close[0] = price
+        lines.volume[0] = 0.0
+        lines.openinterest[0] = 0.0
+        return True
+
+
+def price_feeds(prices: pd.DataFrame) -> list[ClosePriceData]:
+    """One backtrader feed (:class:`ClosePriceData`) per column of a close-price frame.
+
+    Parameters
+    ----------
+    prices : pandas.DataFrame
+        Close prices, ``DatetimeIndex`` (tz-naive or aware; made naive), one column per asset. NaN means
+        "no price on that date".
+
+    Returns
+    -------
+    list of ClosePriceData
+        In column order; each feed's ``_name`` is the column name and ``p.dataname`` the Series of
+        its priced rows.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``prices`` is not a DataFrame with a sorted unique DatetimeIndex, or a column has no prices
+        or a non-positive / infinite price.
+    """
+    _check_prices(prices)
+    index = prices.index.tz_localize(None) if prices.index.tz is not None else prices.index
+    feeds = []
+    for column in prices.columns:
+        close = pd.Series(
+            prices[column].to_numpy(dtype=float), index=index, name=str(column)
+        ).dropna()
+        if close.empty:
+            raise ValueError(f"price_feeds: column '{column}' has no prices at all; drop it.")
+        values = close.to_numpy()
+        if not (np.isfinite(values).all() and (values > 0).all()):
+            raise ValueError(
+                f"price_feeds: column '{column}' has non-finite or non-positive prices."
+            )
+        feed = ClosePriceData(dataname=close)
+        feed._name = str(column)
+        feeds.append(feed)
+    return feeds
+
+
+def add_price_feeds(cerebro: bt.Cerebro, prices: pd.DataFrame) -> list[ClosePriceData]:
+    """Add one feed per column of ``prices`` to ``cerebro`` (named after the column).
+
+    See :func:`price_feeds` and the module notes for how missing prices are handled.
+    """
+    feeds = price_feeds(prices)
+    for feed in feeds:
+        cerebro.adddata(feed, name=feed._name)
+    return feeds
+
+
+def feed_names(datas: Iterable[bt.AbstractDataBase]) -> list[str]:
+    """Asset names of feeds: the ``name=`` given to ``adddata``, else ``data0``, ``data1``, ..."""
+    return [getattr(d, "_name", "") or f"data{i}" for i, d in enumerate(datas)]

@@ -1,0 +1,190 @@
+"""The rebalancing pipeline: small steps over a typed context (in the spirit of pmorissette's ``bt``).
+
+:class:`~seqfolio.strategies.RebalanceStrategy` builds a list of steps once and, at every rebalance,
+runs them in order on a fresh :class:`RebalanceContext`. Each step documents which fields it reads
+and writes; a step can stop the rebalance by setting ``ctx.skip_reason``. Later steps (an LSTM
+forecast writing ``covariance`` / ``expected_returns``, issue 5) slot in before :class:`Allocate`
+without touching the others.
+
+Look-ahead: ``ctx.prices`` holds closes up to and including the decision bar and nothing later; every
+step only reads the context, so no step can see the future.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+__all__ = [
+    "Allocate",
+    "CapWeights",
+    "RebalanceContext",
+    "Step",
+    "TrailingReturns",
+    "cap_weights",
+    "run_steps",
+]
+
+
+@dataclass
+class RebalanceContext:
+    """What the pipeline knows at one rebalance (decision bar t).
+
+    Attributes
+    ----------
+    date : pandas.Timestamp
+        The decision bar t. Orders from this rebalance fill at bar t+1.
+    prices : pandas.DataFrame
+        Closes up to and including t (NaN = no price on that date), one column per asset.
+    tradable : list of str
+        Assets whose feed has a bar at t (so an order on them can fill at t+1).
+    returns : pandas.DataFrame or None
+        Written by :class:`TrailingReturns`: the lookback window of returns of the assets that are
+        tradable and priced on every bar of the window.
+    covariance, expected_returns : optional
+        Forecasts passed to the allocator's ``fit`` (None = the allocator estimates them).
+    weights : pandas.Series or None
+        Target weights (sum to at most 1; the rest is cash). Written by :class:`Allocate`, modified by
+        overlays such as :class:`CapWeights`.
+    skip_reason : str or None
+        Set by a step to skip this rebalance (the portfolio is left as it is).
+    notes : dict
+        Free-form diagnostics from steps.
+    """
+
+    date: pd.Timestamp
+    prices: pd.DataFrame
+    tradable: list[str]
+    returns: pd.DataFrame | None = None
+    covariance: pd.DataFrame | None = None
+    expected_returns: pd.Series | None = None
+    weights: pd.Series | None = None
+    skip_reason: str | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+class Step(Protocol):
+    """A pipeline step: reads some fields of the context and writes others."""
+
+    def __call__(self, ctx: RebalanceContext) -> None: ...
+
+
+@dataclass
+class TrailingReturns:
+    """Reads ``prices``, ``tradable``; writes ``returns`` (``lookback`` rows) or ``skip_reason``.
+
+    Assets not tradable at t, or missing a price anywhere in the window, are left out.
+    """
+
+    lookback: int
+
+    def __call__(self, ctx: RebalanceContext) -> None:
+        if len(ctx.prices) < self.lookback + 1:
+            ctx.skip_reason = (
+                f"warm-up: {len(ctx.prices)} bars of history, lookback needs {self.lookback + 1}"
+            )
+            return
+        # Same result as seqfolio.data.trailing_returns restricted to tradable assets, in NumPy
+        # (this runs at every rebalance; a test checks the two agree exactly).
+        window = ctx.prices.iloc[-(self.lookback + 1) :]
+        values = window.to_numpy(dtype=float)
+        tradable = set(ctx.tradable)
+        alive = ~np.isnan(values).any(axis=0)
+        keep = [i for i, c in enumerate(window.columns) if alive[i] and c in tradable]
+        if not keep:
+            ctx.skip_reason = "no asset is priced over the whole lookback window"
+            ctx.returns = window.iloc[1:, []]
+            return
+        kept = values[:, keep]
+        ctx.returns = pd.DataFrame(
+            kept[1:] / kept[:-1] - 1.0, index=window.index[1:], columns=window.columns[keep]
+        )
+
+
+@dataclass
+class Allocate:
+    """Reads ``returns``, ``covariance``, ``expected_returns``; writes ``weights`` or ``skip_reason``.
+
+    A clone of ``allocator`` is fitted at every rebalance (the original is never mutated). A window
+    with a single asset gets weight 1 without calling the allocator. An allocator error
+    (``ValueError``, including ``AllocationError``) skips the rebalance with the message as reason.
+    """
+
+    allocator: Any
+
+    def __call__(self, ctx: RebalanceContext) -> None:
+        returns = ctx.returns
+        if returns is None or returns.shape[1] == 0:
+            ctx.skip_reason = ctx.skip_reason or "no returns to allocate on"
+            return
+        if returns.shape[1] == 1:
+            ctx.weights = pd.Series([1.0], index=returns.columns, name="weight")
+            return
+        kwargs: dict[str, Any] = {}
+        if ctx.covariance is not None:
+            kwargs["covariance"] = ctx.covariance
+        if ctx.expected_returns is not None:
+            kwargs["expected_returns"] = ctx.expected_returns
+        try:
+            weights = clone(self.allocator).fit(returns, **kwargs).weights_
+        except ValueError as exc:
+            ctx.skip_reason = f"{type(self.allocator).__name__} failed: {exc}"
+            return
+        weights = weights.astype(float)
+        if not np.isfinite(weights.to_numpy()).all():
+            ctx.skip_reason = f"{type(self.allocator).__name__} returned non-finite weights"
+            return
+        ctx.weights = weights
+
+
+def cap_weights(weights: pd.Series, max_weight: float) -> pd.Series:
+    """Cap every weight at ``max_weight`` and hand the excess to the uncapped assets pro rata.
+
+    If ``n_assets * max_weight < 1`` every asset ends at ``max_weight`` and the remainder stays in
+    cash (the result sums to less than one).
+    """
+    w = weights.astype(float).clip(lower=0.0)
+    total = float(w.sum())
+    if total <= 0:
+        return w
+    w = w / total
+    capped = pd.Series(False, index=w.index)
+    for _ in range(len(w) + 1):
+        over = (w > max_weight + 1e-12) & ~capped
+        if not over.any():
+            break
+        capped |= over
+        w[capped] = max_weight
+        free = ~capped
+        room = 1.0 - max_weight * capped.sum()
+        free_total = float(w[free].sum())
+        if free.any() and free_total > 0 and room > 0:
+            w[free] = w[free] / free_total * room
+    return w.clip(upper=max_weight)
+
+
+@dataclass
+class CapWeights:
+    """Reads and writes ``weights``: :func:`cap_weights` with ``max_weight`` (None = no cap)."""
+
+    max_weight: float | None = None
+
+    def __call__(self, ctx: RebalanceContext) -> None:
+        if self.max_weight is None or ctx.weights is None or math.isclose(self.max_weight, 1.0):
+            return
+        ctx.weights = cap_weights(ctx.weights, self.max_weight)
+
+
+def run_steps(steps: Sequence[Step], ctx: RebalanceContext) -> RebalanceContext:
+    """Run ``steps`` in order on ``ctx``, stopping at the first one that sets ``skip_reason``."""
+    for step in steps:
+        step(ctx)
+        if ctx.skip_reason is not None:
+            break
+    return ctx

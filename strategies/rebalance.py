@@ -1,0 +1,444 @@
+"""RebalanceStrategy: refit an allocator on a schedule and trade to its weights."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+from collections import deque
+from numbers import Integral, Real
+from typing import Any
+
+import backtrader as bt
+import numpy as np
+import pandas as pd
+
+from seqfolio.strategies.execution import plan_orders
+from seqfolio.strategies.feeds import feed_names
+from seqfolio.strategies.lstm_rebalance import (
+    WALKFORWARD_PARAMS,
+    build_walkforward,
+    walkforward_history,
+    walkforward_steps,
+)
+from seqfolio.strategies.pipeline import RebalanceContext, Step, run_steps
+from seqfolio.strategies.records import OrderEvent, RebalanceRecord
+from seqfolio.strategies.schedules import add_schedule_timer, check_schedule
+
+__all__ = ["RebalanceStrategy", "resolve_allocator"]
+
+logger = logging.getLogger("seqfolio.strategies")
+
+_OWNER = "RebalanceStrategy"
+_EPOCH = bt.date2num(dt.datetime(1970, 1, 1))  # backtrader's float date of the Unix epoch
+
+
+def resolve_allocator(allocator: Any, owner: str = _OWNER) -> Any:
+    """An allocator instance from an instance or a short name (``"hrp"``, ``"herc"``, ...).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name.
+    TypeError
+        For an object that is not a scikit-learn style allocator (no ``fit`` / ``get_params``).
+    """
+    from seqfolio.allocators import ALLOCATORS, HRP
+
+    if allocator is None:
+        return HRP()
+    if isinstance(allocator, str):
+        key = allocator.strip().lower()
+        if key not in ALLOCATORS:
+            raise ValueError(
+                f"The 'allocator' parameter of {owner} must be an allocator instance or one of "
+                f"{sorted(ALLOCATORS)}. Got {allocator!r} instead."
+            )
+        return ALLOCATORS[key]()
+    if isinstance(allocator, type):
+        raise TypeError(
+            f"The 'allocator' parameter of {owner} must be an allocator instance, e.g. "
+            f"{allocator.__name__}(), not the class itself."
+        )
+    if not (hasattr(allocator, "fit") and hasattr(allocator, "get_params")):
+        raise TypeError(
+            f"The 'allocator' parameter of {owner} must be a seqfolio allocator (an estimator with "
+            f"fit() and get_params()). Got {type(allocator).__name__} instead."
+        )
+    return allocator
+
+
+def _check_number(name: str, value: Any, low: float, high: float, *, low_open: bool = False,
+                  high_open: bool = False, allow_none: bool = False) -> None:  # fmt: skip
+    if value is None and allow_none:
+        return
+    ok = isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
+    if ok:
+        ok = (value > low if low_open else value >= low) and (
+            value < high if high_open else value <= high
+        )
+    if not ok:
+        lb, rb = ("(" if low_open else "["), (")" if high_open else "]")
+        none = " or None" if allow_none else ""
+        raise ValueError(
+            f"The '{name}' parameter of {_OWNER} must be a number in {lb}{low}, {high}{rb}{none}. "
+            f"Got {value!r} instead."
+        )
+
+
+class RebalanceStrategy(bt.Strategy):
+    """Rebalance to an allocator's weights on a schedule; orders fill at the next bar.
+
+    At each scheduled bar t (a ``SESSION_START`` timer, see :mod:`seqfolio.strategies.schedules`) the
+    strategy takes the closes of every feed up to and including t, keeps the assets that have a bar at
+    t and a price on every bar of the last ``lookback`` returns, fits a clone of ``allocator`` on those
+    returns, applies the ``max_weight`` overlay and submits market orders — all sells, then all buys —
+    which fill at bar t+1's open. With close-only feeds (:func:`~seqfolio.strategies.price_feeds`) that
+    is t+1's close: nothing from after t is used to decide.
+
+    Params
+    ------
+    allocator : allocator instance or str, default None
+        Any seqfolio allocator (cloned and refitted at each rebalance) or a short name from
+        ``seqfolio.allocators.ALLOCATORS``; None means ``HRP()``.
+    lookback : int, default 252
+        Number of daily returns the allocator sees (``lookback + 1`` closes).
+    rebalance : {"monthly", "weekly", "quarterly", "daily"} or callable, default "monthly"
+        The schedule; a callable gets each bar's ``datetime.date`` and returns a bool.
+    min_trade : float, default 0.0
+        Skip a trade whose weight change is below this (full exits are always made).
+    cash_buffer : float, default 0.02
+        Fraction of the tradable value kept in cash so next-bar price moves do not overdraw cash.
+    max_weight : float or None, default None
+        Cap on any asset's weight (excess goes to the other assets; with too few assets it stays cash).
+    fractional : bool, default False
+        Trade fractional shares instead of whole shares.
+    start : date-like or None, default None
+        No rebalance before this date (history before it is still used for the lookback).
+    retry_rejected : bool, default True
+        When the broker rejects a buy for lack of cash (``Margin``: the price rose more than the cash
+        buffer between t and t+1), resubmit it once at t+1, shrunk to the cash then available; it
+        fills at t+2. The rejection is still counted.
+    signal : forecaster or None, default None
+        A walk-forward model whose forecast feeds the allocator, e.g.
+        ``LSTMForecaster(target="volatility")``: volatility -> ``covariance`` (with the trailing
+        correlation), return -> ``expected_returns``, regime / drawdown -> gross exposure (the rest is
+        cash), correlation -> a shrunk correlation (:mod:`seqfolio.strategies.forecast_steps`). An
+        ``LSTMAllocator`` passed as ``allocator=`` is walk-forward too: retrained on ``retrain`` and
+        applied to the latest returns at every rebalance.
+    retrain : str or callable, default "quarterly"
+        When the model is retrained (anything ``rebalance`` accepts), in ``notify_timer`` on closes up
+        to the current bar only. Rebalances before the first successful training are skipped.
+    train_window : int or "expanding", default 756
+        Bars of closes per retrain.
+    warm_start : bool, default False
+        Continue each retrain from the previous model.
+    checkpoint_dir : str or path or None, default None
+        Save every retrained model there; a rerun with the same arguments resumes from them.
+    progress : bool, default False
+        A tqdm bar counting retrains.
+    exposure_floor, exposure_threshold : float, default 0.25, 0.5
+        :func:`~seqfolio.signals.exposure_multiplier`'s parameters (regime / drawdown signals).
+
+    Attributes
+    ----------
+    records : list of RebalanceRecord
+        One per rebalance that submitted orders: targets, realised weights, turnover, costs.
+    orders_log : list of OrderEvent
+        Every order submitted and how it ended.
+    skipped : list of (Timestamp, str)
+        Scheduled rebalances that did not trade and why (warm-up, allocator failure, ...).
+    n_rejected : int
+        Orders the broker rejected (``Margin`` or ``Rejected``); also logged as warnings on the
+        ``seqfolio.strategies`` logger.
+    timer_fires : int
+        How many times the rebalance timer fired.
+    walkforward : WalkForward or None
+        The retraining controller (``history``, ``failures``, ``timings``), when a model is used.
+    forecast_step : Forecast or None
+        The forecast step; ``forecast_step.forecasts`` maps each rebalance date to its forecast.
+    timings : dict
+        Seconds spent in the allocator (``"allocating"``); training and predicting are in
+        ``walkforward.timings``.
+
+    Notes
+    -----
+    Commission and slippage are whatever the broker is set up with (``cerebro.broker.setcommission``,
+    ``set_slippage_perc``). Positions in a feed that has ended (or has a gap on bar t) cannot be
+    traded; they are left alone and excluded from the value the targets apply to.
+    """
+
+    params = dict(
+        allocator=None,
+        lookback=252,
+        rebalance="monthly",
+        min_trade=0.0,
+        cash_buffer=0.02,
+        max_weight=None,
+        fractional=False,
+        start=None,
+        retry_rejected=True,
+        **WALKFORWARD_PARAMS,
+    )
+
+    def __init__(self) -> None:
+        p = self.p
+        self.allocator = resolve_allocator(p.allocator)
+        lookback = p.lookback
+        if isinstance(lookback, bool) or not isinstance(lookback, Integral) or lookback < 2:
+            raise ValueError(
+                f"The 'lookback' parameter of {_OWNER} must be an int >= 2. Got {lookback!r} instead."
+            )
+        check_schedule(_OWNER, "rebalance", p.rebalance)
+        _check_number("min_trade", p.min_trade, 0.0, 1.0, high_open=True)
+        _check_number("cash_buffer", p.cash_buffer, 0.0, 0.5, high_open=True)
+        _check_number("max_weight", p.max_weight, 0.0, 1.0, low_open=True, allow_none=True)
+        for name in ("fractional", "retry_rejected"):
+            if not isinstance(getattr(p, name), bool):
+                raise ValueError(
+                    f"The '{name}' parameter of {_OWNER} must be a bool. "
+                    f"Got {getattr(p, name)!r} instead."
+                )
+        try:
+            self._start_date = None if p.start is None else pd.Timestamp(p.start)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"The 'start' parameter of {_OWNER} must be a date or None. Got {p.start!r} instead."
+            ) from None
+        if not self.datas:
+            raise ValueError(f"{_OWNER} needs at least one data feed; add feeds to cerebro first.")
+
+        self.assets: list[str] = feed_names(self.datas)
+        if len(set(self.assets)) != len(self.assets):
+            raise ValueError(f"{_OWNER}: feed names must be unique; got {self.assets}.")
+        self.timings: dict[str, float] = {"allocating": 0.0}
+        self.forecast_step = None
+        # before the rebalance timer, so that a retrain on the same bar runs first
+        self.walkforward = build_walkforward(self, _OWNER)
+        self.steps: list[Step] = self.build_steps()
+        self._dt_lines = [d.lines.datetime for d in self.datas]
+        self._close_lines = [d.lines.close for d in self.datas]
+        self._history: deque[tuple[float, np.ndarray]] = deque(maxlen=int(self.history_length()))
+        self.records: list[RebalanceRecord] = []
+        self.orders_log: list[OrderEvent] = []
+        self.skipped: list[tuple[pd.Timestamp, str]] = []
+        self.n_rejected = 0
+        self.timer_fires = 0
+        self._open_orders: dict[int, tuple[bt.Order, OrderEvent, RebalanceRecord]] = {}
+        self._unsettled: RebalanceRecord | None = None
+        self._retry_bar: float | None = None
+        self._retry_committed = 0.0
+        add_schedule_timer(self, p.rebalance, action="rebalance")
+
+    # -- extension points ---------------------------------------------------------------------
+    def build_steps(self) -> list[Step]:
+        """The rebalancing pipeline; override (or extend the list) to add forecast or overlay steps.
+
+        Default: ``TrailingReturns -> Allocate -> CapWeights``; with a ``signal`` a ``Forecast`` step
+        runs before ``Allocate`` and ``ScaleExposure`` last; with an ``LSTMAllocator``,
+        ``ModelWeights`` replaces ``Allocate`` (:func:`~seqfolio.strategies.lstm_rebalance.walkforward_steps`).
+        """
+        return walkforward_steps(self, getattr(self, "walkforward", None))
+
+    def history_length(self) -> int:
+        """How many bars of closes to keep (``lookback + 1``, or more if the model needs more)."""
+        return walkforward_history(self, getattr(self, "walkforward", None))
+
+    # -- bar bookkeeping ------------------------------------------------------------------------
+    def _now(self) -> float:
+        """The newest datetime (backtrader float) over the feeds that have started."""
+        return max(line[0] for line in self._dt_lines if len(line))
+
+    def _snapshot(self, now: float | None = None) -> float:
+        """Record bar t's closes (NaN for feeds without a bar at t) once per bar; return t."""
+        if now is None:
+            now = self._now()
+        if self._history and self._history[-1][0] == now:
+            return now
+        nan = np.nan
+        closes = np.array(
+            [
+                c[0] if len(t) and t[0] == now else nan
+                for t, c in zip(self._dt_lines, self._close_lines, strict=True)
+            ],
+            dtype=float,
+        )
+        self._history.append((now, closes))
+        return now
+
+    def prices(self) -> pd.DataFrame:
+        """Closes kept so far (the last :meth:`history_length` bars), NaN where a feed had no bar."""
+        if not self._history:
+            return pd.DataFrame(columns=self.assets, dtype=float)
+        stamps = np.fromiter((t for t, _ in self._history), dtype=float, count=len(self._history))
+        micros = np.round((stamps - _EPOCH) * 86_400_000_000).astype("int64")
+        index = pd.DatetimeIndex(micros.astype("datetime64[us]"), name="date")
+        return pd.DataFrame(
+            np.vstack([c for _, c in self._history]), index=index, columns=self.assets
+        )
+
+    def prenext(self) -> None:
+        self.next()
+
+    def next(self) -> None:
+        # the strategy's clock is the newest datetime over the feeds (Strategy._clk_update)
+        self._snapshot(self.lines.datetime[0])
+        if self._unsettled is not None and not any(
+            rec is self._unsettled for _, _, rec in self._open_orders.values()
+        ):
+            self._settle(self._unsettled)
+
+    # -- rebalancing ----------------------------------------------------------------------------
+    def notify_timer(self, timer: Any, when: Any, *args: Any, **kwargs: Any) -> None:
+        if self.walkforward is not None and self.walkforward.notify_timer(
+            timer, when, *args, **kwargs
+        ):
+            return
+        if kwargs.get("action") != "rebalance":
+            return
+        self.timer_fires += 1
+        now = self._snapshot()
+        date = pd.Timestamp(bt.num2date(now))
+        if self._start_date is not None and date < self._start_date:
+            return
+        self.rebalance(date, now)
+
+    def rebalance(self, date: pd.Timestamp, now: float) -> RebalanceRecord | None:
+        """Decide on closes up to ``date`` and submit the orders; return the record (None if skipped)."""
+        self._cancel_open_orders()
+        tradable = [
+            a for a, t in zip(self.assets, self._dt_lines, strict=True) if len(t) and t[0] == now
+        ]
+        ctx = run_steps(
+            self.steps, RebalanceContext(date=date, prices=self.prices(), tradable=tradable)
+        )
+        if ctx.skip_reason is not None or ctx.weights is None:
+            reason = ctx.skip_reason or "no weights"
+            self.skipped.append((date, reason))
+            logger.debug("%s: rebalance skipped: %s", date.date(), reason)
+            return None
+
+        by_name = dict(zip(self.assets, self.datas, strict=True))
+        live = [by_name[a] for a in tradable]
+        positions = pd.Series([self.getposition(d).size for d in live], index=tradable, dtype=float)
+        prices = pd.Series([d.close[0] for d in live], index=tradable)
+        cash = self.broker.getcash()
+        value = cash + float((positions * prices).sum())
+
+        def commission(asset: str, size: float, price: float) -> float:
+            info = self.broker.getcommissioninfo(by_name[asset])
+            return float(info.getcommission(size, price))
+
+        planned = plan_orders(
+            targets=ctx.weights, positions=positions[positions != 0], prices=prices, cash=cash,
+            value=value, cash_buffer=self.p.cash_buffer, min_trade=self.p.min_trade,
+            fractional=self.p.fractional, commission=commission,
+        )  # fmt: skip
+        record = RebalanceRecord(date=date, target=ctx.weights.copy(), value=value)
+        self.records.append(record)
+        for item in planned:
+            data = by_name[item.asset]
+            order = (self.sell if item.is_sell else self.buy)(data=data, size=abs(item.size))
+            event = OrderEvent(date=date, asset=item.asset, size=item.size)
+            self.orders_log.append(event)
+            record.n_orders += 1
+            record.order_refs.append(order.ref)
+            self._open_orders[order.ref] = (order, event, record)
+        if self._unsettled is not None:
+            self._settle(self._unsettled)
+        self._unsettled = record
+        return record
+
+    def _cancel_open_orders(self) -> None:
+        for order, _, _ in list(self._open_orders.values()):
+            if order.alive():
+                self.cancel(order)
+
+    def notify_order(self, order: bt.Order) -> None:
+        entry = self._open_orders.get(order.ref)
+        if entry is None or order.status in (order.Submitted, order.Accepted, order.Partial):
+            return
+        _, event, record = entry
+        event.status = order.getstatusname()
+        if order.status == order.Completed:
+            event.executed_date = pd.Timestamp(bt.num2date(order.executed.dt))
+            event.executed_size = float(order.executed.size)
+            event.executed_price = float(order.executed.price)
+            event.commission = float(order.executed.comm)
+            record.traded += abs(event.executed_size * event.executed_price)
+            record.costs += event.commission
+        elif order.status in (order.Margin, order.Rejected):
+            self.n_rejected += 1
+            record.n_rejected += 1
+            logger.warning(
+                "%s: %s order for %s %s was rejected (%s)", record.date.date(),
+                "sell" if event.size < 0 else "buy", abs(event.size), event.asset, event.status,
+            )  # fmt: skip
+            del self._open_orders[order.ref]
+            if self.p.retry_rejected and event.size > 0 and order.status == order.Margin:
+                self._retry_buy(order.data, event, record)
+            return
+        elif order.status in (order.Canceled, order.Expired):
+            record.n_cancelled += 1
+        del self._open_orders[order.ref]
+
+    def _retry_buy(self, data: Any, event: OrderEvent, record: RebalanceRecord) -> None:
+        """Resubmit a Margin-rejected buy, shrunk to the cash left now; it fills at the next bar.
+
+        Runs at the bar the rejection happened (t+1), sized on that bar's close (known at t+1), so the
+        retry is as honest as the original order. Cash already promised to other retries of the same
+        bar is set aside. One retry per order: a rejected retry is only counted.
+        """
+        now = self.lines.datetime[0] if len(self) else self._now()
+        if self._retry_bar != now:
+            self._retry_bar, self._retry_committed = now, 0.0
+        price = float(data.close[0])
+        info = self.broker.getcommissioninfo(data)
+        spare = (self.broker.getcash() - self._retry_committed) * (1.0 - self.p.cash_buffer)
+        unit = price + abs(float(info.getcommission(1.0, price)))
+        size = spare / unit if self.p.fractional else math.floor(spare / unit)
+        size = min(size, event.size)
+        if size <= 0 or not math.isfinite(size):
+            return
+        self._retry_committed += size * unit
+        retry = self.buy(data=data, size=size)
+        retry_event = OrderEvent(date=pd.Timestamp(bt.num2date(now)), asset=event.asset, size=size)
+        self.orders_log.append(retry_event)
+        record.n_orders += 1
+        record.n_retried += 1
+        record.order_refs.append(retry.ref)
+        self._open_orders[retry.ref] = (retry, retry_event, record)
+        logger.info(
+            "%s: retrying the buy of %s with %s shares", record.date.date(), event.asset, size
+        )
+
+    def _settle(self, record: RebalanceRecord) -> None:
+        """Fill in realised weights, turnover and fill date once a rebalance's orders are done."""
+        value = self.broker.getvalue()
+        held = {}
+        for name, data in zip(self.assets, self.datas, strict=True):
+            size = self.getposition(data).size
+            if size or name in record.target.index:
+                held[name] = size * data.close[0] / value if value else 0.0
+        record.realised = pd.Series(held, name="weight", dtype=float)
+        record.fill_date = pd.Timestamp(bt.num2date(self._now()))
+        if self._unsettled is record:
+            self._unsettled = None
+
+    def stop(self) -> None:
+        # Orders still open at the end (e.g. decided on the last bar) never fill; no notification
+        # will arrive after stop, so mark them here.
+        for order, event, record in list(self._open_orders.values()):
+            if order.alive():
+                self.cancel(order)
+                event.status = "Canceled"
+                record.n_cancelled += 1
+                del self._open_orders[order.ref]
+        if self._unsettled is not None:
+            self._settle(self._unsettled)
+        if self.walkforward is not None:
+            self.walkforward.close()
+        if self.n_rejected:
+            logger.warning(
+                "%d order(s) were rejected by the broker; see orders_log.", self.n_rejected
+            )

@@ -1,0 +1,62 @@
+"""Helpers shared by the backtrader tests: small backtests on the bundled data or synthetic prices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import backtrader as bt
+import numpy as np
+import pandas as pd
+
+from seqfolio.data import load_sample
+from seqfolio.strategies import RebalanceStrategy, TearSheet, add_price_feeds
+
+ASSETS = ["AAPL", "JNJ", "KO", "XOM", "JPM", "WMT"]
+
+
+def small_prices(start: str = "2018-06-01", end: str = "2020-06-30") -> pd.DataFrame:
+    return load_sample(start, end, assets=ASSETS)
+
+
+def run(
+    prices: pd.DataFrame,
+    *,
+    cash: float = 100_000.0,
+    commission: float = 0.001,
+    cerebro_kwargs: dict[str, Any] | None = None,
+    **params: Any,
+) -> tuple[bt.Cerebro, RebalanceStrategy]:
+    """Run RebalanceStrategy (defaults: HRP, lookback 60, monthly) and return (cerebro, strategy)."""
+    params.setdefault("allocator", "hrp")
+    params.setdefault("lookback", 60)
+    cerebro = bt.Cerebro(stdstats=False, **(cerebro_kwargs or {}))
+    add_price_feeds(cerebro, prices)
+    cerebro.broker.setcash(cash)
+    cerebro.broker.setcommission(commission=commission)
+    cerebro.addstrategy(RebalanceStrategy, **params)
+    cerebro.addanalyzer(TearSheet, _name="ts", output=None)
+    strategy = cerebro.run()[0]
+    return cerebro, strategy
+
+
+def order_tuples(strategy: RebalanceStrategy) -> list[tuple[Any, ...]]:
+    return [
+        (o.date, o.asset, o.size, o.status, o.executed_date,
+         None if o.executed_date is None else round(o.executed_price, 10), round(o.commission, 10))
+        for o in strategy.orders_log
+    ]  # fmt: skip
+
+
+def daily_values(strategy: RebalanceStrategy) -> pd.Series:
+    """Portfolio value path rebuilt from the TearSheet (TimeReturn) analyzer, starting at 1."""
+    returns = strategy.analyzers.ts.returns
+    return (1.0 + returns).cumprod()
+
+
+def synthetic_prices(n_bars: int = 300, n_assets: int = 4, seed: int = 0,
+                     start: str = "2019-01-01") -> pd.DataFrame:  # fmt: skip
+    rng = np.random.default_rng(seed)
+    index = pd.bdate_range(start, periods=n_bars, name="date")
+    steps = rng.normal(0.0003, 0.012, size=(n_bars, n_assets))
+    data = 50.0 * np.exp(np.cumsum(steps, axis=0))
+    return pd.DataFrame(data, index=index, columns=[f"S{i}" for i in range(n_assets)])

@@ -1,0 +1,130 @@
+"""seqfolio.reporting and the TearSheet / WeightsHistory analyzers."""
+
+from __future__ import annotations
+
+import math
+
+import backtrader as bt
+import numpy as np
+import pandas as pd
+import pytest
+from _btutil import small_prices
+
+from seqfolio.data import load_benchmark
+from seqfolio.reporting import (
+    format_metrics,
+    metrics_table,
+    plot_weights,
+    returns_from_analysis,
+    tearsheet,
+    to_returns,
+)
+from seqfolio.strategies import RebalanceStrategy, TearSheet, WeightsHistory, add_price_feeds
+
+
+def test_metrics_table_hand_checked():
+    index = pd.bdate_range("2020-01-01", periods=4)
+    r = pd.Series([0.10, -0.50, 0.20, 0.0], index=index)
+    table = metrics_table({"s": r}, periods=4)
+    total = 1.1 * 0.5 * 1.2 - 1
+    assert table.loc["Total return", "s"] == pytest.approx(total)
+    assert table.loc["CAGR", "s"] == pytest.approx(total)  # exactly one "year" of 4 bars
+    assert table.loc["Max drawdown", "s"] == pytest.approx(-0.5)
+    assert table.loc["Sharpe", "s"] == pytest.approx(r.mean() / r.std() * 2)
+    assert table.loc["Sortino", "s"] == pytest.approx(r.mean() / math.sqrt(0.25 / 4) * 2)
+    assert table.loc["Worst day", "s"] == -0.5 and table.loc["Best day", "s"] == 0.2
+    assert format_metrics(table).loc["Max drawdown", "s"] == "-50.00%"
+
+
+def test_metrics_table_side_by_side_with_benchmark_prices():
+    index = pd.bdate_range("2020-01-01", periods=300)
+    rng = np.random.default_rng(0)
+    a = pd.Series(rng.normal(0.001, 0.01, 300), index=index)
+    b = pd.Series(rng.normal(0.0, 0.02, 300), index=index)
+    bench_prices = pd.Series(100 * np.exp(np.cumsum(rng.normal(0, 0.01, 310))),
+                             index=pd.bdate_range("2019-12-18", periods=310), name="SPX")  # fmt: skip
+    table = metrics_table({"A": a, "B": b}, bench_prices)
+    assert list(table.columns) == ["A", "B", "SPX"]
+    assert table.loc["Volatility (ann.)", "B"] > table.loc["Volatility (ann.)", "A"]
+    bench = to_returns(bench_prices).loc[index[0] : index[-1]]
+    assert table.loc["Total return", "SPX"] == pytest.approx((1 + bench).prod() - 1)
+
+
+def test_to_returns_refuses_tickers():
+    with pytest.raises(TypeError, match="Series"):
+        to_returns("SPY")
+
+
+def test_returns_from_analysis_is_tz_naive():
+    import datetime as dt
+
+    series = returns_from_analysis({dt.datetime(2020, 1, 2): 0.01, dt.datetime(2020, 1, 3): -0.02})
+    assert series.index.tz is None and series.dtype == float and len(series) == 2
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_tearsheet_writes_html_naming_strategy_and_benchmark(tmp_path):
+    bench = load_benchmark("2019-01-01", "2020-12-31")
+    returns = bench.pct_change().iloc[1:] * 0.8 + 0.0001
+    returns.name = "My HRP"
+    path = tearsheet(returns, benchmark=bench.rename("S&P 500"), output=tmp_path / "sub" / "t.html")
+    assert path.is_file()
+    html = path.read_text(encoding="utf-8")
+    assert "My HRP" in html
+    assert "S&amp;P 500" in html or "S&P 500" in html
+    with pytest.raises(TypeError, match="ticker"):
+        tearsheet(returns, benchmark="SPY", output=tmp_path / "x.html")
+
+
+def test_plot_weights_png(tmp_path):
+    index = pd.bdate_range("2020-01-01", periods=50)
+    weights = pd.DataFrame({"A": np.linspace(0.2, 0.6, 50), "B": 0.3, "C": 0.0}, index=index)
+    path = plot_weights(weights, tmp_path / "w.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError):
+        plot_weights(pd.DataFrame(), tmp_path / "empty.png")
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_tearsheet_and_weights_analyzers(tmp_path):
+    prices = small_prices("2019-01-01", "2020-06-30")
+    cerebro = bt.Cerebro(stdstats=False)
+    add_price_feeds(cerebro, prices)
+    cerebro.broker.setcash(100_000)
+    cerebro.addstrategy(RebalanceStrategy, allocator="herc", lookback=60)
+    bench = load_benchmark("2019-01-01", "2020-06-30").rename("S&P 500")
+    cerebro.addanalyzer(
+        TearSheet, output=str(tmp_path / "ts.html"), benchmark=bench, start="2019-04-01"
+    )
+    cerebro.addanalyzer(WeightsHistory)
+    strategy = cerebro.run()[0]
+    sheet, history = strategy.analyzers[0], strategy.analyzers[1].get_analysis()
+    html = (tmp_path / "ts.html").read_text(encoding="utf-8")
+    assert "HERC monthly" in html and "S&amp;P 500" in html
+    assert sheet.returns.index[0] >= pd.Timestamp("2019-04-01") and sheet.returns.index.tz is None
+    # TimeReturn's returns compound to the broker's final value
+    values = (1 + returns_from_analysis(sheet.get_analysis())).prod() * 100_000
+    assert values == pytest.approx(cerebro.broker.getvalue())
+    assert list(history["target"].index) == [r.date for r in strategy.records]
+    assert history["daily"].shape[1] == prices.shape[1]
+    np.testing.assert_allclose(history["target"].sum(axis=1), 1.0)
+    assert (history["rebalances"]["turnover"] > 0).all()
+
+
+def test_tearsheet_analyzer_refuses_ticker_benchmark():
+    cerebro = bt.Cerebro()
+    add_price_feeds(cerebro, small_prices("2019-01-01", "2019-03-01"))
+    cerebro.addstrategy(bt.Strategy)
+    cerebro.addanalyzer(TearSheet, benchmark="SPY")
+    with pytest.raises(TypeError, match="ticker"):
+        cerebro.run()
+
+
+def test_metrics_table_matches_dates_like_quantstats():
+    index = pd.bdate_range("2020-01-01", periods=5)
+    strategy = pd.Series([0.0, 0.0, 0.01, 0.02, -0.01], index=index)
+    bench = pd.Series([-0.5, 0.1, 0.01, 0.01, 0.01], index=index, name="B")
+    table = metrics_table({"s": strategy}, bench, periods=3)
+    assert table.loc["Total return", "B"] == pytest.approx(1.01**3 - 1)
+    unmatched = metrics_table({"s": strategy}, bench, periods=3, match_dates=False)
+    assert unmatched.loc["Total return", "B"] == pytest.approx(0.5 * 1.1 * 1.01**3 - 1)
