@@ -87,6 +87,11 @@ def check_weight_bounds(owner: str, min_weight: object, max_weight: object) -> t
     return low, high
 
 
+def _has_text(column: pd.Series) -> bool:
+    """True if a non-numeric column holds a value that is not a number (not just NaN)."""
+    return bool(pd.to_numeric(column, errors="coerce").isna().gt(column.isna()).any())
+
+
 def check_returns(returns: object, owner: str, *, min_observations: int = 2) -> pd.DataFrame:
     """Validate a returns frame: 2-D, numeric, finite, enough rows, unique column labels."""
     if isinstance(returns, pd.Series):
@@ -109,10 +114,10 @@ def check_returns(returns: object, owner: str, *, min_observations: int = 2) -> 
         dupes = frame.columns[frame.columns.duplicated()].unique()
         raise ValueError(f"{owner}.fit: duplicate asset columns {_names(dupes)}; make them unique.")
     non_numeric = [
-        c
-        for c in frame.columns
-        if not pd.api.types.is_numeric_dtype(frame[c])
-        and pd.to_numeric(frame[c], errors="coerce").isna().gt(frame[c].isna()).any()
+        column
+        for position, (column, dtype) in enumerate(frame.dtypes.items())
+        if not pd.api.types.is_numeric_dtype(dtype)
+        and _has_text(frame.iloc[:, position])
     ]
     if non_numeric:
         raise ValueError(

@@ -20,10 +20,9 @@ from seqfolio.allocators._validation import check_choice
 
 def _inverse_variance_risk(covariance: np.ndarray, items: np.ndarray) -> float:
     """Variance of the inverse-variance portfolio of ``items``."""
-    sub = covariance[np.ix_(items, items)]
-    ivp = 1.0 / np.diag(sub)
+    ivp = 1.0 / covariance[items, items]
     ivp /= ivp.sum()
-    return float(ivp @ sub @ ivp)
+    return float(ivp @ covariance[np.ix_(items, items)] @ ivp)
 
 
 def recursive_bisection(covariance: np.ndarray, order: np.ndarray) -> np.ndarray:
