@@ -29,6 +29,7 @@ DEFAULTS: dict[str, Any] = {
     "data": None,
     "benchmark": None,
     "allocator": "hrp",
+    "allocator_params": None,
     "allocators": "hrp,herc,mvo,ew,ivp",
     "rebalance": "monthly",
     "lookback": 252,
@@ -123,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="seqfolio", description="Backtest seqfolio allocators with backtrader and QuantStats."
     )
-    sub = parser.add_subparsers(dest="command", metavar="{backtest,compare}")
+    sub = parser.add_subparsers(dest="command", metavar="{backtest,compare,walkforward,tune}")
     sub.required = True
     backtest = sub.add_parser("backtest", help="run one allocator and write a tear sheet")
     _add_common(backtest)
@@ -133,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(compare)
     compare.add_argument("--allocators", default=argparse.SUPPRESS,
                          help="comma-separated names (default hrp,herc,mvo,ew,ivp)")  # fmt: skip
+    from seqfolio.research.commands import add_research_parsers
+
+    add_research_parsers(sub)
     return parser
 
 
@@ -159,6 +163,9 @@ def _read_config(path: str) -> dict[str, Any]:
             config[key] = float(value)
         elif kind is not None and not isinstance(value, kind):
             raise CLIError(f"{path}: '{key}' must be a {kind.__name__}; got {value!r}")
+        elif key == "allocator_params":
+            if not isinstance(value, dict):
+                raise CLIError(f"{path}: 'allocator_params' must be a table, e.g. [allocator_params]")
         elif kind is None and value is not None and not isinstance(value, str):
             if key == "allocators" and isinstance(value, list):
                 config[key] = ",".join(map(str, value))
@@ -230,13 +237,32 @@ def _markdown(table: pd.DataFrame) -> str:
     return "\n".join([line(header), rule, *[line(r) for r in rows]])
 
 
+def _allocator(options: dict[str, Any], name: str) -> Any:
+    """The allocator instance for ``name``, with the config's ``[allocator_params]`` if any."""
+    from seqfolio.allocators import ALLOCATORS
+
+    params = options.get("allocator_params") or {}
+    if not params:
+        return name
+    key = name.strip().lower()
+    if key not in ALLOCATORS:
+        raise CLIError(f"unknown allocator {name!r}; choose from {sorted(ALLOCATORS)}")
+    try:
+        allocator = ALLOCATORS[key](**params)
+        allocator._validate_params()
+    except TypeError:
+        valid = sorted(ALLOCATORS[key]().get_params())
+        raise CLIError(f"[allocator_params] {sorted(params)} do not fit {key}; its parameters are {valid}") from None
+    return allocator
+
+
 def _run(options: dict[str, Any], allocator: str, out: Path, tearsheet_name: str) -> Any:
     from seqfolio.backtest import run_backtest
 
     prices, benchmark = options["_prices"], options["_benchmark"]
     return run_backtest(
         prices,
-        allocator=allocator,
+        allocator=_allocator(options, allocator),
         rebalance=options["rebalance"],
         lookback=int(options["lookback"]),
         start=options["start"],
@@ -354,6 +380,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     debug = os.environ.get("SEQFOLIO_DEBUG") == "1"
     try:
+        if args.command in ("walkforward", "tune"):
+            from seqfolio.research import commands
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                if args.command == "walkforward":
+                    return commands.cmd_walkforward(args)
+                return commands.cmd_tune(args)
         options = resolve_options(args)
         if options["quiet"]:
             import logging
