@@ -166,6 +166,13 @@ def cmd_tune(args: argparse.Namespace) -> int:
             f"{len(result.trials)} trials ({counts}); search data up to {result.search_end.date()}; "
             f"best: {result.best.label} (mean window Sharpe {result.study.best_value:.3f})"
         )
+        stats = result.search_stats
+        if stats:
+            print(
+                f"on the search windows: Sharpe {stats['sharpe']:.2f} "
+                f"[{stats['sharpe_ci_low']:.2f}, {stats['sharpe_ci_high']:.2f}], PSR {stats['psr']:.3f}, "
+                f"deflated for {len(result.trials)} trials: DSR {stats['dsr']:.3f}"
+            )
         if result.holdout is not None:
             print("hold-out (never seen by the search):")
             _print_table(summary_table(result.holdout))

@@ -170,13 +170,20 @@ def plot_history(trials: pd.DataFrame, path: Path) -> Path:
 def write_tune_report(
     result: TuneResult, out: str | Path, benchmark: pd.Series | None = None
 ) -> Path:
-    """Write ``trials.{md,csv}``, ``best.toml``, ``history.png`` and, with a hold-out,
+    """Write ``trials.{md,csv}``, ``best.toml``, ``search_best.{md,csv}`` (its Sharpe deflated for
+    the number of trials), ``history.png`` and, with a hold-out,
     ``holdout/`` (a walk-forward report of the best configuration against equal weight)."""
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     trials = result.trials.set_index("trial")
     _write_table(trials, folder, "trials")
     _write_text(folder / "best.toml", result.best.to_toml())
+    if result.search_stats:
+        stats = pd.DataFrame({result.best.label: result.search_stats}).T.rename(
+            columns=_SUMMARY_COLUMNS
+        )
+        stats.index.name = "best configuration on the search windows"
+        _write_table(stats, folder, "search_best")
     plot_history(result.trials, folder / "history.png")
     if result.holdout is not None:
         write_walkforward_report(result.holdout, folder / "holdout", benchmark)

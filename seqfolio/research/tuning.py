@@ -227,6 +227,10 @@ class TuneResult:
         Last date the search saw.
     holdout : WalkForwardReport or None
         The best configuration (and equal weight, for reference) on the hold-out.
+    search_stats : dict
+        The best configuration's stitched out-of-sample Sharpe over the search windows, with its
+        bootstrap interval, PSR and the deflated Sharpe ratio that accounts for every trial run (the
+        variance of the trials' scores stands in for the variance of their Sharpe ratios).
     """
 
     study: Any
@@ -234,6 +238,7 @@ class TuneResult:
     trials: pd.DataFrame
     search_end: pd.Timestamp
     holdout: WalkForwardReport | None
+    search_stats: dict[str, float] = field(default_factory=dict)
 
 
 def tune(
@@ -317,6 +322,7 @@ def tune(
             progress=progress,
         )
     best = _config_from_trial(study.best_trial, space, commission)
+    search_stats = _search_stats(study, search_prices, best, train, test)
     report = None
     if holdout > 0 and len(prices) - cut > 0:
         report = _holdout_report(prices, cut, best, train, test, workers, scheduler)
@@ -326,6 +332,23 @@ def tune(
         trials=_trials_table(study),
         search_end=search_prices.index[-1],
         holdout=report,
+        search_stats=search_stats,
+    )
+
+
+def _search_stats(
+    study: Any, prices: pd.DataFrame, best: PortfolioConfig, train: int, test: int
+) -> dict[str, float]:
+    """Sharpe statistics of the best configuration on the search windows, deflated for the search."""
+    from optuna.trial import TrialState
+
+    from seqfolio.research.stats import sharpe_summary
+
+    tried = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+    scores = np.array([t.value for t in tried if t.state == TrialState.COMPLETE], dtype=float)
+    returns = walk_forward(prices, [best], train=train, test=test).returns[best.label]
+    return sharpe_summary(
+        returns, n_trials=len(tried), trial_sharpes=scores if scores.size > 1 else None
     )
 
 
