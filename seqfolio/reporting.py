@@ -261,7 +261,8 @@ def tearsheet(
     logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     import matplotlib
 
-    matplotlib.use("Agg")
+    previous_backend = matplotlib.get_backend()
+    matplotlib.use("Agg")  # QuantStats draws with pyplot: no window, and it works headless
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import quantstats as qs
@@ -273,10 +274,14 @@ def tearsheet(
         }
         if bench is not None:
             kwargs.update(benchmark=bench, benchmark_title=bench_name)
-        qs.reports.html(strategy, **kwargs)
         import matplotlib.pyplot as plt
 
-        plt.close("all")
+        try:
+            qs.reports.html(strategy, **kwargs)
+        finally:
+            plt.close("all")
+            if previous_backend.lower() != "agg":
+                plt.switch_backend(previous_backend)  # give the user's backend (e.g. inline) back
     if not path.is_file() or path.stat().st_size == 0:
         raise RuntimeError(f"tearsheet: QuantStats did not write {path}.")
     return path
@@ -293,29 +298,21 @@ def plot_weights(
     """
     if not isinstance(weights, pd.DataFrame) or weights.empty:
         raise ValueError("plot_weights: weights must be a non-empty DataFrame (dates x assets).")
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure  # no pyplot: no GUI backend needed, none changed
 
     data = weights.fillna(0.0).clip(lower=0.0)
     data = data.loc[:, data.sum() > 0]
-    with plt.style.context("default"):
-        fig, ax = plt.subplots(figsize=(11, 5.5))
-    try:
-        cmap = plt.get_cmap("tab20")
-        colors = [cmap(i % 20) for i in range(data.shape[1])]
-        ax.stackplot(
-            data.index, data.to_numpy().T, labels=list(data.columns), colors=colors, linewidth=0
-        )
-        ax.set_ylim(0, max(1.0, float(data.sum(axis=1).max())))
-        ax.set_ylabel("weight")
-        ax.set_title(title)
-        ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
-        fig.tight_layout()
-        path = Path(output)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=100)
-    finally:
-        plt.close(fig)
+    fig = Figure(figsize=(11, 5.5))
+    ax = fig.subplots()
+    colors = [colormaps["tab20"](i % 20) for i in range(data.shape[1])]
+    ax.stackplot(data.index, data.to_numpy().T, labels=list(data.columns), colors=colors, linewidth=0)
+    ax.set_ylim(0, max(1.0, float(data.sum(axis=1).max())))
+    ax.set_ylabel("weight")
+    ax.set_title(title)
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
+    fig.tight_layout()
+    path = Path(output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
     return path

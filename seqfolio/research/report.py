@@ -99,25 +99,6 @@ def plot_window_sharpe(per_window: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def plot_weights_area(weights: pd.DataFrame, path: Path, title: str) -> Path:
-    """Stacked area of daily weights (white above the stack is cash)."""
-    data = weights.fillna(0.0).clip(lower=0.0)
-    data = data.loc[:, data.sum() > 0]
-    figure, ax = _figure()
-    from matplotlib import colormaps
-
-    colors = [colormaps["tab20"](i % 20) for i in range(data.shape[1])]
-    ax.stackplot(
-        data.index, data.to_numpy().T, labels=list(data.columns), colors=colors, linewidth=0
-    )
-    ax.set_ylim(0, 1)
-    ax.set_title(title)
-    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    return path
-
-
 def write_walkforward_report(
     report: WalkForwardReport, out: str | Path, benchmark: pd.Series | None = None
 ) -> Path:
@@ -136,7 +117,9 @@ def write_walkforward_report(
     plot_equity(report.returns, folder / "equity.png", bench_returns)
     plot_window_sharpe(report.per_window, folder / "window_sharpe.png")
     best = report.summary.index[0]
-    plot_weights_area(report.weights[best], folder / "weights.png", f"Weights: {best}")
+    from seqfolio.reporting import plot_weights
+
+    plot_weights(report.weights[best], folder / "weights.png", title=f"Weights: {best}")
     return folder
 
 
