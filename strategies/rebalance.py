@@ -65,6 +65,9 @@ def resolve_allocator(allocator: Any, owner: str = _OWNER) -> Any:
             f"The 'allocator' parameter of {owner} must be a seqfolio allocator (an estimator with "
             f"fit() and get_params()). Got {type(allocator).__name__} instead."
         )
+    validate = getattr(allocator, "_validate_params", None)
+    if callable(validate):
+        validate()  # a bad allocator parameter fails here, not as a skipped rebalance at every date
     return allocator
 
 

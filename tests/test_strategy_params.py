@@ -68,3 +68,17 @@ def test_allocator_is_cloned_not_mutated():
     strategy = build(allocator=allocator, lookback=10, rebalance="weekly")
     assert strategy.records  # it did rebalance
     assert not hasattr(allocator, "weights_")
+
+
+def test_bad_allocator_parameter_fails_at_construction():
+    import backtrader as bt
+
+    from seqfolio.allocators import HRP
+    from seqfolio.data import load_sample
+    from seqfolio.strategies import RebalanceStrategy, add_price_feeds
+
+    cerebro = bt.Cerebro()
+    add_price_feeds(cerebro, load_sample("2020-01-01", "2020-03-31", assets=["AAPL", "KO"]))
+    cerebro.addstrategy(RebalanceStrategy, allocator=HRP(linkage="singel"))
+    with pytest.raises(ValueError, match="The 'linkage' parameter of HRP must be one of"):
+        cerebro.run()
