@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -57,6 +58,13 @@ class MeanVariance(BaseAllocator):
         Periods per year used to annualise.
     solver : str, optional
         cvxpy solver name; None lets PyPortfolioOpt choose.
+
+    Attributes
+    ----------
+    weights_ : pandas.Series
+    solver_warnings_ : list of str
+        Warnings the solver raised during the last ``fit`` (e.g. "Solution may be inaccurate"); the
+        weights are still within bounds and sum to one.
 
     Raises
     ------
@@ -152,13 +160,18 @@ class MeanVariance(BaseAllocator):
         if self.l2_gamma > 0:
             frontier.add_objective(objective_functions.L2_reg, gamma=self.l2_gamma)
         try:
-            self._solve(frontier)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                self._solve(frontier)
         except (OptimizationError, ValueError) as exc:
             raise AllocationError(
                 f"MeanVariance(objective={self.objective!r}).fit found no solution: "
                 f"{str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}. "
                 "Relax the target or the bounds, or wrap it in Fallback([MeanVariance(...), HRP()])."
             ) from exc
+        # cvxpy's "Solution may be inaccurate" and the like: kept on the estimator, not re-raised
+        # at every rebalance of a long backtest.
+        self.solver_warnings_ = [str(w.message) for w in caught]
         weights = np.asarray(frontier.weights, dtype=float)
         if weights.shape != (n_assets,) or not np.isfinite(weights).all():
             raise AllocationError("MeanVariance.fit: the solver returned no finite weights.")
