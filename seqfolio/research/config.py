@@ -40,7 +40,7 @@ class PortfolioConfig:
     lookback: int = 252
     rebalance: str = "monthly"
     max_weight: float | None = None
-    cash_buffer: float = 0.01
+    cash_buffer: float = 0.02
     commission: float = 0.001
 
     def __post_init__(self) -> None:
