@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from os import PathLike
 from typing import Any
@@ -40,6 +41,14 @@ class BacktestResult:
     skipped : list of (Timestamp, str)
         Scheduled rebalances that did not trade, with the reason.
     tearsheet : pathlib.Path or None
+    retrains : pandas.DataFrame or None
+        With a walk-forward model: one row per retrain (date, version, bars, seconds, source,
+        trigger; see :meth:`~seqfolio.strategies.WalkForward.retrain_table`).
+    forecasts : pandas.DataFrame or None
+        With ``signal=``: the forecast per rebalance date (rows) and asset (columns).
+    timings : dict
+        Wall seconds of the run: ``"total"`` (``cerebro.run``), ``"training"``, ``"predicting"``,
+        ``"allocating"`` and ``"backtrader"`` (the rest: feeds, broker, analyzers, tear sheet).
     """
 
     name: str
@@ -52,6 +61,9 @@ class BacktestResult:
     n_rejected: int
     skipped: list[tuple[pd.Timestamp, str]] = field(default_factory=list)
     tearsheet: Any = None
+    retrains: pd.DataFrame | None = None
+    forecasts: pd.DataFrame | None = None
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def with_history(prices: pd.DataFrame, start: Any, lookback: int) -> pd.DataFrame:
@@ -111,6 +123,12 @@ def run_backtest(
     name: str | None = None,
     progress: bool = False,
     cerebro_kwargs: dict[str, Any] | None = None,
+    signal: Any = None,
+    retrain: Any = "quarterly",
+    train_window: int | str = 756,
+    warm_start: bool = False,
+    checkpoint_dir: str | PathLike[str] | None = None,
+    strategy_kwargs: dict[str, Any] | None = None,
 ) -> BacktestResult:
     """Backtest a :class:`~seqfolio.strategies.RebalanceStrategy` on a close-price frame.
 
@@ -140,6 +158,13 @@ def run_backtest(
         Show a tqdm progress bar (after 2 seconds).
     cerebro_kwargs : dict, optional
         Extra ``bt.Cerebro`` arguments (e.g. ``runonce``, ``preload``).
+    signal, retrain, train_window, warm_start, checkpoint_dir
+        Walk-forward model settings of :class:`~seqfolio.strategies.RebalanceStrategy` (used with
+        ``signal=`` or an ``LSTMAllocator`` allocator). ``prices`` then needs ``train_window`` rows
+        before ``start`` for the first training (``with_history(prices, start, train_window)``). With
+        ``progress=True`` the progress bar counts retrains.
+    strategy_kwargs : dict, optional
+        Further RebalanceStrategy params (e.g. ``exposure_floor``).
 
     Returns
     -------
@@ -167,9 +192,15 @@ def run_backtest(
     add_price_feeds(cerebro, prices)
     cerebro.broker.setcash(float(cash))
     cerebro.broker.setcommission(commission=float(commission))
+    from seqfolio.signals import LSTMAllocator
+
+    walk_forward = signal is not None or isinstance(allocator, LSTMAllocator)
     cerebro.addstrategy(
         RebalanceStrategy, allocator=allocator, rebalance=rebalance, lookback=lookback, start=start,
-        cash_buffer=cash_buffer, min_trade=min_trade, max_weight=max_weight,
+        cash_buffer=cash_buffer, min_trade=min_trade, max_weight=max_weight, signal=signal,
+        retrain=retrain, train_window=train_window, warm_start=warm_start,
+        checkpoint_dir=checkpoint_dir, progress=bool(progress and walk_forward),
+        **(strategy_kwargs or {}),
     )  # fmt: skip
     cerebro.addanalyzer(
         TearSheet, _name="tearsheet", output=tearsheet, benchmark=benchmark, start=start,
@@ -177,14 +208,30 @@ def run_backtest(
     )  # fmt: skip
     cerebro.addanalyzer(WeightsHistory, _name="weights")
     bar = None
-    if progress:
+    if progress and not walk_forward:
         bar = _Progress(len(prices), name or "backtest", enabled=True)
         cerebro.addanalyzer(_progress_analyzer(bar))
+    t0 = time.perf_counter()
     try:
         strategy = cerebro.run()[0]
     finally:
         if bar is not None:
             bar.close()
+    total = time.perf_counter() - t0
+    wf = strategy.walkforward
+    timings = {
+        "total": total,
+        "training": wf.timings["training"] if wf else 0.0,
+        "predicting": wf.timings["predicting"] if wf else 0.0,
+        "allocating": strategy.timings.get("allocating", 0.0),
+    }
+    timings["backtrader"] = (
+        total - timings["training"] - timings["predicting"] - timings["allocating"]
+    )
+    forecasts = None
+    if strategy.forecast_step is not None:
+        forecasts = pd.DataFrame(strategy.forecast_step.forecasts).T
+        forecasts.index.name = "date"
     sheet = strategy.analyzers.tearsheet
     history = strategy.analyzers.weights.get_analysis()
     daily = history["daily"]
@@ -201,4 +248,7 @@ def run_backtest(
         n_rejected=strategy.n_rejected,
         skipped=list(strategy.skipped),
         tearsheet=sheet.path,
+        retrains=None if wf is None else wf.retrain_table(),
+        forecasts=forecasts,
+        timings=timings,
     )

@@ -42,6 +42,9 @@ DEFAULTS: dict[str, Any] = {
     "max_weight": None,
     "out": "seqfolio-report",
     "quiet": False,
+    "signal": None,
+    "retrain": "quarterly",
+    "train_window": 756,
 }
 _TYPES: dict[str, type] = {
     "lookback": int, "commission": float, "cash": float, "cash_buffer": float, "min_trade": float,
@@ -109,6 +112,9 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         help="cap on any asset's weight (default none)",
     )
     parser.add_argument("--out", default=s, help="output folder (default ./seqfolio-report)")
+    from seqfolio.cli_walkforward import add_walkforward_arguments
+
+    add_walkforward_arguments(parser)
     parser.add_argument(
         "--quiet",
         "-q",
@@ -129,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     backtest = sub.add_parser("backtest", help="run one allocator and write a tear sheet")
     _add_common(backtest)
     backtest.add_argument("--allocator", default=argparse.SUPPRESS,
-                          help="hrp (default), herc, mvo, ew, ivp or ivol")  # fmt: skip
+                          help="hrp (default), herc, mvo, ew, ivp, ivol or lstm-weights")  # fmt: skip
     compare = sub.add_parser("compare", help="run several allocators on the same data")
     _add_common(compare)
     compare.add_argument("--allocators", default=argparse.SUPPRESS,
@@ -166,6 +172,8 @@ def _read_config(path: str) -> dict[str, Any]:
         elif key == "allocator_params":
             if not isinstance(value, dict):
                 raise CLIError(f"{path}: 'allocator_params' must be a table, e.g. [allocator_params]")
+        elif key == "train_window" and isinstance(value, int) and not isinstance(value, bool):
+            pass
         elif kind is None and value is not None and not isinstance(value, str):
             if key == "allocators" and isinstance(value, list):
                 config[key] = ",".join(map(str, value))
@@ -204,7 +212,10 @@ def _load_inputs(options: dict[str, Any]) -> tuple[pd.DataFrame, pd.Series]:
     prices = prices.loc[:end_ts] if end_ts is not None else prices
     if start_ts is not None and (prices.empty or prices.index[-1] < start_ts):
         raise CLIError(f"the price data ends before --start {start_ts.date()}")
-    prices = with_history(prices, start_ts, int(options["lookback"]))
+    from seqfolio.cli_walkforward import history_bars
+
+    names = [str(options["allocator"])] + str(options["allocators"]).split(",")
+    prices = with_history(prices, start_ts, history_bars(options, names))
     if options["benchmark"]:
         frame = read_prices(options["benchmark"], min_assets=1)
         benchmark = frame.iloc[:, 0]
@@ -258,11 +269,13 @@ def _allocator(options: dict[str, Any], name: str) -> Any:
 
 def _run(options: dict[str, Any], allocator: str, out: Path, tearsheet_name: str) -> Any:
     from seqfolio.backtest import run_backtest
+    from seqfolio.cli_walkforward import is_lstm_allocator, model_kwargs
 
     prices, benchmark = options["_prices"], options["_benchmark"]
+    instance = allocator if is_lstm_allocator(allocator) else _allocator(options, allocator)
     return run_backtest(
         prices,
-        allocator=_allocator(options, allocator),
+        **model_kwargs(options, allocator, instance, out),
         rebalance=options["rebalance"],
         lookback=int(options["lookback"]),
         start=options["start"],
@@ -287,6 +300,11 @@ def _summary(result: Any) -> str:
         f"costs {reb['costs'].sum():,.0f}, rejected orders {result.n_rejected} "
         f"({int(reb['n_retried'].sum())} retried), "
         f"final value {result.final_value:,.0f}"
+        + (
+            f", {len(result.retrains)} retrains, {len(result.skipped)} skipped rebalances"
+            if result.retrains is not None
+            else ""
+        )
     )
 
 
@@ -332,9 +350,11 @@ def cmd_compare(options: dict[str, Any]) -> int:
     from seqfolio.reporting import format_metrics, metrics_table
 
     names = [n.strip().lower() for n in str(options["allocators"]).split(",") if n.strip()]
-    unknown = [n for n in names if n not in ALLOCATORS]
+    unknown = [n for n in names if n not in ALLOCATORS and n != "lstm-weights"]
     if not names or unknown:
-        raise CLIError(f"unknown allocator(s) {unknown}; choose from {sorted(ALLOCATORS)}")
+        raise CLIError(
+            f"unknown allocator(s) {unknown}; choose from {sorted(ALLOCATORS) + ['lstm-weights']}"
+        )
     out = Path(options["out"])
     out.mkdir(parents=True, exist_ok=True)
     results = []

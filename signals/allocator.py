@@ -14,6 +14,7 @@ softmax weights, loss = -Sharpe, Adam, batch 64, 10 % validation, 100 epochs.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,8 @@ from sklearn.base import BaseEstimator
 
 from seqfolio.signals._validation import check_bool, check_int, check_real
 from seqfolio.signals.features import rolling_sum, winsorize
+
+_FORMAT = "seqfolio.signals.LSTMAllocator/1"
 
 
 def _portfolio_features(returns: np.ndarray) -> np.ndarray:
@@ -255,6 +258,7 @@ class LSTMAllocator(BaseEstimator):
                 weights = model(x)[0].cpu().numpy().astype(float)
 
         weights = np.clip(weights, 0.0, None)
+        self.input_size_ = int(flat.shape[1])
         self.assets_ = list(frame.columns)
         self.feature_mean_, self.feature_std_ = mean, std
         self.model_ = model
@@ -264,3 +268,124 @@ class LSTMAllocator(BaseEstimator):
             weights / weights.sum(), index=frame.columns.copy(), name="weight"
         )
         return self
+
+    # ---------------------------------------------------------------------------------------------
+    # inference between refits, persistence
+    # ---------------------------------------------------------------------------------------------
+    def _check_fitted(self, where: str) -> None:
+        if not hasattr(self, "model_"):
+            raise ValueError(
+                f"{type(self).__name__}.{where}: this instance is not fitted yet; call fit first."
+            )
+
+    @property
+    def history_length_(self) -> int:
+        """Rows of returns :meth:`predict` needs: 20 bars of momentum warm-up + ``window``."""
+        return 20 + int(self.window)
+
+    def predict(self, returns: pd.DataFrame) -> pd.Series:
+        """Weights from the fitted network for the window ending at the last row of ``returns``.
+
+        Unlike :meth:`fit`, nothing is trained: this is how a walk-forward strategy uses the network
+        between two scheduled retrains.
+
+        Parameters
+        ----------
+        returns : pandas.DataFrame
+            At least :attr:`history_length_` rows of simple returns of the assets seen in ``fit``
+            (any column order; extra columns are ignored). An asset missing from ``returns`` or with
+            NaN in the rows read is fed zeros and gets weight 0; the rest is renormalised.
+
+        Returns
+        -------
+        pandas.Series
+            Long-only weights over ``assets_`` summing to one (named ``"weight"``).
+        """
+        self._check_fitted("predict")
+        where = f"{type(self).__name__}.predict"
+        if not isinstance(returns, pd.DataFrame):
+            raise TypeError(
+                f"{where}: returns must be a pandas DataFrame. Got {type(returns).__name__} instead."
+            )
+        need = self.history_length_
+        if len(returns) < need:
+            raise ValueError(
+                f"{where}: returns need at least {need} rows (20 bars of momentum warm-up + "
+                f"window={self.window}); got {len(returns)}."
+            )
+        import torch
+
+        from seqfolio.signals._torch import torch_threads
+        from seqfolio.signals.datasets import PortfolioWindows
+
+        frame = returns.iloc[-need:].reindex(columns=self.assets_)
+        values = frame.to_numpy(dtype=float)
+        missing = ~np.isfinite(values).all(axis=0)
+        values = np.where(np.isfinite(values), values, 0.0)
+        raw = _portfolio_features(values)
+        scaled = winsorize(
+            (raw - self.feature_mean_[None]) / self.feature_std_[None], self.winsorize_limit
+        )
+        flat = np.nan_to_num(scaled, nan=0.0).reshape(need, -1)
+        device = next(self.model_.parameters()).device
+        last = PortfolioWindows(
+            flat, np.zeros_like(values), np.array([need - 1]), self.window, device
+        )
+        with torch_threads(self.n_threads), torch.no_grad():
+            self.model_.eval()
+            x, _ = last.batch(torch.arange(1))
+            weights = self.model_(x)[0].cpu().numpy().astype(float)
+        weights = np.clip(weights, 0.0, None)
+        weights[missing] = 0.0
+        total = weights.sum()
+        if total <= 0:
+            raise ValueError(f"{where}: no asset of the fitted model has complete returns.")
+        return pd.Series(weights / total, index=pd.Index(self.assets_), name="weight")
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the fitted network, parameters and scalers (tensors and plain types only)."""
+        import torch
+
+        self._check_fitted("save")
+        assets = list(self.assets_)
+        if not all(isinstance(a, (str, int)) for a in assets):
+            raise TypeError(
+                f"{type(self).__name__}.save: asset names must be str or int to be saved."
+            )
+        payload: dict[str, Any] = {
+            "format": _FORMAT,
+            "params": self.get_params(deep=False),
+            "input_size": int(self.input_size_),
+            "state_dict": {k: v.detach().cpu() for k, v in self.model_.state_dict().items()},
+            "assets": assets,
+            "feature_mean": torch.tensor(np.asarray(self.feature_mean_, dtype=float)),
+            "feature_std": torch.tensor(np.asarray(self.feature_std_, dtype=float)),
+            "weights": torch.tensor(self.weights_.to_numpy(dtype=float), dtype=torch.float64),
+        }
+        torch.save(payload, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> LSTMAllocator:
+        """Rebuild a fitted allocator written by :meth:`save` (``torch.load(weights_only=True)``)."""
+        import torch
+
+        from seqfolio.signals._torch import resolve_device
+        from seqfolio.signals.models import WeightsLSTM
+
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
+            raise ValueError(f"{cls.__name__}.load: {path} is not a saved {cls.__name__}.")
+        est = cls(**payload["params"])
+        est._validate_params()
+        assets = list(payload["assets"])
+        model = WeightsLSTM(payload["input_size"], len(assets), est.hidden_size, est.dropout)
+        model.load_state_dict(payload["state_dict"])
+        model.eval()
+        est.model_ = model.to(resolve_device(est.device))
+        est.assets_ = assets
+        est.n_assets_ = len(assets)
+        est.input_size_ = int(payload["input_size"])
+        est.feature_mean_ = payload["feature_mean"].numpy()
+        est.feature_std_ = payload["feature_std"].numpy()
+        est.weights_ = pd.Series(payload["weights"].numpy(), index=pd.Index(assets), name="weight")
+        return est

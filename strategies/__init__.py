@@ -13,8 +13,10 @@
 from __future__ import annotations
 
 from seqfolio.strategies.analyzers import TearSheet, WeightsHistory, rebalance_table, strategy_label
+from seqfolio.strategies.checkpoints import CheckpointStore
 from seqfolio.strategies.execution import PlannedOrder, plan_orders
 from seqfolio.strategies.feeds import ClosePriceData, add_price_feeds, feed_names, price_feeds
+from seqfolio.strategies.forecast_steps import Forecast, ModelWeights, ScaleExposure
 from seqfolio.strategies.pipeline import (
     Allocate,
     CapWeights,
@@ -27,20 +29,27 @@ from seqfolio.strategies.pipeline import (
 from seqfolio.strategies.rebalance import RebalanceStrategy, resolve_allocator
 from seqfolio.strategies.records import OrderEvent, RebalanceRecord
 from seqfolio.strategies.schedules import SCHEDULES, add_schedule_timer, timer_kwargs
+from seqfolio.strategies.walkforward import RetrainRecord, WalkForward
 
 __all__ = [
     "SCHEDULES",
     "Allocate",
     "CapWeights",
+    "CheckpointStore",
     "ClosePriceData",
+    "Forecast",
+    "ModelWeights",
     "OrderEvent",
     "PlannedOrder",
     "RebalanceContext",
     "RebalanceRecord",
     "RebalanceStrategy",
+    "RetrainRecord",
+    "ScaleExposure",
     "Step",
     "TearSheet",
     "TrailingReturns",
+    "WalkForward",
     "WeightsHistory",
     "add_price_feeds",
     "add_schedule_timer",

@@ -14,11 +14,16 @@ __all__ = ["TearSheet", "WeightsHistory", "rebalance_table", "strategy_label"]
 
 
 def strategy_label(strategy: bt.Strategy) -> str:
-    """``"HRP monthly"`` for a RebalanceStrategy, else the strategy's class name."""
+    """``"HRP monthly"`` for a RebalanceStrategy (``"LSTM-volatility → HRP monthly"`` with a
+    signal), else the strategy's class name."""
     allocator = getattr(strategy, "allocator", None)
     if allocator is not None:
         schedule = strategy.p.rebalance
-        return f"{type(allocator).__name__} {schedule if isinstance(schedule, str) else 'custom'}"
+        label = f"{type(allocator).__name__} {schedule if isinstance(schedule, str) else 'custom'}"
+        signal = getattr(strategy.p, "signal", None)
+        if signal is not None:
+            label = f"LSTM-{getattr(signal, 'target', type(signal).__name__)} → {label}"
+        return label
     return type(strategy).__name__
 
 

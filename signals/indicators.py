@@ -1,0 +1,224 @@
+"""backtrader adapter: a model's forecast as an Indicator, one line per data feed.
+
+Import it explicitly (``from seqfolio.signals.indicators import ForecastIndicator``): ``seqfolio.signals``
+itself never imports backtrader.
+
+>>> class MyStrategy(bt.Strategy):                                             # doctest: +SKIP
+...     def __init__(self):
+...         self.wf = WalkForward(self, LSTMForecaster(target="volatility"))   # retrains on a timer
+...         self.vol = ForecastIndicator(*self.datas, model=self.wf.current)
+...     def next(self):
+...         if not math.isnan(self.vol.lines[0][0]): ...
+
+Why ``_nextforce``
+------------------
+In backtrader's default ``runonce`` mode every indicator is computed over all bars *before* any timer
+fires (DESIGN.md section 3). A model retrained in ``notify_timer`` would then be invisible: the indicator
+would show only the model that existed before the run (here: none, so NaN everywhere). The class
+attribute ``_nextforce = True`` makes cerebro run the whole strategy bar by bar, so at bar t the
+indicator reads the model as it stands after bar t's timers: trained on closes up to t at the latest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+import backtrader as bt
+import numpy as np
+import pandas as pd
+
+from seqfolio.signals.features import feature_warmup
+
+__all__ = ["ForecastIndicator", "feed_closes", "history_needed"]
+
+_EPOCH = bt.date2num(dt.datetime(1970, 1, 1))  # backtrader's float date of the Unix epoch
+
+
+def _to_index(stamps: np.ndarray) -> pd.DatetimeIndex:
+    """backtrader float dates -> DatetimeIndex (microsecond precision, same as RebalanceStrategy)."""
+    micros = np.round((np.asarray(stamps, dtype=float) - _EPOCH) * 86_400_000_000).astype("int64")
+    return pd.DatetimeIndex(micros.astype("datetime64[us]"), name="date")
+
+
+def feed_closes(
+    datas: Sequence[Any], names: Sequence[str], n_bars: int | None = None
+) -> pd.DataFrame:
+    """Closes of ``datas`` up to their current bar, aligned by date (NaN where a feed had no bar).
+
+    Parameters
+    ----------
+    datas : sequence of backtrader data feeds
+        Read at their current position: inside ``notify_timer`` / ``next`` for bar t that is bar t,
+        so the frame never holds a later close.
+    names : sequence of str
+        Column names, one per feed.
+    n_bars : int or None
+        Keep the last ``n_bars`` dates (None = everything the feeds' buffers hold).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Sorted unique ``DatetimeIndex`` named ``"date"``; one column per feed in the given order.
+    """
+    columns: dict[str, pd.Series] = {}
+    for name, data in zip(names, datas, strict=True):
+        size = len(data) if n_bars is None else min(int(n_bars), len(data))
+        if size <= 0:
+            columns[name] = pd.Series(dtype=float)
+            continue
+        stamps = np.asarray(data.lines.datetime.get(size=size), dtype=float)
+        closes = np.asarray(data.lines.close.get(size=size), dtype=float)
+        columns[name] = pd.Series(closes, index=_to_index(stamps))
+    frame = pd.DataFrame(columns, columns=list(names)).sort_index()
+    frame.index.name = "date"
+    if n_bars is not None:
+        frame = frame.iloc[-int(n_bars) :]
+    return frame
+
+
+def history_needed(model: Any) -> int | None:
+    """Rows of closes a fitted model needs to forecast the last bar (None = unknown: give everything).
+
+    ``LSTMForecaster``: feature warm-up (FFD width or 64) + ``window`` - 1; ``LSTMAllocator``:
+    ``history_length_`` returns, i.e. one more close.
+    """
+    if hasattr(model, "ffd_d_") and hasattr(model, "window"):
+        return feature_warmup(model.ffd_d_, model.ffd_threshold) + int(model.window) - 1
+    length = getattr(model, "history_length_", None)
+    if isinstance(length, (int, np.integer)):
+        return int(length) + 1
+    return None
+
+
+def _is_returns_model(model: Any) -> bool:
+    """Direct-weights models (``LSTMAllocator``) read returns, forecasters read prices."""
+    return hasattr(model, "history_length_") and not hasattr(model, "ffd_d_")
+
+
+class ForecastIndicator(bt.Indicator):
+    """A model's per-asset forecast, one line per data feed (``f0``, ``f1``, ...).
+
+    Call it with the feeds as positional arguments:
+    ``ForecastIndicator(*self.datas, model=walk_forward.current)``. Line ``f{i}`` holds the forecast for
+    ``datas[i]`` (NaN while there is no fitted model or not enough history). ``forecast()`` returns the
+    current bar's values as a Series indexed by feed name.
+
+    Params
+    ------
+    model : fitted estimator or callable
+        The model (anything with ``predict(prices) -> Series`` indexed by feed name, e.g. a fitted
+        ``LSTMForecaster``), or a zero-argument callable returning the *current* model or None — pass
+        :meth:`seqfolio.strategies.WalkForward.current` so the indicator follows every retrain.
+        An ``LSTMAllocator`` is read as a model of returns: the lines are its weights.
+    every : int, default 1
+        Recompute every this many bars and carry the value forward in between; a new model object
+        (every retrain) always triggers a recomputation.
+
+    Notes
+    -----
+    ``_nextforce = True``: see the module notes. The feeds may have different calendars (the frame
+    passed to the model is aligned by date, NaN where a feed has no bar).
+    """
+
+    lines = ()
+    params = dict(model=None, every=1)
+    plotinfo = dict(subplot=True, plotname="forecast")
+
+    _nextforce = True  # never precompute in runonce mode: the model changes during the run
+
+    _feed_names: ClassVar[tuple[str, ...] | None] = None
+    _classes: ClassVar[dict[tuple[str, ...], type]] = {}
+
+    @classmethod
+    def doprenew(cls, *args: Any, **kwargs: Any) -> tuple[type, tuple[Any, ...], dict[str, Any]]:
+        """Swap in a subclass with one line per feed passed (called by backtrader's metaclass)."""
+        datas = [a for a in args if isinstance(a, bt.LineRoot)]
+        if not datas:
+            raise TypeError(
+                "ForecastIndicator needs the feeds as positional arguments, e.g. "
+                "ForecastIndicator(*self.datas, model=walk_forward.current)."
+            )
+        names = tuple(getattr(d, "_name", "") or f"data{i}" for i, d in enumerate(datas))
+        if cls._feed_names == names:
+            return cls, args, kwargs
+        base = cls if cls._feed_names is None else cls.__mro__[1]
+        key = (f"{base.__module__}.{base.__qualname__}", *names)
+        sub = ForecastIndicator._classes.get(key)
+        if sub is None:
+            lines = tuple(f"f{i}" for i in range(len(names)))
+            sub = type(base)(
+                f"_{base.__name__}_{len(names)}",
+                (base,),
+                {
+                    "lines": lines,
+                    "plotlines": {
+                        line: {"_name": name} for line, name in zip(lines, names, strict=True)
+                    },
+                    "_feed_names": names,
+                    "__module__": base.__module__,
+                },
+            )
+            ForecastIndicator._classes[key] = sub
+        return sub, args, kwargs
+
+    def __init__(self) -> None:
+        p = self.p
+        if p.model is None or not (callable(p.model) or hasattr(p.model, "predict")):
+            raise ValueError(
+                "The 'model' parameter of ForecastIndicator must be a fitted model with predict() or "
+                f"a callable returning the current model. Got {p.model!r} instead."
+            )
+        every = p.every
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(
+                f"The 'every' parameter of ForecastIndicator must be an int >= 1. Got {every!r} instead."
+            )
+        self._names = list(self._feed_names or ())
+        self._last_model: Any = None
+        self._values = np.full(len(self._names), np.nan)
+        self._bars_since = 0
+        self.n_computed = 0  # predictions made (diagnostics)
+
+    def current_model(self) -> Any:
+        """The model the indicator reads now (None if there is none yet)."""
+        model = self.p.model
+        if hasattr(model, "predict"):
+            return model
+        provider: Callable[[], Any] = model
+        return provider()
+
+    def _compute(self, model: Any) -> np.ndarray:
+        out = np.full(len(self._names), np.nan)
+        if not hasattr(model, "model_"):  # not fitted
+            return out
+        need = history_needed(model)
+        prices = feed_closes(self.datas, self._names, need)
+        if need is not None and len(prices) < need:
+            return out
+        if _is_returns_model(model):
+            values = prices.pct_change(fill_method=None).iloc[1:]
+            forecast = model.predict(values)
+        else:
+            forecast = model.predict(prices)
+        self.n_computed += 1
+        forecast = pd.Series(forecast, dtype=float).reindex(self._names)
+        return forecast.to_numpy(dtype=float)
+
+    def next(self) -> None:
+        model = self.current_model()
+        if model is None:
+            self._values = np.full(len(self._names), np.nan)
+            self._last_model = None
+        elif model is not self._last_model or self._bars_since >= self.p.every:
+            self._values = self._compute(model)
+            self._last_model = model
+            self._bars_since = 0
+        self._bars_since += 1
+        for i, value in enumerate(self._values):
+            self.lines[i][0] = value
+
+    def forecast(self, ago: int = 0) -> pd.Series:
+        """Values at ``ago`` bars back (0 = this bar) as a Series indexed by feed name."""
+        return pd.Series([self.lines[i][-ago] for i in range(len(self._names))], index=self._names)

@@ -1,0 +1,96 @@
+"""Checkpoints of walk-forward retrains: one file per retrained model, written atomically.
+
+A checkpoint is found again by a *key*: a SHA-256 over everything that determines the trained model —
+the model's class and parameters, the exact training prices (dates, columns, values), the way it is fitted
+and, for a warm start, the key of the model it continued from. A restarted run with the same arguments
+computes the same keys, so every retrain already on disk is loaded instead of trained, and the run
+carries on from the last one; anything that changed (data, parameters, schedule) gives new keys and is
+trained afresh. Files are written to a temporary name in the same folder and renamed into place
+(``os.replace``), so a run killed while saving never leaves a truncated checkpoint under a real name.
+
+Layout of ``directory``::
+
+    retrain-0001-20050103-<key16>.pt      the model (its own ``save`` / ``load``)
+    manifest.json                         one entry per retrain of the last run (for people; not read)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["CheckpointStore", "atomic_write_text", "checkpoint_key"]
+
+_IGNORED_PARAMS = ("progress",)  # parameters that cannot change the trained model
+
+
+def checkpoint_key(model: Any, prices: pd.DataFrame, *, fit_kind: str, parent: str | None) -> str:
+    """SHA-256 hex digest identifying one retrain (see the module notes)."""
+    h = hashlib.sha256()
+    params = {k: v for k, v in model.get_params(deep=False).items() if k not in _IGNORED_PARAMS}
+    h.update(f"{type(model).__module__}.{type(model).__qualname__}".encode())
+    h.update(repr(sorted(params.items())).encode())
+    h.update(fit_kind.encode())
+    h.update((parent or "-").encode())
+    h.update(repr([str(c) for c in prices.columns]).encode())
+    h.update(np.ascontiguousarray(prices.index.asi8).tobytes())
+    h.update(np.ascontiguousarray(prices.to_numpy(dtype=float)).tobytes())
+    return h.hexdigest()
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and ``os.replace``."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class CheckpointStore:
+    """A folder of retrain checkpoints.
+
+    Parameters
+    ----------
+    directory : str or path
+        Created if missing.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.manifest: list[dict[str, Any]] = []
+
+    def path_for(self, index: int, date: pd.Timestamp, key: str) -> Path:
+        """Where retrain number ``index`` (1-based) on ``date`` is stored."""
+        return self.directory / f"retrain-{index:04d}-{date:%Y%m%d}-{key[:16]}.pt"
+
+    def find(self, index: int, date: pd.Timestamp, key: str) -> Path | None:
+        """The checkpoint for this retrain if one is on disk, else None."""
+        path = self.path_for(index, date, key)
+        return path if path.is_file() else None
+
+    def save(self, model: Any, path: Path) -> None:
+        """``model.save`` to a temporary file, then rename it to ``path`` (atomic on one filesystem)."""
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        try:
+            model.save(tmp)
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+
+    def load(self, template: Any, path: Path) -> Any:
+        """Load a checkpoint with the template model's class (``type(template).load(path)``)."""
+        return type(template).load(path)
+
+    def record(self, entry: dict[str, Any]) -> None:
+        """Append an entry to ``manifest.json`` (rewritten atomically)."""
+        self.manifest.append(entry)
+        atomic_write_text(
+            self.directory / "manifest.json", json.dumps(self.manifest, indent=1, default=str)
+        )
