@@ -24,16 +24,19 @@ def test_allocators_import_no_heavy_libraries():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_subpackages_are_mapped_under_seqfolio():
-    import seqfolio.allocators
-    import seqfolio.signals
-    import seqfolio.strategies
-
-    assert Path(seqfolio.allocators.__file__).parent.name == "allocators"
-    for name in ("allocators", "signals", "strategies"):
-        spec = __import__("importlib.util").util.find_spec(name)
-        # a top-level package of that name, if any, must not be ours
-        assert spec is None or REPO not in Path(spec.origin or "").parents
+def test_subpackages_are_mapped_under_seqfolio(tmp_path):
+    # In a fresh interpreter outside the repository (pytest may put the repo root on sys.path).
+    code = (
+        "import importlib.util, sys, seqfolio.allocators, seqfolio.signals, seqfolio.strategies\n"
+        "assert seqfolio.allocators.__file__.replace('\\\\', '/').endswith('allocators/__init__.py')\n"
+        "top = [n for n in ('allocators', 'signals', 'strategies') if importlib.util.find_spec(n)]\n"
+        "ours = [n for n in top if (importlib.util.find_spec(n).origin or '').startswith(sys.argv[1])]\n"
+        "print(ours); sys.exit(1 if ours else 0)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(REPO)], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.slow
