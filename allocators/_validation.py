@@ -116,8 +116,7 @@ def check_returns(returns: object, owner: str, *, min_observations: int = 2) -> 
     non_numeric = [
         column
         for position, (column, dtype) in enumerate(frame.dtypes.items())
-        if not pd.api.types.is_numeric_dtype(dtype)
-        and _has_text(frame.iloc[:, position])
+        if not pd.api.types.is_numeric_dtype(dtype) and _has_text(frame.iloc[:, position])
     ]
     if non_numeric:
         raise ValueError(

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+
 from seqfolio.allocators import HERC, HRP, MeanVariance
 
 

@@ -75,7 +75,9 @@ def evaluator_vs_backtrader() -> dict[str, float]:
         cerebro.run()
 
     seconds_engine = time_it(engine)
-    seconds_fast = time_it(lambda: evaluate_weights(prices.loc["2005-01-01":], targets, commission=0.001), repeats=5)
+    seconds_fast = time_it(
+        lambda: evaluate_weights(prices.loc["2005-01-01":], targets, commission=0.001), repeats=5
+    )
     return {
         "bars": float(len(prices.loc["2005-01-01":])),
         "backtrader_s": seconds_engine,
@@ -104,20 +106,40 @@ def sweep_scaling(skip_dask: bool) -> pd.DataFrame:
     rows = []
     baseline = None
     for workers in (1, 2, 4):
-        seconds = time_it(lambda w=workers: walk_forward(prices, SWEEP, train=504, test=252, workers=w))
+        seconds = time_it(
+            lambda w=workers: walk_forward(prices, SWEEP, train=504, test=252, workers=w)
+        )
         baseline = baseline or seconds
-        rows.append({"runner": f"{workers} local process(es)", "seconds": seconds, "speed-up": baseline / seconds})
+        rows.append(
+            {
+                "runner": f"{workers} local process(es)",
+                "seconds": seconds,
+                "speed-up": baseline / seconds,
+            }
+        )
     if not skip_dask:
         from distributed import LocalCluster
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            cluster = LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None)
+            cluster = LocalCluster(
+                n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+            )
         try:
-            seconds = time_it(lambda: walk_forward(prices, SWEEP, train=504, test=252, scheduler=cluster.scheduler_address))
+            seconds = time_it(
+                lambda: walk_forward(
+                    prices, SWEEP, train=504, test=252, scheduler=cluster.scheduler_address
+                )
+            )
         finally:
             cluster.close()
-        rows.append({"runner": "Dask LocalCluster, 2 workers", "seconds": seconds, "speed-up": baseline / seconds})
+        rows.append(
+            {
+                "runner": "Dask LocalCluster, 2 workers",
+                "seconds": seconds,
+                "speed-up": baseline / seconds,
+            }
+        )
     return pd.DataFrame(rows)
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import argparse
 
 import pandas as pd
-from seqfolio.allocators import HERC, HRP, EqualWeight, InverseVariance, MeanVariance
 
+from seqfolio.allocators import HERC, HRP, EqualWeight, InverseVariance, MeanVariance
 from seqfolio.data import load_sample
 
 

@@ -23,6 +23,8 @@ from typing import Any
 
 import pandas as pd
 
+from seqfolio._atomic import atomic_write_text, confined
+
 __all__ = ["main"]
 
 DEFAULTS: dict[str, Any] = {
@@ -168,10 +170,17 @@ def _read_config(path: str) -> dict[str, Any]:
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             config[key] = float(value)
         elif kind is not None and not isinstance(value, kind):
-            raise CLIError(f"{path}: '{key}' must be a {kind.__name__}; got {value!r}")
+            example = {int: "252", float: "0.25", bool: "true"}[kind]
+            article = "an" if kind is int else "a"
+            raise CLIError(
+                f"{path}: '{key}' must be {article} {kind.__name__} (e.g. {key} = {example}); "
+                f"got {value!r}"
+            )
         elif key == "allocator_params":
             if not isinstance(value, dict):
-                raise CLIError(f"{path}: 'allocator_params' must be a table, e.g. [allocator_params]")
+                raise CLIError(
+                    f"{path}: 'allocator_params' must be a table, e.g. [allocator_params]"
+                )
         elif key == "train_window" and isinstance(value, int) and not isinstance(value, bool):
             pass
         elif kind is None and value is not None and not isinstance(value, str):
@@ -197,6 +206,7 @@ def _load_inputs(options: dict[str, Any]) -> tuple[pd.DataFrame, pd.Series]:
     from seqfolio.backtest import with_history
     from seqfolio.data import load_benchmark, load_sample, read_prices
 
+    check_out_folder(options["out"])
     start, end = options["start"], options["end"]
     try:
         start_ts = pd.Timestamp(start) if start else None
@@ -216,13 +226,83 @@ def _load_inputs(options: dict[str, Any]) -> tuple[pd.DataFrame, pd.Series]:
 
     names = [str(options["allocator"])] + str(options["allocators"]).split(",")
     prices = with_history(prices, start_ts, history_bars(options, names))
+    needed = history_bars(options, names)
+    if len(prices) < needed + 2:
+        raise CLIError(
+            f"--lookback {options['lookback']} (history needed: {needed + 1} rows before the first "
+            f"rebalance, and one more to fill) is longer than the data: {len(prices)} rows "
+            f"({prices.index[0].date()} .. {prices.index[-1].date()}); use a shorter --lookback "
+            "(or --train-window) or more data"
+        )
+    if start_ts is not None and start_ts < prices.index[0]:
+        warnings.warn(
+            f"--start {start_ts.date()} is before the first price ({prices.index[0].date()}): the "
+            f"backtest starts there and the first rebalance waits for {needed + 1} rows of history "
+            f"({prices.index[max(needed, 0)].date()})",
+            UserWarning,
+            stacklevel=2,
+        )
     if options["benchmark"]:
         frame = read_prices(options["benchmark"], min_assets=1)
         benchmark = frame.iloc[:, 0]
+        check_benchmark(prices.loc[start_ts:] if start_ts is not None else prices, benchmark,
+                        str(options["benchmark"]))  # fmt: skip
     else:
         benchmark = load_benchmark()
         benchmark.name = "S&P 500"
     return prices, benchmark
+
+
+def check_benchmark(prices: pd.DataFrame, benchmark: pd.Series, source: str) -> None:
+    """Reject a benchmark with no dates in the backtest period; warn when its calendar differs.
+
+    The benchmark is compared on its own dates inside the period (its returns span any dates it
+    lacks), so a calendar that differs from ``--data``'s is usable, but says so.
+    """
+    dates = prices.index
+    if len(dates) == 0:
+        return
+    inside = benchmark.dropna().loc[dates[0] : dates[-1]].index
+    if len(inside) < 2:
+        span = (
+            f"{benchmark.index[0].date()} .. {benchmark.index[-1].date()}"
+            if len(benchmark)
+            else "none"
+        )
+        raise CLIError(
+            f"--benchmark {source} has {len(inside)} price(s) in the backtest period "
+            f"{dates[0].date()} .. {dates[-1].date()} (it covers {span}); give a benchmark "
+            "over the same dates as --data"
+        )
+    missing = dates.difference(inside)
+    extra = inside.difference(dates)
+    if len(missing) or len(extra):
+        warnings.warn(
+            f"--benchmark {source}: its calendar does not match --data's: no benchmark price on "
+            f"{len(missing)} of the {len(dates)} backtest dates (e.g. {[str(d.date()) for d in missing[:3]]}) "
+            f"and {len(extra)} benchmark date(s) with no --data row; the benchmark's returns are "
+            "computed between the dates it has. Align the two files if that is wrong.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def check_out_folder(out: object) -> Path:
+    """Fail early (before any work) if ``out`` cannot be created or written to."""
+    path = Path(str(out))
+    probe = path
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise CLIError(
+            f"cannot write to the output folder {out}: {probe} is a file, not a folder; choose "
+            "another --out"
+        )
+    if not os.access(probe, os.W_OK):
+        raise CLIError(
+            f"cannot write to the output folder {out}: {probe} is not writable; choose another --out"
+        )
+    return path
 
 
 def _markdown(table: pd.DataFrame) -> str:
@@ -263,7 +343,9 @@ def _allocator(options: dict[str, Any], name: str) -> Any:
         allocator._validate_params()
     except TypeError:
         valid = sorted(ALLOCATORS[key]().get_params())
-        raise CLIError(f"[allocator_params] {sorted(params)} do not fit {key}; its parameters are {valid}") from None
+        raise CLIError(
+            f"[allocator_params] {sorted(params)} do not fit {key}; its parameters are {valid}"
+        ) from None
     return allocator
 
 
@@ -272,6 +354,14 @@ def _run(options: dict[str, Any], allocator: str, out: Path, tearsheet_name: str
     from seqfolio.cli_walkforward import is_lstm_allocator, model_kwargs
 
     prices, benchmark = options["_prices"], options["_benchmark"]
+    if allocator.strip().lower() not in ("ew", "lstm-weights"):
+        flat = [str(c) for c in prices.columns if prices[c].dropna().nunique() <= 1]
+        if flat:
+            raise CLIError(
+                f"column(s) {flat} have a constant price over {prices.index[0].date()} .. "
+                f"{prices.index[-1].date()}: zero variance, which {allocator} cannot weight (every "
+                "rebalance would be skipped); remove them from --data or use --allocator ew"
+            )
     instance = allocator if is_lstm_allocator(allocator) else _allocator(options, allocator)
     return run_backtest(
         prices,
@@ -287,7 +377,7 @@ def _run(options: dict[str, Any], allocator: str, out: Path, tearsheet_name: str
         max_weight=options["max_weight"],
         benchmark=benchmark,
         benchmark_name=str(benchmark.name),
-        tearsheet=out / tearsheet_name,
+        tearsheet=confined(out, tearsheet_name),
         progress=not options["quiet"],
     )
 
@@ -315,7 +405,7 @@ def _weights_csv(result: Any, path: Path) -> None:
         pd.concat([target, realised]).fillna(0.0).reset_index().sort_values("date", kind="stable")
     )
     columns = ["date", "kind", *[c for c in both.columns if c not in ("date", "kind")]]
-    both[columns].to_csv(path, index=False, float_format="%.6f")
+    atomic_write_text(path, both[columns].to_csv(index=False, float_format="%.6f"))
 
 
 def cmd_backtest(options: dict[str, Any]) -> int:
@@ -330,9 +420,11 @@ def cmd_backtest(options: dict[str, Any]) -> int:
         )
     table = metrics_table({result.name: result.returns}, options["_benchmark"],
                           benchmark_name=str(options["_benchmark"].name))  # fmt: skip
-    result.returns.rename("return").to_csv(out / "returns.csv", float_format="%.8f")
+    atomic_write_text(
+        out / "returns.csv", result.returns.rename("return").to_csv(float_format="%.8f")
+    )
     _weights_csv(result, out / "weights.csv")
-    result.rebalances.to_csv(out / "rebalances.csv", float_format="%.6f")
+    atomic_write_text(out / "rebalances.csv", result.rebalances.to_csv(float_format="%.6f"))
     plot_weights(
         result.weights, out / "weights.png", title=f"{result.name}: daily position weights"
     )
@@ -374,7 +466,7 @@ def cmd_compare(options: dict[str, Any]) -> int:
     )  # fmt: skip
     full = pd.concat([table, extra])
     full.index.name = "metric"
-    full.to_csv(out / "comparison.csv", float_format="%.6f")
+    atomic_write_text(out / "comparison.csv", full.to_csv(float_format="%.6f"))
     formatted = format_metrics(table)
     for r in results:
         formatted.loc["Mean turnover", r.name] = f"{r.rebalances['turnover'].mean() * 100:.2f}%"
@@ -382,9 +474,10 @@ def cmd_compare(options: dict[str, Any]) -> int:
         formatted.loc["Rejected orders", r.name] = str(r.n_rejected)
     formatted = formatted.fillna("")
     markdown = _markdown(formatted)
-    (out / "comparison.md").write_text(markdown + "\n", encoding="utf-8")
-    pd.DataFrame({r.name: r.returns for r in results}).to_csv(
-        out / "returns.csv", float_format="%.8f"
+    atomic_write_text(out / "comparison.md", markdown + "\n")
+    atomic_write_text(
+        out / "returns.csv",
+        pd.DataFrame({r.name: r.returns for r in results}).to_csv(float_format="%.8f"),
     )
     if not options["quiet"]:
         print(markdown)
@@ -392,6 +485,12 @@ def cmd_compare(options: dict[str, Any]) -> int:
             f"wrote {out / 'comparison.md'}, comparison.csv, returns.csv and {len(results)} tear sheets"
         )
     return 0
+
+
+def _show_warning(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
+    """Print a warning as one line, ``seqfolio: warning: ...`` (no source line)."""
+    text = str(message).strip().splitlines()[0] if str(message).strip() else category.__name__
+    print(f"seqfolio: warning: {text}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -415,6 +514,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             logging.getLogger("seqfolio").setLevel(logging.ERROR)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.showwarning = _show_warning
             options["_prices"], options["_benchmark"] = _load_inputs(options)
             if args.command == "backtest":
                 return cmd_backtest(options)

@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from seqfolio._atomic import atomic_path, atomic_savefig
+
 __all__ = [
     "METRICS",
     "format_metrics",
@@ -253,9 +255,6 @@ def tearsheet(
         bench = to_returns(benchmark).reindex(strategy.index).fillna(0.0)
         bench.name = bench_name
     path = Path(output)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        path.unlink()
     title = title or (f"{strategy_name} vs {bench_name}" if bench_name else strategy_name)
 
     logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
@@ -276,14 +275,18 @@ def tearsheet(
             kwargs.update(benchmark=bench, benchmark_title=bench_name)
         import matplotlib.pyplot as plt
 
-        try:
-            qs.reports.html(strategy, **kwargs)
-        finally:
-            plt.close("all")
-            if previous_backend.lower() != "agg":
-                plt.switch_backend(previous_backend)  # give the user's backend (e.g. inline) back
-    if not path.is_file() or path.stat().st_size == 0:
-        raise RuntimeError(f"tearsheet: QuantStats did not write {path}.")
+        # QuantStats writes to a temporary file that is renamed into place only once complete: a
+        # failure or a kill mid-report leaves the previous tear sheet (or none), never half of one.
+        with atomic_path(path) as tmp:
+            kwargs["output"] = str(tmp)
+            try:
+                qs.reports.html(strategy, **kwargs)
+            finally:
+                plt.close("all")
+                if previous_backend.lower() != "agg":
+                    plt.switch_backend(previous_backend)  # give the user's backend back
+            if tmp.stat().st_size == 0:
+                raise RuntimeError(f"tearsheet: QuantStats did not write {path}.")
     return path
 
 
@@ -306,13 +309,12 @@ def plot_weights(
     fig = Figure(figsize=(11, 5.5))
     ax = fig.subplots()
     colors = [colormaps["tab20"](i % 20) for i in range(data.shape[1])]
-    ax.stackplot(data.index, data.to_numpy().T, labels=list(data.columns), colors=colors, linewidth=0)
+    ax.stackplot(
+        data.index, data.to_numpy().T, labels=list(data.columns), colors=colors, linewidth=0
+    )
     ax.set_ylim(0, max(1.0, float(data.sum(axis=1).max())))
     ax.set_ylabel("weight")
     ax.set_title(title)
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
     fig.tight_layout()
-    path = Path(output)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    return path
+    return atomic_savefig(fig, output, dpi=100)

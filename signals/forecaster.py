@@ -634,13 +634,31 @@ class LSTMForecaster(BaseEstimator):
         from seqfolio.signals._torch import resolve_device
         from seqfolio.signals.models import PanelLSTM
 
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        name = cls.__name__
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"{name}.load: no such file: {path}")
+        try:
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError, ...
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ValueError(
+                f"{name}.load: {path} is corrupted or not a torch file ({reason[:120]}); delete it "
+                "and retrain (a walk-forward run retrains a checkpoint it cannot read)."
+            ) from None
         if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
-            raise ValueError(f"{cls.__name__}.load: {path} is not a saved {cls.__name__}.")
-        est = cls(**payload["params"])
-        est._validate_params()
-        model = PanelLSTM(payload["input_size"], est.hidden_size, est.num_layers, est.dropout)
-        model.load_state_dict(payload["state_dict"])
+            raise ValueError(f"{name}.load: {path} is not a saved {name}.")
+        try:
+            est = cls(**payload["params"])
+            est._validate_params()
+            model = PanelLSTM(payload["input_size"], est.hidden_size, est.num_layers, est.dropout)
+            model.load_state_dict(payload["state_dict"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            reason = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+            raise ValueError(
+                f"{name}.load: {path} does not match its own configuration "
+                f"({(reason or type(exc).__name__)[:200]}): it was "
+                "written by another version or edited; delete it and retrain."
+            ) from None
         model.eval()
         est.model_ = model.to(resolve_device(est.device))
         est.assets_ = list(payload["assets"])

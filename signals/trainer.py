@@ -25,6 +25,14 @@ class Batches(Protocol):
     def batch(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]: ...
 
 
+class TrainingDiverged(ValueError):
+    """A training or validation loss became NaN or infinite: the fit produced no model.
+
+    A ``ValueError``, so a walk-forward retrain that diverges is recorded as a failed retrain and the
+    previous model stays in use (:mod:`seqfolio.strategies.walkforward`).
+    """
+
+
 @dataclass
 class TrainingResult:
     """What happened in :func:`train`.
@@ -125,12 +133,30 @@ def train(
     -------
     TrainingResult
         ``history`` has one row per check: epoch, step, samples so far, training and validation loss.
+
+    Raises
+    ------
+    TrainingDiverged
+        If a training or validation loss is NaN or infinite. ``model`` is left holding the best
+        weights seen before that (its incoming weights if none), never the diverged ones.
     """
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
     result = TrainingResult()
     best_state = copy.deepcopy(model.state_dict())
     checks_without_gain = 0
     running, running_n = 0.0, 0  # training loss since the last check
+
+    def diverged(value: float, epoch: int, which: str) -> None:
+        """Restore the best weights so far (a warm start is not left corrupted) and raise."""
+        if bar is not None:
+            bar.close()
+        model.load_state_dict(best_state)
+        model.eval()
+        raise TrainingDiverged(
+            f"training diverged: the {which} loss became {value} at epoch {epoch}, step "
+            f"{result.steps + 1}; no model was produced. Lower learning_rate, set grad_clip, or "
+            "check the inputs for NaN / inf."
+        )
 
     def check(epoch: int) -> bool:
         """Record a check; return True when training should stop."""
@@ -151,6 +177,8 @@ def train(
                 "validation_loss": current,
             }
         )
+        if not math.isfinite(current):
+            diverged(current, epoch, "validation")
         if bar is not None:
             bar.set_postfix(train=f"{train_loss:.4f}", validation=f"{current:.4f}")
         if current < result.best_loss:
@@ -184,6 +212,8 @@ def train(
             x, y = train_data.batch(ids)
             optimizer.zero_grad(set_to_none=True)
             loss = loss_fn(model(x), y)
+            if not bool(torch.isfinite(loss.detach())):
+                diverged(float(loss.detach()), epoch, "training")
             loss.backward()
             if grad_clip is not None:
                 nn.utils.clip_grad_norm_(model.parameters(), grad_clip)

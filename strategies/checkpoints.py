@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from seqfolio._atomic import atomic_path, atomic_write_text
+
 __all__ = ["CheckpointStore", "atomic_write_text", "checkpoint_key"]
 
 _IGNORED_PARAMS = ("progress",)  # parameters that cannot change the trained model
@@ -42,13 +44,6 @@ def checkpoint_key(model: Any, prices: pd.DataFrame, *, fit_kind: str, parent: s
     h.update(np.ascontiguousarray(prices.index.asi8).tobytes())
     h.update(np.ascontiguousarray(prices.to_numpy(dtype=float)).tobytes())
     return h.hexdigest()
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and ``os.replace``."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 class CheckpointStore:
@@ -75,14 +70,9 @@ class CheckpointStore:
         return path if path.is_file() else None
 
     def save(self, model: Any, path: Path) -> None:
-        """``model.save`` to a temporary file, then rename it to ``path`` (atomic on one filesystem)."""
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        try:
+        """``model.save`` to a temporary file, then rename it to ``path`` (``seqfolio._atomic``)."""
+        with atomic_path(path) as tmp:
             model.save(tmp)
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
 
     def load(self, template: Any, path: Path) -> Any:
         """Load a checkpoint with the template model's class (``type(template).load(path)``)."""

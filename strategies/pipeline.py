@@ -12,6 +12,7 @@ step only reads the context, so no step can see the future.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
+
+logger = logging.getLogger("seqfolio.strategies")
 
 __all__ = [
     "Allocate",
@@ -113,10 +116,23 @@ class Allocate:
 
     A clone of ``allocator`` is fitted at every rebalance (the original is never mutated). A window
     with a single asset gets weight 1 without calling the allocator. An allocator error
-    (``ValueError``, including ``AllocationError``) skips the rebalance with the message as reason.
+    (``ValueError``, including ``AllocationError``) skips the rebalance with the message as reason
+    (the portfolio is left as it is), logs a warning and is counted in ``failures``; the run goes on.
+    With a :class:`~seqfolio.allocators.Fallback`, a rebalance on which a later member had to be used
+    is counted in ``fallbacks`` (and noted in ``ctx.notes["fallback"]``).
+
+    Attributes
+    ----------
+    failures : list of (Timestamp, str)
+        Rebalances skipped because the allocator failed, with the reason.
+    fallbacks : list of (Timestamp, str)
+        Rebalances decided by a Fallback member other than the first: the member used and why the
+        earlier ones failed.
     """
 
     allocator: Any
+    failures: list[tuple[pd.Timestamp, str]] = field(default_factory=list, repr=False)
+    fallbacks: list[tuple[pd.Timestamp, str]] = field(default_factory=list, repr=False)
 
     def __call__(self, ctx: RebalanceContext) -> None:
         returns = ctx.returns
@@ -131,16 +147,30 @@ class Allocate:
             kwargs["covariance"] = ctx.covariance
         if ctx.expected_returns is not None:
             kwargs["expected_returns"] = ctx.expected_returns
+        name = type(self.allocator).__name__
         try:
-            weights = clone(self.allocator).fit(returns, **kwargs).weights_
+            fitted = clone(self.allocator).fit(returns, **kwargs)
+            weights = fitted.weights_
         except ValueError as exc:
-            ctx.skip_reason = f"{type(self.allocator).__name__} failed: {exc}"
+            self._fail(ctx, f"{name} failed: {exc}")
             return
         weights = weights.astype(float)
         if not np.isfinite(weights.to_numpy()).all():
-            ctx.skip_reason = f"{type(self.allocator).__name__} returned non-finite weights"
+            self._fail(ctx, f"{name} returned non-finite weights")
             return
+        used = getattr(fitted, "used_index_", 0)
+        if used:
+            member = type(fitted.used_).__name__
+            why = "; ".join(getattr(fitted, "errors_", []))
+            self.fallbacks.append((ctx.date, f"{member} used: {why}"))
+            ctx.notes["fallback"] = member
+            logger.info("%s: %s fell back to %s (%s)", ctx.date.date(), name, member, why)
         ctx.weights = weights
+
+    def _fail(self, ctx: RebalanceContext, reason: str) -> None:
+        ctx.skip_reason = reason
+        self.failures.append((ctx.date, reason))
+        logger.warning("%s: rebalance skipped, portfolio kept: %s", ctx.date.date(), reason)
 
 
 def cap_weights(weights: pd.Series, max_weight: float) -> pd.Series:

@@ -27,7 +27,9 @@ Rules
 -----
 * ``train_window`` bars (the last ones up to t) or ``"expanding"`` (every bar so far). A scheduled
   retrain with fewer bars than ``train_window`` is skipped and recorded in ``failures``; so is a fit that
-  raises ``ValueError`` (e.g. too short a history). The previous model stays in use.
+  raises ``ValueError`` (e.g. too short a history, or a training loss that became NaN / infinite:
+  :class:`~seqfolio.signals.trainer.TrainingDiverged`). The previous model stays in use; a failed fit
+  is logged as a warning, and :meth:`WalkForward.close` logs how many retrains failed.
 * No retrain before ``start``. If a rebalance needs a model and none was trained yet,
   :meth:`WalkForward.ensure` trains one on the spot (a "bootstrap" retrain), once per bar.
 * ``warm_start=True`` continues from a copy of the previous model (its scalers are kept); otherwise
@@ -238,6 +240,7 @@ class WalkForward:
         self.version = 0
         self.history: list[RetrainRecord] = []
         self.failures: list[tuple[pd.Timestamp, str]] = []
+        self._reported = False
         self.timings = {"training": 0.0, "predicting": 0.0}
         self.n_loaded = 0
         self._key: str | None = None
@@ -265,8 +268,21 @@ class WalkForward:
         return tqdm(total=total, desc="retrains", unit="retrain", disable=not enabled, leave=False)
 
     def close(self) -> None:
-        """Close the progress bar (call from the strategy's ``stop``)."""
+        """Close the progress bar and report failed retrains (call from the strategy's ``stop``)."""
         self._bar.close()
+        if self.failures and not self._reported:
+            self._reported = True
+            logger.warning(
+                "%s: %d of %d retrains failed (the previous model was kept each time); first: %s %s",
+                self.owner, len(self.failures), len(self.failures) + len(self.history),
+                self.failures[0][0].date(), self.failures[0][1],
+            )  # fmt: skip
+
+    def _fail(self, date: pd.Timestamp, reason: str, level: int = logging.WARNING) -> None:
+        """Record a retrain that produced no model; the current one (if any) stays in use."""
+        self.failures.append((date, reason))
+        kept = f"model v{self.version} kept" if self.model is not None else "no model yet"
+        logger.log(level, "%s: %s retrain failed (%s): %s", self.owner, date.date(), kept, reason)
 
     # -- timers --------------------------------------------------------------------------------
     def _now(self) -> pd.Timestamp:
@@ -294,9 +310,8 @@ class WalkForward:
         self._last_attempt = date
         prices = self.training_prices()
         if self.train_window != "expanding" and len(prices) < int(self.train_window):
-            self.failures.append(
-                (date, f"{len(prices)} bars of history, train_window needs {self.train_window}")
-            )
+            reason = f"{len(prices)} bars of history, train_window needs {self.train_window}"
+            self._fail(date, reason, logging.INFO)
             return False
         parent = self.model if (self.warm_start and self.model is not None) else None
         t0 = time.perf_counter()
@@ -320,7 +335,7 @@ class WalkForward:
             try:
                 candidate = self._fit(candidate, parent, prices)
             except ValueError as exc:
-                self.failures.append((date, f"{type(self.template).__name__}.fit failed: {exc}"))
+                self._fail(date, f"{type(self.template).__name__}.fit failed: {exc}")
                 self.timings["training"] += time.perf_counter() - t0
                 return False
             if self.store is not None and path is not None:

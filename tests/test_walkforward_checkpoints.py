@@ -56,7 +56,9 @@ def test_resume_equals_uninterrupted(tmp_path: Path, kwargs: dict) -> None:
     assert not [p for p in folder.iterdir() if ".tmp-" in p.name]  # atomic writes leave no temp
     cerebro, strat = run_wf(prices, checkpoint_dir=folder, **params)
     wf = strat.walkforward
-    assert wf.n_loaded == 3 and [r.source for r in wf.history][:4] == ["checkpoint"] * 3 + ["trained"]
+    assert wf.n_loaded == 3 and [r.source for r in wf.history][:4] == ["checkpoint"] * 3 + [
+        "trained"
+    ]
     resumed = _summary(cerebro, strat)
     assert resumed[0] == reference[0]
     pd.testing.assert_series_equal(resumed[1], reference[1])

@@ -9,7 +9,16 @@ from seqfolio.cli import main
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
-SMALL = ["--start", "2021-01-01", "--end", "2021-08-31", "--lookback", "60", "--train-window", "300"]
+SMALL = [
+    "--start",
+    "2021-01-01",
+    "--end",
+    "2021-08-31",
+    "--lookback",
+    "60",
+    "--train-window",
+    "300",
+]
 
 
 def test_backtest_with_lstm_signal_writes_report_and_checkpoints(tmp_path, capsys):
@@ -48,8 +57,10 @@ def test_train_window_from_config(tmp_path, capsys):
     [
         (["backtest", "--signal", "lstm-foo"], "unknown --signal 'lstm-foo'"),
         (["backtest", "--signal", "lstm-vol", "--train-window", "1"], "--train-window must be"),
-        (["backtest", "--signal", "lstm-vol", "--retrain", "montly"],
-         "The 'retrain' parameter of RebalanceStrategy must be one of"),
+        (
+            ["backtest", "--signal", "lstm-vol", "--retrain", "montly"],
+            "The 'retrain' parameter of RebalanceStrategy must be one of",
+        ),
         (["compare", "--allocators", "hrp,lstm-weightz"], "unknown allocator(s) ['lstm-weightz']"),
     ],  # fmt: skip
 )

@@ -41,7 +41,9 @@ class StampModel(BaseEstimator):
 class UserStrategy(bt.Strategy):
     """What the docs show: a user's own strategy with walk-forward retraining in a few lines."""
 
-    params = dict(model=None, retrain="monthly", indicator=ForecastIndicator, train_window="expanding")
+    params = dict(
+        model=None, retrain="monthly", indicator=ForecastIndicator, train_window="expanding"
+    )
 
     def __init__(self) -> None:
         self.wf = WalkForward(self, self.p.model, retrain=self.p.retrain,

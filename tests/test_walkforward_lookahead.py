@@ -67,6 +67,8 @@ def test_perturbing_the_future_changes_nothing_up_to_d(kwargs: dict) -> None:
         pd.testing.assert_series_equal(a["forecasts"][date], b["forecasts"][date])
     pd.testing.assert_series_equal(a["returns"], b["returns"])
     # the trap is live: after D things do change
-    assert not base.analyzers.ts.returns.loc[day:].iloc[2:].equals(
-        shocked.analyzers.ts.returns.loc[day:].iloc[2:]
+    assert (
+        not base.analyzers.ts.returns.loc[day:]
+        .iloc[2:]
+        .equals(shocked.analyzers.ts.returns.loc[day:].iloc[2:])
     )

@@ -124,16 +124,26 @@ def test_allocator_model_retrains_on_schedule_not_at_rebalances(prices: pd.DataF
 @pytest.mark.parametrize(
     "params,error,match",
     [
-        (dict(signal=tiny_forecaster(), retrain="montly"), ValueError,
-         r"The 'retrain' parameter of RebalanceStrategy must be one of \['daily', 'weekly', "
-         r"'monthly', 'quarterly'\] or a callable. Got 'montly' instead."),
-        (dict(signal=tiny_forecaster(), train_window="rolling"), ValueError,
-         "The 'train_window' parameter of RebalanceStrategy must be an int >= 2"),
+        (
+            dict(signal=tiny_forecaster(), retrain="montly"),
+            ValueError,
+            r"The 'retrain' parameter of RebalanceStrategy must be one of \['daily', 'weekly', "
+            r"'monthly', 'quarterly'\] or a callable. Got 'montly' instead.",
+        ),
+        (
+            dict(signal=tiny_forecaster(), train_window="rolling"),
+            ValueError,
+            "The 'train_window' parameter of RebalanceStrategy must be an int >= 2",
+        ),
         (dict(train_window=1), ValueError, "'train_window' parameter"),
         (dict(signal=tiny_forecaster(), warm_start="yes"), ValueError, "'warm_start' parameter"),
         (dict(signal=tiny_allocator()), TypeError, "pass it as allocator= instead"),
         (dict(signal=object()), TypeError, "'signal' parameter of RebalanceStrategy"),
-        (dict(signal=tiny_forecaster(), allocator=tiny_allocator()), ValueError, "cannot be combined"),
+        (
+            dict(signal=tiny_forecaster(), allocator=tiny_allocator()),
+            ValueError,
+            "cannot be combined",
+        ),
     ],  # fmt: skip
 )
 def test_validation_messages(params: dict, error: type, match: str) -> None:
@@ -151,9 +161,7 @@ def test_same_seed_same_orders(prices: pd.DataFrame) -> None:
     ]
     assert order_tuples(runs[0]) == order_tuples(runs[1])
     other = run_wf(prices, signal=tiny_forecaster(random_state=8), start="2019-06-01")[1]
-    forecasts = [
-        pd.DataFrame(s.forecast_step.forecasts).T for s in (runs[0], other)
-    ]
+    forecasts = [pd.DataFrame(s.forecast_step.forecasts).T for s in (runs[0], other)]
     assert not np.allclose(forecasts[0].to_numpy(), forecasts[1].to_numpy())
 
 

@@ -10,14 +10,16 @@ a price on every bar of the window it looks at.
 
 from __future__ import annotations
 
-from seqfolio.data.errors import PriceDataError
-from seqfolio.data.readers import read_prices
+from seqfolio.data.errors import PriceDataError, PriceDataWarning
+from seqfolio.data.readers import SPLIT_LOG_MOVE, read_prices
 from seqfolio.data.sample import SAMPLE_ASSETS, load_benchmark, load_sample
 from seqfolio.data.windows import trailing_returns
 
 __all__ = [
     "SAMPLE_ASSETS",
+    "SPLIT_LOG_MOVE",
     "PriceDataError",
+    "PriceDataWarning",
     "load_benchmark",
     "load_sample",
     "read_prices",

@@ -6,6 +6,17 @@ for ``symbol``), one row per asset and day; the ``close`` field is pivoted to wi
 
 Every problem is reported with the file, the line number (1 = header) and the column, and nothing is
 dropped or filled: a cell left empty stays NaN (an asset not yet listed or already delisted).
+
+Suspicious but usable data is kept as given with a :class:`~seqfolio.data.PriceDataWarning`:
+
+* a gap (NaN) inside an asset's life;
+* an asset whose price never changes over 5 or more rows (zero variance: risk-based allocators
+  reject it);
+* a likely unadjusted split: a one-day move with ``|ln(p_t / p_{t-1})| >= SPLIT_LOG_MOVE = ln 1.8``
+  between consecutive priced rows, i.e. a fall of 44.4 % or more or a rise of 80 % or more. That catches
+  a 2-for-1 split (-50 %) or a 1-for-2 reverse split (+100 %) even with a ±10 % market move on the
+  same day; a 3-for-2 split (-33 %) cannot be told from a crash and is not flagged. Real crashes that
+  deep (e.g. AAPL on 2000-09-29, -52 %) are flagged too: the warning asks to check, it changes nothing.
 """
 
 from __future__ import annotations
@@ -17,11 +28,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from seqfolio.data.errors import PriceDataError
+from seqfolio.data.errors import PriceDataError, PriceDataWarning
 
 _DATE_NAMES = ("date", "datetime", "timestamp", "time")
 _SYMBOL_NAMES = ("symbol", "ticker", "asset")
 _MAX_LISTED = 5  # how many offending rows an error message lists
+_MIN_ROWS_CONSTANT = 5  # a constant price over fewer rows is not worth a warning
+SPLIT_LOG_MOVE = float(np.log(1.8))  # |one-day log move| at or above this looks like a split
 
 
 def _lines(row_positions: np.ndarray) -> str:
@@ -111,7 +124,44 @@ def _warn_interior_gaps(prices: pd.DataFrame, source: str) -> None:
                 f"{source}: column '{column}' has {gaps.size} missing price(s) inside its life "
                 f"(line {_lines(gaps)}); they are kept as NaN and the asset is left out of any "
                 "allocation whose window covers them. Fill them explicitly if that is wrong.",
-                UserWarning,
+                PriceDataWarning,
+                stacklevel=3,
+            )
+
+
+def _warn_suspicious(prices: pd.DataFrame, source: str, check_splits: bool, wide: bool) -> None:
+    """Warn about constant prices and one-day moves that look like an unadjusted split.
+
+    Line numbers are given for wide files only (a long file's rows are not one per date).
+    """
+    for column in prices.columns:
+        priced = prices[column].dropna()
+        values = priced.to_numpy()
+        if len(values) >= _MIN_ROWS_CONSTANT and (values == values[0]).all():
+            warnings.warn(
+                f"{source}: column '{column}' has the same price ({values[0]}) on all "
+                f"{len(values)} rows: zero variance, so HRP, HERC, mean-variance and inverse-variance "
+                "allocators reject it and skip every rebalance that includes it. Remove the column "
+                "(or use the equal-weight allocator).",
+                PriceDataWarning,
+                stacklevel=3,
+            )
+            continue
+        if not check_splits or len(values) < 2:
+            continue
+        moves = np.diff(np.log(values))
+        jumps = np.flatnonzero(np.abs(moves) >= SPLIT_LOG_MOVE * (1 - 1e-12)) + 1
+        if jumps.size:
+            rows = prices.index.get_indexer(priced.index[jumps])
+            first = jumps[0]
+            where = f" (line {_lines(rows)})" if wide else f" ({jumps.size} such move(s))"
+            warnings.warn(
+                f"{source}: column '{column}' moves {np.expm1(moves[first - 1]):+.1%} in one day on "
+                f"{priced.index[first].date()}{where}: this looks like a stock split "
+                "or reverse split left unadjusted (threshold: a fall of 44.4 % or a rise of 80 %, "
+                "|log move| >= ln 1.8). Prices are kept as given; use split-adjusted closes, or "
+                "ignore this warning if the move is real.",
+                PriceDataWarning,
                 stacklevel=3,
             )
 
@@ -150,6 +200,7 @@ def read_prices(
     *,
     field: str = "close",
     min_assets: int = 2,
+    check_splits: bool = True,
 ) -> pd.DataFrame:
     """Read a price CSV (wide or long) into a validated wide price frame.
 
@@ -161,6 +212,8 @@ def read_prices(
         For long files, which price column to pivot (``open``, ``high``, ``low`` or ``close``).
     min_assets : int, default 2
         Fewer asset columns than this is an error (an allocation needs at least two assets).
+    check_splits : bool, default True
+        Warn about one-day moves that look like an unadjusted split (see the module notes).
 
     Returns
     -------
@@ -176,6 +229,12 @@ def read_prices(
         If the file is empty, has unparseable / duplicate / unsorted dates, non-numeric,
         non-finite or non-positive prices, or fewer than ``min_assets`` assets. The message names the
         file, the line and the column.
+
+    Warns
+    -----
+    PriceDataWarning
+        For a gap inside an asset's life, a constant price, or a likely unadjusted split (kept as
+        given; see the module notes).
     """
     file = Path(path)
     source = str(file)
@@ -197,7 +256,8 @@ def read_prices(
     frame.index = _parse_dates(frame[date_col], source)
     frame = frame.drop(columns=[date_col])
 
-    if any(n in lower for n in _SYMBOL_NAMES):
+    wide = not any(n in lower for n in _SYMBOL_NAMES)
+    if not wide:
         prices = _pivot_long(frame, lower, source, field.lower())
     else:
         _check_dates(frame.index, source)
@@ -213,5 +273,6 @@ def read_prices(
             f"{min_assets} are needed."
         )
     _warn_interior_gaps(prices, source)
+    _warn_suspicious(prices, source, check_splits, wide)
     prices.index.name = "date"
     return prices

@@ -89,8 +89,10 @@ def _add_common(parser: argparse.ArgumentParser, out: str) -> None:
 
 
 def _inputs(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.Series]:
+    from seqfolio.cli import check_benchmark, check_out_folder
     from seqfolio.data import load_benchmark, load_sample, read_prices
 
+    check_out_folder(args.out)
     try:
         start, end = pd.Timestamp(args.start), pd.Timestamp(args.end)
     except ValueError:
@@ -103,6 +105,7 @@ def _inputs(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.Series]:
     prices = prices.loc[start:end]
     if args.benchmark:
         benchmark = read_prices(args.benchmark, min_assets=1).iloc[:, 0]
+        check_benchmark(prices, benchmark, str(args.benchmark))
     else:
         benchmark = load_benchmark().rename("S&P 500")
     return prices, benchmark

@@ -5,15 +5,18 @@
 
 ``shared`` (e.g. the price frame) reaches every worker once, not once per task. ``scheduler=
 "tcp://host:8786"`` sends the tasks to an existing Dask cluster instead (Dask retries a task whose
-worker died). Functions and items must be picklable (module-level functions, plain data). Workers run
+worker died). A local worker process that dies breaks the pool: the finished results are kept and the
+unfinished tasks are re-run in a fresh pool (up to 3 times), with a warning. Functions and items must be picklable (module-level functions, plain data). Workers run
 numerical libraries on one thread each, so N workers use N cores without oversubscription.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import Any, Protocol
 
@@ -24,6 +27,7 @@ class Runner(Protocol):
     def __call__(self, function: Callable[[Any, Any], Any], items: Sequence[Any]) -> list[Any]: ...
 
 
+_MAX_POOL_RESTARTS = 3  # a local pool whose workers keep dying is restarted at most this often
 _SHARED: Any = None  # the executor's shared object, installed once in each worker process
 
 
@@ -97,21 +101,55 @@ def executor(
         yield run_serial
         return
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_install, initargs=(shared,)
-    ) as pool:
 
-        def run_pool(function: Callable[[Any, Any], Any], items: Sequence[Any]) -> list[Any]:
-            futures = {pool.submit(_with_shared, function, item): i for i, item in enumerate(items)}
-            out: list[Any] = [None] * len(items)
-            bar = _progress(len(items), label, progress)
-            for future in as_completed(futures):
-                out[futures[future]] = future.result()
-                bar.update(1)
-            bar.close()
-            return out
+    def new_pool() -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=_install, initargs=(shared,)
+        )
 
+    pools = [new_pool()]
+
+    def run_pool(function: Callable[[Any, Any], Any], items: Sequence[Any]) -> list[Any]:
+        out: list[Any] = [None] * len(items)
+        pending = set(range(len(items)))
+        bar = _progress(len(items), label, progress)
+        restarts = 0
+        while pending:
+            pool = pools[-1]
+            try:
+                futures = {
+                    pool.submit(_with_shared, function, items[i]): i for i in sorted(pending)
+                }
+                for future in as_completed(futures):
+                    out[futures[future]] = future.result()
+                    pending.discard(futures[future])
+                    bar.update(1)
+            except BrokenProcessPool:
+                # A worker process died (killed, out of memory): finished results are kept and
+                # the unfinished tasks run again in a fresh pool (they are pure functions).
+                restarts += 1
+                if restarts > _MAX_POOL_RESTARTS:
+                    bar.close()
+                    raise RuntimeError(
+                        f"{label}: worker processes died {restarts} times; giving up with "
+                        f"{len(pending)} of {len(items)} tasks unfinished. Check memory, or run "
+                        "with workers=1."
+                    ) from None
+                warnings.warn(
+                    f"{label}: a worker process died; restarting the pool and re-running the "
+                    f"{len(pending)} unfinished tasks.",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                pool.shutdown(wait=False, cancel_futures=True)
+                pools.append(new_pool())
+        bar.close()
+        return out
+
+    try:
         yield run_pool
+    finally:
+        pools[-1].shutdown()
 
 
 @contextmanager

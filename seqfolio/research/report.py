@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from seqfolio._atomic import atomic_savefig, atomic_write_text
 from seqfolio.research.tuning import TuneResult
 from seqfolio.research.walkforward import WalkForwardReport
 
@@ -28,16 +29,9 @@ _SUMMARY_COLUMNS = {
 }
 
 
-def _write_text(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so no half-written file is ever left behind."""
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text)
-    partial.replace(path)
-
-
 def _write_table(table: pd.DataFrame, folder: Path, stem: str) -> None:
-    _write_text(folder / f"{stem}.csv", table.to_csv())
-    _write_text(folder / f"{stem}.md", table.to_markdown(floatfmt=".3f") + "\n")
+    atomic_write_text(folder / f"{stem}.csv", table.to_csv())
+    atomic_write_text(folder / f"{stem}.md", table.to_markdown(floatfmt=".3f") + "\n")
 
 
 def summary_table(report: WalkForwardReport) -> pd.DataFrame:
@@ -75,8 +69,7 @@ def plot_equity(
     ax.legend(fontsize=8, loc="upper left")
     ax.grid(alpha=0.3)
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    return path
+    return atomic_savefig(figure, path, dpi=100)
 
 
 def plot_window_sharpe(per_window: pd.DataFrame, path: Path) -> Path:
@@ -95,8 +88,7 @@ def plot_window_sharpe(per_window: pd.DataFrame, path: Path) -> Path:
     ax.set_title("Sharpe ratio per test window")
     ax.legend(fontsize=8)
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    return path
+    return atomic_savefig(figure, path, dpi=100)
 
 
 def write_walkforward_report(
@@ -108,7 +100,7 @@ def write_walkforward_report(
     folder.mkdir(parents=True, exist_ok=True)
     _write_table(summary_table(report), folder, "summary")
     _write_table(report.per_window.set_index(["config", "window"]), folder, "per_window")
-    _write_text(folder / "returns.csv", pd.DataFrame(report.returns).to_csv())
+    atomic_write_text(folder / "returns.csv", pd.DataFrame(report.returns).to_csv())
     bench_returns = None
     if benchmark is not None:
         from seqfolio.reporting import to_returns
@@ -146,8 +138,7 @@ def plot_history(trials: pd.DataFrame, path: Path) -> Path:
     ax.set_title("Search history")
     ax.legend(fontsize=8)
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    return path
+    return atomic_savefig(figure, path, dpi=100)
 
 
 def write_tune_report(
@@ -160,7 +151,7 @@ def write_tune_report(
     folder.mkdir(parents=True, exist_ok=True)
     trials = result.trials.set_index("trial")
     _write_table(trials, folder, "trials")
-    _write_text(folder / "best.toml", result.best.to_toml())
+    atomic_write_text(folder / "best.toml", result.best.to_toml())
     if result.search_stats:
         stats = pd.DataFrame({result.best.label: result.search_stats}).T.rename(
             columns=_SUMMARY_COLUMNS
