@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from seqfolio._feed_lines import per_feed_subclass
 from seqfolio.data import trailing_returns
 
 __all__ = ["AllocatorWeights"]
@@ -63,33 +64,13 @@ class AllocatorWeights(bt.Indicator):
     @classmethod
     def doprenew(cls, *args: Any, **kwargs: Any) -> tuple[type, tuple[Any, ...], dict[str, Any]]:
         """Swap in a subclass with one line per feed passed (called by backtrader's metaclass)."""
-        datas = [a for a in args if isinstance(a, bt.LineRoot)]
-        if not datas:
-            raise TypeError(
-                "AllocatorWeights needs the feeds as positional arguments, e.g. "
-                "AllocatorWeights(*self.datas, allocator=HRP())."
-            )
-        names = tuple(getattr(d, "_name", "") or f"data{i}" for i, d in enumerate(datas))
-        if cls._feed_names == names:
-            return cls, args, kwargs
-        base = cls if cls._feed_names is None else cls.__mro__[1]
-        key = (base.__qualname__, *names)
-        sub = AllocatorWeights._classes.get(key)
-        if sub is None:
-            lines = tuple(f"w{i}" for i in range(len(names)))
-            sub = type(base)(
-                f"_{base.__name__}_{len(names)}",
-                (base,),
-                {
-                    "lines": lines,
-                    "plotlines": {
-                        line: {"_name": name} for line, name in zip(lines, names, strict=True)
-                    },
-                    "_feed_names": names,
-                    "__module__": base.__module__,
-                },
-            )
-            AllocatorWeights._classes[key] = sub
+        sub = per_feed_subclass(
+            cls,
+            AllocatorWeights._classes,
+            "w",
+            "AllocatorWeights(*self.datas, allocator=HRP())",
+            args,
+        )
         return sub, args, kwargs
 
     def __init__(self) -> None:

@@ -105,15 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     table = run(args.sizes, args.repeats)
     print()
     print("Fit time, 1000 observations (best of", args.repeats, "runs)")
-    print(table.to_markdown(index=False) if _has_tabulate() else table.to_string(index=False))
-
-
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    print(table.to_markdown(index=False))  # tabulate is a dependency
 
 
 if __name__ == "__main__":

@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     shown = shown.T
     winner = table.loc["Sharpe"].drop(labels=["S&P 500"], errors="ignore").idxmax()
     stamp = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d")
-    text = shown.to_markdown() if _has_tabulate() else shown.to_string()
+    text = shown.to_markdown()
     out.mkdir(parents=True, exist_ok=True)
     (out / "comparison.md").write_text(
         f"Walk-forward comparison, {args.start} to {args.end}, monthly rebalance, 10 bps, "
@@ -192,14 +192,6 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         probability.to_csv(out / "stress_probability.csv")
         regime_chart(probability, benchmark, out / "regime.png")
     return table
-
-
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
+from seqfolio._feed_lines import per_feed_subclass
 from seqfolio.signals.features import feature_warmup
 
 __all__ = ["ForecastIndicator", "feed_closes", "history_needed"]
@@ -134,33 +135,13 @@ class ForecastIndicator(bt.Indicator):
     @classmethod
     def doprenew(cls, *args: Any, **kwargs: Any) -> tuple[type, tuple[Any, ...], dict[str, Any]]:
         """Swap in a subclass with one line per feed passed (called by backtrader's metaclass)."""
-        datas = [a for a in args if isinstance(a, bt.LineRoot)]
-        if not datas:
-            raise TypeError(
-                "ForecastIndicator needs the feeds as positional arguments, e.g. "
-                "ForecastIndicator(*self.datas, model=walk_forward.current)."
-            )
-        names = tuple(getattr(d, "_name", "") or f"data{i}" for i, d in enumerate(datas))
-        if cls._feed_names == names:
-            return cls, args, kwargs
-        base = cls if cls._feed_names is None else cls.__mro__[1]
-        key = (f"{base.__module__}.{base.__qualname__}", *names)
-        sub = ForecastIndicator._classes.get(key)
-        if sub is None:
-            lines = tuple(f"f{i}" for i in range(len(names)))
-            sub = type(base)(
-                f"_{base.__name__}_{len(names)}",
-                (base,),
-                {
-                    "lines": lines,
-                    "plotlines": {
-                        line: {"_name": name} for line, name in zip(lines, names, strict=True)
-                    },
-                    "_feed_names": names,
-                    "__module__": base.__module__,
-                },
-            )
-            ForecastIndicator._classes[key] = sub
+        sub = per_feed_subclass(
+            cls,
+            ForecastIndicator._classes,
+            "f",
+            "ForecastIndicator(*self.datas, model=walk_forward.current)",
+            args,
+        )
         return sub, args, kwargs
 
     def __init__(self) -> None:
