@@ -141,7 +141,7 @@ def executor(
                     RuntimeWarning,
                     stacklevel=2,
                 )
-                pool.shutdown(wait=False, cancel_futures=True)
+                _close_pool(pool, broken=True)
                 pools.append(new_pool())
         bar.close()
         return out
@@ -149,7 +149,26 @@ def executor(
     try:
         yield run_pool
     finally:
-        pools[-1].shutdown()
+        _close_pool(pools[-1], broken=False)  # earlier pools broke and were closed already
+
+
+def _close_pool(pool: ProcessPoolExecutor, *, broken: bool) -> None:
+    """Shut a pool down and make sure none of its processes outlives it.
+
+    A broken pool (a worker died) may still hold a live sibling or a replacement it was starting;
+    left alone, such a process keeps the interpreter from exiting, so it is terminated.
+    """
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    if broken:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+    pool.shutdown(wait=not broken, cancel_futures=True)
+    for process in processes:
+        process.join(timeout=5)
+        if process.is_alive():
+            process.terminate()
+            process.join(timeout=5)
 
 
 @contextmanager
