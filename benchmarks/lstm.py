@@ -28,6 +28,7 @@ import torch
 
 from seqfolio.data import load_sample
 from seqfolio.signals import LSTMForecaster
+from seqfolio.signals._torch import compute_threads
 from seqfolio.signals.datasets import PanelWindows
 from seqfolio.signals.models import PanelLSTM
 from seqfolio.signals.trainer import evaluate, train
@@ -51,7 +52,7 @@ def bare_loop(
     return seen
 
 
-def throughput(prices, *, epochs: int, repeats: int = 2) -> None:  # type: ignore[no-untyped-def]
+def throughput(prices, *, epochs: int, threads: int, repeats: int = 2) -> None:  # type: ignore[no-untyped-def]
     est = LSTMForecaster(target="volatility", random_state=0)
     est._validate_params()
     data = est._prepare(prices, warm=False)
@@ -80,22 +81,24 @@ def throughput(prices, *, epochs: int, repeats: int = 2) -> None:  # type: ignor
         torch.manual_seed(0)
         model = PanelLSTM(data.features.shape[2], est.hidden_size)
         start = time.perf_counter()
-        result = train(
-            model,
-            loss_fn,
-            dataset,
-            None,
-            max_epochs=epochs,
-            batch_size=est.batch_size,
-            learning_rate=est.learning_rate,
-            patience=None,
-            grad_clip=est.grad_clip,
-            generator=torch.Generator().manual_seed(0),
-        )
+        with compute_threads(threads, torch.device("cpu")) as workers:
+            result = train(
+                model,
+                loss_fn,
+                dataset,
+                None,
+                max_epochs=epochs,
+                batch_size=est.batch_size,
+                learning_rate=est.learning_rate,
+                patience=None,
+                grad_clip=est.grad_clip,
+                generator=torch.Generator().manual_seed(0),
+                workers=workers,
+            )
         best_ours = max(best_ours, result.samples / (time.perf_counter() - start))
     print(
         f"1. throughput ({n} samples, batch {est.batch_size}, window {est.window}, hidden {est.hidden_size}, "
-        f"{epochs} epochs, best of {repeats}):\n"
+        f"{epochs} epochs, {threads} thread(s), best of {repeats}):\n"
         f"   bare torch loop {best_bare:,.0f} samples/s ({best_bare / est.batch_size:.1f} steps/s); "
         f"seqfolio trainer {best_ours:,.0f} samples/s -> ratio {best_ours / best_bare:.2f} (target >= 0.9)"
     )
@@ -179,12 +182,12 @@ def warm_vs_cold(prices, *, max_epochs: int = 20, checks_per_epoch: int = 4) -> 
     return ratio
 
 
-def default_fit(prices) -> None:  # type: ignore[no-untyped-def]
+def default_fit(prices, *, threads: int) -> None:  # type: ignore[no-untyped-def]
     start = time.perf_counter()
-    f = LSTMForecaster(target="volatility", random_state=0).fit(prices)
+    f = LSTMForecaster(target="volatility", random_state=0, n_threads=threads).fit(prices)
     elapsed = time.perf_counter() - start
     print(
-        f"3. LSTMForecaster(target='volatility') default fit, {prices.shape[1]} assets x {len(prices)} days: "
+        f"3. LSTMForecaster(target='volatility', n_threads={threads}) default fit, {prices.shape[1]} assets x {len(prices)} days: "
         f"{elapsed:.1f} s ({f.training_.epochs} epochs, best at {f.training_.best_epoch}, "
         f"{f.n_train_samples_} training samples, {f.training_.samples / elapsed:,.0f} samples/s overall)"
     )
@@ -200,6 +203,13 @@ def main(argv: list[str] | None = None) -> None:
         default=["2010-12-31", "2013-12-31", "2016-12-31", "2019-12-31", "2022-12-31"],
         help="last days of the warm-start scenarios (each uses the 756 days up to it)",
     )
+    parser.add_argument(
+        "--parts",
+        nargs="+",
+        choices=["throughput", "warm", "fit"],
+        default=["throughput", "warm", "fit"],
+        help="which measurements to run",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     prices = load_sample().iloc[-756:]
@@ -208,7 +218,15 @@ def main(argv: list[str] | None = None) -> None:
         f"{args.threads} thread(s), {platform.processor() or platform.machine()}; data "
         f"{prices.index[0].date()}..{prices.index[-1].date()} ({prices.shape[1]} assets x {len(prices)} days)"
     )
-    throughput(prices, epochs=args.epochs)
+    if "throughput" in args.parts:
+        throughput(prices, epochs=args.epochs, threads=args.threads)
+    if "warm" in args.parts:
+        warm_start_table(args.refit_dates)
+    if "fit" in args.parts:
+        default_fit(prices, threads=args.threads)
+
+
+def warm_start_table(refit_dates: list[str]) -> None:
     all_prices = load_sample()
     print(
         "2. warm vs cold start: a fit on 693 days, then the data grow by a quarter (63 days) and the network "
@@ -216,14 +234,13 @@ def main(argv: list[str] | None = None) -> None:
         "epoch; target: warm >= 3x cheaper"
     )
     ratios = []
-    for end in args.refit_dates:
+    for end in refit_dates:
         window = all_prices.loc[:end].iloc[-756:]
         ratios.append(warm_vs_cold(window))
     print(
         f"   median over {len(ratios)} refit dates: {np.median(ratios):.1f}x; met at "
         f"{sum(r >= 3 for r in ratios)} of {len(ratios)}"
     )
-    default_fit(prices)
 
 
 if __name__ == "__main__":

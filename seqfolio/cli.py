@@ -47,10 +47,11 @@ DEFAULTS: dict[str, Any] = {
     "signal": None,
     "retrain": "quarterly",
     "train_window": 756,
+    "threads": 1,
 }
 _TYPES: dict[str, type] = {
     "lookback": int, "commission": float, "cash": float, "cash_buffer": float, "min_trade": float,
-    "max_weight": float, "quiet": bool,
+    "max_weight": float, "quiet": bool, "threads": int,
 }  # fmt: skip
 
 

@@ -5,7 +5,9 @@
 (or ``lstm-weights`` in ``--allocators``) uses the direct-weights :class:`~seqfolio.signals.LSTMAllocator`.
 Both retrain on ``--retrain`` (default quarterly) over ``--train-window`` bars (default 756, or
 ``expanding``), with checkpoints under ``OUT/checkpoints/<model>`` so an interrupted run resumes.
-The network sizes are :data:`CLI_LSTM` (a 2005-2022 run takes a minute or two on two cores).
+The network sizes are :data:`CLI_LSTM` (a 2005-2022 run takes a minute or two on two cores);
+``--threads`` sets the CPU threads of training and prediction, which change the speed but not a bit of
+the result.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ SIGNALS: dict[str, str] = {
 
 LSTM_ALLOCATOR = "lstm-weights"
 
-CLI_LSTM: dict[str, Any] = dict(window=40, hidden_size=16, n_threads=1, random_state=0)
+CLI_LSTM: dict[str, Any] = dict(window=40, hidden_size=16, random_state=0)
 """Network settings of the CLI's models (shared by the forecaster and the direct-weights model)."""
 
 
@@ -60,6 +62,10 @@ def add_walkforward_arguments(parser: argparse.ArgumentParser) -> None:
         "--train-window", dest="train_window", default=s,
         help="bars of history per retrain (default 756) or 'expanding'",
     )  # fmt: skip
+    parser.add_argument(
+        "--threads", type=int, default=s,
+        help="CPU threads for LSTM training / prediction (default 1; results do not depend on it)",
+    )  # fmt: skip
 
 
 def parse_train_window(value: Any) -> int | str:
@@ -75,6 +81,13 @@ def parse_train_window(value: Any) -> int | str:
             f"--train-window must be a number of bars >= 2 or 'expanding'; got {value!r}"
         )
     return bars
+
+
+def parse_threads(value: Any) -> int:
+    """An int >= 1 from a command-line or config value."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise WalkForwardOptionError(f"--threads must be a whole number >= 1; got {value!r}")
+    return value
 
 
 def is_lstm_allocator(name: str) -> bool:
@@ -112,12 +125,13 @@ def model_kwargs(
     from seqfolio.signals import LSTMAllocator, LSTMForecaster
 
     target = _signal_target(options)
+    network = dict(CLI_LSTM, n_threads=parse_threads(options.get("threads", 1)))
     if is_lstm_allocator(allocator_name):
-        model = LSTMAllocator(max_epochs=10, **CLI_LSTM)
+        model = LSTMAllocator(max_epochs=10, **network)
         kwargs: dict[str, Any] = dict(allocator=model, name=f"LSTM weights {options['rebalance']}")
         folder = "lstm-weights"
     elif target is not None:
-        signal = LSTMForecaster(target=target, max_epochs=8, sample_stride=3, **CLI_LSTM)
+        signal = LSTMForecaster(target=target, max_epochs=8, sample_stride=3, **network)
         short = next(k for k, v in SIGNALS.items() if v == target).replace("lstm", "LSTM")
         if isinstance(allocator, str):
             from seqfolio.allocators import ALLOCATORS

@@ -60,6 +60,7 @@ class LSTMAllocator(BaseEstimator):
         Continue from the previous fit's network and scalers (same assets required).
     device : str, default "auto"
     n_threads : int or None, default 1
+        CPU threads; results do not depend on it (see :class:`~seqfolio.signals.LSTMForecaster`).
     progress : bool, default False
     random_state : int or None, default None
 
@@ -201,7 +202,7 @@ class LSTMAllocator(BaseEstimator):
 
         import torch
 
-        from seqfolio.signals._torch import resolve_device, seeded, torch_threads
+        from seqfolio.signals._torch import compute_threads, resolve_device, seeded
         from seqfolio.signals.datasets import PortfolioWindows
         from seqfolio.signals.models import WeightsLSTM, negative_sharpe
         from seqfolio.signals.trainer import train
@@ -227,7 +228,10 @@ class LSTMAllocator(BaseEstimator):
         flat = np.nan_to_num(scaled, nan=0.0).reshape(n_bars, -1)
         next_returns = np.vstack([values[1:], np.zeros((1, n_assets))])
 
-        with torch_threads(self.n_threads), seeded(self.random_state, device) as generator:
+        with (
+            compute_threads(self.n_threads, device) as workers,
+            seeded(self.random_state, device) as generator,
+        ):
             model = (
                 self.model_.to(device)
                 if warm
@@ -251,6 +255,7 @@ class LSTMAllocator(BaseEstimator):
                 grad_clip=self.grad_clip,
                 generator=generator,
                 progress=self.progress,
+                workers=workers,
             )
             last = PortfolioWindows(flat, next_returns, np.array([n_bars - 1]), self.window, device)
             with torch.no_grad():
@@ -315,7 +320,7 @@ class LSTMAllocator(BaseEstimator):
             )
         import torch
 
-        from seqfolio.signals._torch import torch_threads
+        from seqfolio.signals._torch import compute_threads
         from seqfolio.signals.datasets import PortfolioWindows
 
         frame = returns.iloc[-need:].reindex(columns=self.assets_)
@@ -331,7 +336,7 @@ class LSTMAllocator(BaseEstimator):
         last = PortfolioWindows(
             flat, np.zeros_like(values), np.array([need - 1]), self.window, device
         )
-        with torch_threads(self.n_threads), torch.no_grad():
+        with compute_threads(self.n_threads, device), torch.no_grad():
             self.model_.eval()
             x, _ = last.batch(torch.arange(1))
             weights = self.model_(x)[0].cpu().numpy().astype(float)

@@ -124,8 +124,11 @@ class LSTMForecaster(BaseEstimator):
     device : str, default "auto"
         ``"auto"`` picks CUDA when available, else CPU; or ``"cpu"``, ``"cuda"``, ``"cuda:1"``.
     n_threads : int or None, default 1
-        torch CPU threads while fitting / predicting (restored afterwards); ``None`` leaves torch's setting.
-        One thread is the robust choice on a shared machine.
+        CPU threads for fitting / predicting; ``None`` takes torch's current setting. Each batch is
+        computed in fixed micro-batches of 64 samples, one per thread at a time, and summed in a fixed
+        order, so the fitted model and the forecasts are bit-identical for any ``n_threads`` — only the
+        speed changes (torch's own thread setting is set to 1 meanwhile and restored afterwards). One
+        thread is the robust choice on a shared machine; with dropout the forward passes run one at a time.
     progress : bool, default False
         Show a tqdm progress bar over epochs.
     random_state : int or None, default None
@@ -473,7 +476,7 @@ class LSTMForecaster(BaseEstimator):
                 f"{where}: warm_start=True needs the same assets, in the same order, as the previous fit."
             )
 
-        from seqfolio.signals._torch import resolve_device, seeded, torch_threads
+        from seqfolio.signals._torch import compute_threads, resolve_device, seeded
         from seqfolio.signals.datasets import PanelWindows
         from seqfolio.signals.models import PanelLSTM
         from seqfolio.signals.trainer import train
@@ -483,7 +486,10 @@ class LSTMForecaster(BaseEstimator):
         features, y, train_idx, val_idx = data.features, data.labels, data.train, data.validation
 
         # 4. Network and training.
-        with torch_threads(self.n_threads), seeded(self.random_state, device) as generator:
+        with (
+            compute_threads(self.n_threads, device) as workers,
+            seeded(self.random_state, device) as generator,
+        ):
             if warm:
                 model = self.model_.to(device)
             else:
@@ -507,6 +513,7 @@ class LSTMForecaster(BaseEstimator):
                 grad_clip=self.grad_clip,
                 generator=generator,
                 progress=self.progress,
+                workers=workers,
             )
 
         self.assets_ = list(frame.columns)
@@ -525,10 +532,9 @@ class LSTMForecaster(BaseEstimator):
     # ---------------------------------------------------------------------------------------------
     def _forecast(self, frame: pd.DataFrame, start_bar: int) -> np.ndarray:
         """Forecasts (T, N) for the bars ``>= start_bar`` with a complete window; NaN elsewhere."""
-        import torch
-
-        from seqfolio.signals._torch import torch_threads
+        from seqfolio.signals._torch import compute_threads
         from seqfolio.signals.datasets import PanelWindows
+        from seqfolio.signals.trainer import forward_chunks
 
         raw = build_features(frame, ffd_d=self.ffd_d_, ffd_threshold=self.ffd_threshold)
         features = winsorize(self.feature_scaler_.transform(raw), self.winsorize_limit)
@@ -538,13 +544,10 @@ class LSTMForecaster(BaseEstimator):
             return out
         device = next(self.model_.parameters()).device
         data = PanelWindows(features, None, index, self.window, device)
-        outputs = []
-        with torch_threads(self.n_threads), torch.no_grad():
+        with compute_threads(self.n_threads, device) as workers:
             self.model_.eval()
-            for start in range(0, len(data), 4096):
-                x, _ = data.batch(torch.arange(start, min(start + 4096, len(data))))
-                outputs.append(self.model_(x).cpu().numpy().astype(float))
-        out[index.t, index.a] = self._decode(np.concatenate(outputs))
+            outputs, _ = forward_chunks(self.model_, data, workers)
+        out[index.t, index.a] = self._decode(outputs.cpu().numpy().astype(float))
         return out
 
     def _check_predict_length(self, frame: pd.DataFrame, where: str) -> None:

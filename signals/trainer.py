@@ -3,6 +3,10 @@
 No framework: one function a reader can follow top to bottom. The data come as objects with ``len()``
 and ``batch(ids) -> (inputs, targets)`` (see :mod:`seqfolio.signals.datasets`), the loss as a function of
 ``(model(inputs), targets)``.
+
+Each batch is computed in fixed micro-batches whose gradients are summed in a fixed order
+(:func:`batch_gradients`), each on one torch thread: ``n_threads`` then changes how many micro-batches
+run at once, never the trained weights (torch's own multi-threaded kernels do not promise that).
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from typing import Protocol
 
 import torch
 from torch import nn
+
+from seqfolio.signals._torch import Workers
 
 
 class Batches(Protocol):
@@ -61,22 +67,95 @@ class TrainingResult:
     history: list[dict[str, float]] = field(default_factory=list)
 
 
-@torch.no_grad()
+MICRO_BATCH = 64
+"""Samples per piece of a training batch. Fixed (not derived from the thread count) so that the
+gradients, summed piece by piece in order, are bit-identical for any ``n_threads``."""
+
+CHUNK = 1024
+"""Samples per piece of a forward-only pass (validation loss, prediction), for the same reason."""
+
+
+def forward_chunks(
+    model: nn.Module, data: Batches, workers: Workers, chunk: int = CHUNK
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``model`` over all of ``data`` without gradients, in fixed chunks spread over ``workers``.
+
+    Returns the concatenated outputs and targets.
+    """
+    starts = list(range(0, len(data), chunk))
+
+    @torch.no_grad()
+    def run(start: int) -> tuple[torch.Tensor, torch.Tensor]:
+        x, y = data.batch(torch.arange(start, min(start + chunk, len(data))))
+        return model(x), y
+
+    pieces = workers.map(run, starts)
+    return torch.cat([out for out, _ in pieces]), torch.cat([y for _, y in pieces])
+
+
 def evaluate(
     model: nn.Module,
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     data: Batches,
-    batch_size: int = 4096,
+    workers: Workers | None = None,
 ) -> float:
     """The loss over the whole data set (outputs are concatenated first, so a Sharpe loss is exact)."""
     model.eval()
-    outputs, targets = [], []
-    for start in range(0, len(data), batch_size):
-        ids = torch.arange(start, min(start + batch_size, len(data)))
-        x, y = data.batch(ids)
-        outputs.append(model(x))
-        targets.append(y)
-    return float(loss_fn(torch.cat(outputs), torch.cat(targets)))
+    outputs, targets = forward_chunks(model, data, workers or Workers(1))
+    with torch.no_grad():
+        return float(loss_fn(outputs, targets))
+
+
+def _draws_random_numbers(model: nn.Module) -> bool:
+    """Whether a training-mode forward pass draws from torch's global RNG (dropout)."""
+    for module in model.modules():
+        if isinstance(module, nn.Dropout) and module.p > 0:
+            return True
+        if isinstance(module, nn.RNNBase) and module.dropout > 0 and module.num_layers > 1:
+            return True
+    return False
+
+
+def batch_gradients(
+    model: nn.Module,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    workers: Workers,
+    micro_batch: int = MICRO_BATCH,
+) -> torch.Tensor:
+    """Set ``p.grad`` of every parameter to d loss(model(x), y) / dp; return the (detached) loss.
+
+    The batch is cut into micro-batches of ``micro_batch`` samples. Their forward passes run on the
+    workers; the loss is taken on the concatenated outputs (exact for any loss, a batch Sharpe ratio
+    included); each micro-batch then back-propagates its slice of d loss / d outputs, and the
+    parameter gradients are summed in micro-batch order. With dropout the forward passes run one after
+    another, so the random masks are drawn in a fixed order.
+
+    A NaN or infinite loss is returned before anything is back-propagated.
+    """
+    params = [p for p in model.parameters() if p.requires_grad]
+    pieces = list(torch.split(x, micro_batch))
+    forward_workers = Workers(1) if _draws_random_numbers(model) else workers
+    outputs = forward_workers.map(model, pieces)
+    joined = torch.cat([out.detach() for out in outputs]).requires_grad_()
+    loss = loss_fn(joined, y)
+    if not bool(torch.isfinite(loss.detach())):
+        return loss.detach()
+    (d_outputs,) = torch.autograd.grad(loss, joined)
+    slices = torch.split(d_outputs, [len(out) for out in outputs])
+
+    def backward(k: int) -> tuple[torch.Tensor | None, ...]:
+        return torch.autograd.grad(outputs[k], params, grad_outputs=slices[k], allow_unused=True)
+
+    grads = workers.map(backward, range(len(outputs)))
+    for i, param in enumerate(params):
+        total = torch.zeros_like(param)
+        for piece in grads:
+            if piece[i] is not None:
+                total += piece[i]
+        param.grad = total
+    return loss.detach()
 
 
 def train(
@@ -95,6 +174,7 @@ def train(
     target_loss: float | None = None,
     max_steps: int | None = None,
     eval_every: int | None = None,
+    workers: Workers | None = None,
 ) -> TrainingResult:
     """Fit ``model`` in place and leave it holding the weights with the best validation loss.
 
@@ -128,6 +208,9 @@ def train(
         Stop after this many optimiser steps.
     eval_every : int, optional
         Check the validation loss every this many steps instead of at the end of each epoch.
+    workers : Workers, optional
+        Threads for the micro-batches (:func:`batch_gradients`); one thread when omitted. The result
+        does not depend on how many.
 
     Returns
     -------
@@ -140,6 +223,7 @@ def train(
         If a training or validation loss is NaN or infinite. ``model`` is left holding the best
         weights seen before that (its incoming weights if none), never the diverged ones.
     """
+    workers = workers or Workers(1)
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
     result = TrainingResult()
     best_state = copy.deepcopy(model.state_dict())
@@ -164,7 +248,7 @@ def train(
         train_loss = running / max(running_n, 1)
         running, running_n = 0.0, 0
         if validation_data is not None and len(validation_data) > 0:
-            current = evaluate(model, loss_fn, validation_data)
+            current = evaluate(model, loss_fn, validation_data, workers)
             model.train()
         else:
             current = train_loss
@@ -210,15 +294,13 @@ def train(
             if len(ids) < 2:
                 continue
             x, y = train_data.batch(ids)
-            optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x), y)
-            if not bool(torch.isfinite(loss.detach())):
-                diverged(float(loss.detach()), epoch, "training")
-            loss.backward()
+            loss = batch_gradients(model, loss_fn, x, y, workers)
+            if not bool(torch.isfinite(loss)):
+                diverged(float(loss), epoch, "training")
             if grad_clip is not None:
                 nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
             optimizer.step()
-            running += float(loss.detach()) * len(ids)
+            running += float(loss) * len(ids)
             running_n += len(ids)
             result.steps += 1
             result.samples += len(ids)

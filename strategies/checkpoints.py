@@ -29,7 +29,14 @@ from seqfolio._atomic import atomic_path, atomic_write_text
 
 __all__ = ["CheckpointStore", "atomic_write_text", "checkpoint_key"]
 
-_IGNORED_PARAMS = ("progress",)  # parameters that cannot change the trained model
+# Parameters that cannot change the trained model: the progress bar, and the thread count (training
+# runs in fixed micro-batches, so 1 and 2 threads give bit-identical weights; a run resumed with another
+# --threads reuses the checkpoints).
+_IGNORED_PARAMS = ("progress", "n_threads")
+
+# Bumped whenever the training arithmetic changes, so checkpoints from older numerics are retrained
+# rather than mixed into a run. 2: micro-batched, thread-count-independent gradients.
+_TRAINING_VERSION = "2"
 
 
 def checkpoint_key(model: Any, prices: pd.DataFrame, *, fit_kind: str, parent: str | None) -> str:
@@ -37,6 +44,7 @@ def checkpoint_key(model: Any, prices: pd.DataFrame, *, fit_kind: str, parent: s
     h = hashlib.sha256()
     params = {k: v for k, v in model.get_params(deep=False).items() if k not in _IGNORED_PARAMS}
     h.update(f"{type(model).__module__}.{type(model).__qualname__}".encode())
+    h.update(f"training-v{_TRAINING_VERSION}".encode())
     h.update(repr(sorted(params.items())).encode())
     h.update(fit_kind.encode())
     h.update((parent or "-").encode())
