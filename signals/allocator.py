@@ -348,8 +348,14 @@ class LSTMAllocator(BaseEstimator):
         return pd.Series(weights / total, index=pd.Index(self.assets_), name="weight")
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the fitted network, parameters and scalers (tensors and plain types only)."""
+        """Write the fitted network, parameters and scalers (tensors and plain types only).
+
+        Written atomically (see :meth:`LSTMForecaster.save <seqfolio.signals.LSTMForecaster.save>`);
+        read back by :meth:`load` with ``torch.load(weights_only=True)``.
+        """
         import torch
+
+        from seqfolio.signals._persist import write_payload
 
         self._check_fitted("save")
         assets = list(self.assets_)
@@ -367,30 +373,30 @@ class LSTMAllocator(BaseEstimator):
             "feature_std": torch.tensor(np.asarray(self.feature_std_, dtype=float)),
             "weights": torch.tensor(self.weights_.to_numpy(dtype=float), dtype=torch.float64),
         }
-        torch.save(payload, path)
+        write_payload(payload, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> LSTMAllocator:
         """Rebuild a fitted allocator written by :meth:`save` (``torch.load(weights_only=True)``)."""
-        import torch
-
+        from seqfolio.signals._persist import read_payload, rebuilding
         from seqfolio.signals._torch import resolve_device
         from seqfolio.signals.models import WeightsLSTM
 
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-        if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
-            raise ValueError(f"{cls.__name__}.load: {path} is not a saved {cls.__name__}.")
-        est = cls(**payload["params"])
-        est._validate_params()
-        assets = list(payload["assets"])
-        model = WeightsLSTM(payload["input_size"], len(assets), est.hidden_size, est.dropout)
-        model.load_state_dict(payload["state_dict"])
+        payload = read_payload(path, cls.__name__, _FORMAT)
+        with rebuilding(path, cls.__name__):
+            est = cls(**payload["params"])
+            est._validate_params()
+            assets = list(payload["assets"])
+            model = WeightsLSTM(payload["input_size"], len(assets), est.hidden_size, est.dropout)
+            model.load_state_dict(payload["state_dict"])
+            weights = pd.Series(payload["weights"].numpy(), index=pd.Index(assets), name="weight")
+            feature_mean = payload["feature_mean"].numpy()
+            feature_std = payload["feature_std"].numpy()
         model.eval()
         est.model_ = model.to(resolve_device(est.device))
         est.assets_ = assets
         est.n_assets_ = len(assets)
         est.input_size_ = int(payload["input_size"])
-        est.feature_mean_ = payload["feature_mean"].numpy()
-        est.feature_std_ = payload["feature_std"].numpy()
-        est.weights_ = pd.Series(payload["weights"].numpy(), index=pd.Index(assets), name="weight")
+        est.feature_mean_, est.feature_std_ = feature_mean, feature_std
+        est.weights_ = weights
         return est

@@ -604,9 +604,11 @@ class LSTMForecaster(BaseEstimator):
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the fitted model: state_dict + parameters + scalers, as tensors and plain types only.
 
-        Load it back with :meth:`load`, which uses ``torch.load(weights_only=True)``.
+        The file is written atomically (a temporary file renamed into place), so a process killed
+        while saving never leaves a truncated model under ``path``. Load it back with :meth:`load`,
+        which uses ``torch.load(weights_only=True)``.
         """
-        import torch
+        from seqfolio.signals._persist import write_payload
 
         self._check_fitted("save")
         assets = list(self.assets_)
@@ -627,48 +629,28 @@ class LSTMForecaster(BaseEstimator):
             "n_train_samples": int(self.n_train_samples_),
             "n_validation_samples": int(self.n_validation_samples_),
         }
-        torch.save(payload, path)
+        write_payload(payload, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> LSTMForecaster:
         """Rebuild a fitted forecaster written by :meth:`save` (``torch.load(weights_only=True)``)."""
-        import torch
-
+        from seqfolio.signals._persist import read_payload, rebuilding
         from seqfolio.signals._torch import resolve_device
         from seqfolio.signals.models import PanelLSTM
 
-        name = cls.__name__
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"{name}.load: no such file: {path}")
-        try:
-            payload = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError, ...
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ValueError(
-                f"{name}.load: {path} is corrupted or not a torch file ({reason[:120]}); delete it "
-                "and retrain (a walk-forward run retrains a checkpoint it cannot read)."
-            ) from None
-        if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
-            raise ValueError(f"{name}.load: {path} is not a saved {name}.")
-        try:
+        payload = read_payload(path, cls.__name__, _FORMAT)
+        with rebuilding(path, cls.__name__):
             est = cls(**payload["params"])
             est._validate_params()
             model = PanelLSTM(payload["input_size"], est.hidden_size, est.num_layers, est.dropout)
             model.load_state_dict(payload["state_dict"])
-        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-            reason = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
-            raise ValueError(
-                f"{name}.load: {path} does not match its own configuration "
-                f"({(reason or type(exc).__name__)[:200]}): it was "
-                "written by another version or edited; delete it and retrain."
-            ) from None
+            est.assets_ = list(payload["assets"])
+            est.ffd_d_ = payload["ffd_d"]
+            est.stress_level_ = payload["stress_level"]
+            est.feature_scaler_ = FeatureScaler.from_dict(payload["feature_scaler"])
+            est.target_scaler_ = TargetScaler.from_dict(payload["target_scaler"])
+            est.n_train_samples_ = payload["n_train_samples"]
+            est.n_validation_samples_ = payload["n_validation_samples"]
         model.eval()
         est.model_ = model.to(resolve_device(est.device))
-        est.assets_ = list(payload["assets"])
-        est.ffd_d_ = payload["ffd_d"]
-        est.stress_level_ = payload["stress_level"]
-        est.feature_scaler_ = FeatureScaler.from_dict(payload["feature_scaler"])
-        est.target_scaler_ = TargetScaler.from_dict(payload["target_scaler"])
-        est.n_train_samples_ = payload["n_train_samples"]
-        est.n_validation_samples_ = payload["n_validation_samples"]
         return est
