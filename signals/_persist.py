@@ -48,7 +48,7 @@ def read_payload(path: str | os.PathLike[str], owner: str, fmt: str) -> dict[str
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError, ...
-        if "Weights only load failed" in str(exc):
+        if "Unsupported global" in str(exc):  # a pickled class or function, not a broken file
             raise ValueError(
                 f"{owner}.load: {path} holds Python objects other than tensors and plain types, so it "
                 "was not written by seqfolio's save; it is refused rather than unpickled (unpickling "
