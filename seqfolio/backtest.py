@@ -39,7 +39,18 @@ class BacktestResult:
     n_rejected : int
         Orders rejected by the broker.
     skipped : list of (Timestamp, str)
-        Scheduled rebalances that did not trade, with the reason.
+        Scheduled rebalances that did not trade, with the reason (warm-up, allocator failure, no
+        trained model yet, ...).
+    allocation_failures : list of (Timestamp, str)
+        The skipped rebalances on which the allocator raised (e.g. ``AllocationError``) or returned
+        non-finite weights, with the error (a subset of ``skipped``; the strategy's
+        ``allocate_step.failures``).
+    fallbacks : list of (Timestamp, str)
+        Rebalances decided by a :class:`~seqfolio.allocators.Fallback` member other than the first:
+        ``"<member> used: <why the earlier ones failed>"`` (they traded normally).
+    retrain_failures : list of (Timestamp, str)
+        With a walk-forward model: retrains that produced no model (the previous one was kept), with
+        the reason (``strategy.walkforward.failures``).
     tearsheet : pathlib.Path or None
     retrains : pandas.DataFrame or None
         With a walk-forward model: one row per retrain (date, version, bars, seconds, source,
@@ -49,6 +60,10 @@ class BacktestResult:
     timings : dict
         Wall seconds of the run: ``"total"`` (``cerebro.run``), ``"training"``, ``"predicting"``,
         ``"allocating"`` and ``"backtrader"`` (the rest: feeds, broker, analyzers, tear sheet).
+
+    See Also
+    --------
+    BacktestResult.events : the skips, fallbacks and failed retrains as one table.
     """
 
     name: str
@@ -64,6 +79,28 @@ class BacktestResult:
     retrains: pd.DataFrame | None = None
     forecasts: pd.DataFrame | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    allocation_failures: list[tuple[pd.Timestamp, str]] = field(default_factory=list)
+    fallbacks: list[tuple[pd.Timestamp, str]] = field(default_factory=list)
+    retrain_failures: list[tuple[pd.Timestamp, str]] = field(default_factory=list)
+
+    def events(self) -> pd.DataFrame:
+        """Skipped rebalances, fallbacks and failed retrains as one table, in date order.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``date``, ``kind``, ``reason``; one row per event. ``kind`` is
+            ``"allocation_failed"`` (a skipped rebalance on which the allocator failed),
+            ``"skipped"`` (any other skipped rebalance), ``"fallback"`` or ``"retrain_failed"``.
+            Empty (with those columns) for a clean run.
+        """
+        failed = set(self.allocation_failures)
+        rows = [(d, "retrain_failed", r) for d, r in self.retrain_failures]
+        rows += [(d, "allocation_failed" if (d, r) in failed else "skipped", r)
+                 for d, r in self.skipped]  # fmt: skip
+        rows += [(d, "fallback", r) for d, r in self.fallbacks]
+        table = pd.DataFrame(rows, columns=["date", "kind", "reason"])
+        return table.sort_values("date", kind="stable", ignore_index=True)
 
 
 def with_history(prices: pd.DataFrame, start: Any, lookback: int) -> pd.DataFrame:
@@ -219,6 +256,7 @@ def run_backtest(
             bar.close()
     total = time.perf_counter() - t0
     wf = strategy.walkforward
+    allocate = strategy.allocate_step
     timings = {
         "total": total,
         "training": wf.timings["training"] if wf else 0.0,
@@ -251,4 +289,7 @@ def run_backtest(
         retrains=None if wf is None else wf.retrain_table(),
         forecasts=forecasts,
         timings=timings,
+        allocation_failures=[] if allocate is None else list(allocate.failures),
+        fallbacks=[] if allocate is None else list(allocate.fallbacks),
+        retrain_failures=[] if wf is None else list(wf.failures),
     )

@@ -5,6 +5,8 @@ commission against the bundled S&P 500 index, prints a metrics table and writes 
 ``weights.png``, ``weights.csv``, ``returns.csv`` and ``rebalances.csv`` into ``--out``.
 ``seqfolio compare --allocators hrp,herc,mvo,ew,ivp`` runs several allocators on the same data and
 writes ``comparison.md`` / ``comparison.csv``, ``returns.csv`` and one tear sheet per allocator.
+Both also write ``events.csv`` (skipped rebalances, allocator failures and fallbacks, failed retrains)
+when there was any, and say so in the summary line.
 
 Every option can also come from a TOML file (``--config run.toml``) with the same names as keys
 (``allocator = "herc"``, ``start = "2010-01-01"``, ``cash_buffer = 0.02``); options given on the
@@ -383,7 +385,32 @@ def _run(options: dict[str, Any], allocator: str, out: Path, tearsheet_name: str
     )
 
 
+EVENTS_FILE = "events.csv"
+
+
+def _count(n: int, noun: str, plural: str | None = None) -> str:
+    return f"{n} {noun if n == 1 else (plural or noun + 's')}"
+
+
+def _events_summary(result: Any) -> str:
+    """``", 2 rebalances skipped (1 allocator failure), ..."`` for the non-zero counts, or ``""``."""
+    parts = []
+    if result.skipped:
+        failed = len(result.allocation_failures)
+        why = f" ({_count(failed, 'allocator failure')})" if failed else ""
+        parts.append(f"{_count(len(result.skipped), 'rebalance')} skipped{why}")
+    if result.fallbacks:
+        members = pd.Series([r.split(" used:")[0] for _, r in result.fallbacks]).value_counts()
+        to = ", ".join(f"{n} to {m}" for m, n in members.items())
+        to = f"to {members.index[0]}" if len(members) == 1 else f"({to})"
+        parts.append(f"{_count(len(result.fallbacks), 'allocation')} fell back {to}")
+    if result.retrain_failures:
+        parts.append(f"{_count(len(result.retrain_failures), 'retrain')} failed")
+    return f", {', '.join(parts)}; see {EVENTS_FILE}" if parts else ""
+
+
 def _summary(result: Any) -> str:
+    """The one-line summary of a run (counts of skips, fallbacks and failures only when non-zero)."""
     reb = result.rebalances
     return (
         f"{result.name}: {result.returns.index[0].date()} .. {result.returns.index[-1].date()}, "
@@ -391,12 +418,28 @@ def _summary(result: Any) -> str:
         f"costs {reb['costs'].sum():,.0f}, rejected orders {result.n_rejected} "
         f"({int(reb['n_retried'].sum())} retried), "
         f"final value {result.final_value:,.0f}"
-        + (
-            f", {len(result.retrains)} retrains, {len(result.skipped)} skipped rebalances"
-            if result.retrains is not None
-            else ""
-        )
+        + (f", {len(result.retrains)} retrains" if result.retrains is not None else "")
+        + _events_summary(result)
     )
+
+
+def _events_csv(results: Sequence[Any], out: Path, *, by_strategy: bool = False) -> bool:
+    """Write the runs' events (see ``BacktestResult.events``) to ``out/events.csv`` if there are any.
+
+    Columns ``date, kind, reason`` (``strategy`` first with ``by_strategy``). With no event, a
+    ``events.csv`` left by an earlier run in the same folder is removed. Returns whether one was written.
+    """
+    path = out / EVENTS_FILE
+    tables = [r.events().assign(strategy=r.name) for r in results]
+    tables = [t for t in tables if len(t)]
+    if not tables:
+        path.unlink(missing_ok=True)
+        return False
+    table = pd.concat(tables, ignore_index=True)
+    table["date"] = pd.to_datetime(table["date"]).dt.strftime("%Y-%m-%d")
+    columns = ["strategy", "date", "kind", "reason"] if by_strategy else ["date", "kind", "reason"]
+    atomic_write_text(path, table[columns].to_csv(index=False))
+    return True
 
 
 def _weights_csv(result: Any, path: Path) -> None:
@@ -429,11 +472,13 @@ def cmd_backtest(options: dict[str, Any]) -> int:
     plot_weights(
         result.weights, out / "weights.png", title=f"{result.name}: daily position weights"
     )
+    events = _events_csv([result], out)
     if not options["quiet"]:
         print(_summary(result))
         print(_markdown(format_metrics(table)))
         print(
             f"wrote {out / 'tearsheet.html'}, weights.png, weights.csv, returns.csv, rebalances.csv"
+            + (f", {EVENTS_FILE}" if events else "")
         )
     return 0
 
@@ -480,10 +525,13 @@ def cmd_compare(options: dict[str, Any]) -> int:
         out / "returns.csv",
         pd.DataFrame({r.name: r.returns for r in results}).to_csv(float_format="%.8f"),
     )
+    events = _events_csv(results, out, by_strategy=True)
     if not options["quiet"]:
         print(markdown)
         print(
-            f"wrote {out / 'comparison.md'}, comparison.csv, returns.csv and {len(results)} tear sheets"
+            f"wrote {out / 'comparison.md'}, comparison.csv, returns.csv"
+            + (f", {EVENTS_FILE}" if events else "")
+            + f" and {len(results)} tear sheets"
         )
     return 0
 

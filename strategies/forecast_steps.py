@@ -41,13 +41,17 @@ from seqfolio.signals.convert import (
 from seqfolio.strategies.pipeline import RebalanceContext
 from seqfolio.strategies.walkforward import WalkForward
 
-__all__ = ["Forecast", "ModelWeights", "ScaleExposure", "Timed"]
+__all__ = ["NO_MODEL", "Forecast", "ModelWeights", "ScaleExposure", "Timed"]
+
+NO_MODEL = "no trained model yet"
+"""How the skip reason of a rebalance before the first trained model starts (the expected warm-up of a
+walk-forward model; :meth:`~seqfolio.strategies.RebalanceStrategy.stop` reports those at INFO)."""
 
 
 def _no_model_reason(wf: WalkForward) -> str:
     if wf.failures:
-        return f"no trained model yet (last retrain failed: {wf.failures[-1][1]})"
-    return "no trained model yet"
+        return f"{NO_MODEL} (last retrain failed: {wf.failures[-1][1]})"
+    return NO_MODEL
 
 
 def _trailing_correlation(returns: pd.DataFrame) -> pd.DataFrame:

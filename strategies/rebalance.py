@@ -15,13 +15,14 @@ import pandas as pd
 
 from seqfolio.strategies.execution import plan_orders
 from seqfolio.strategies.feeds import feed_names
+from seqfolio.strategies.forecast_steps import NO_MODEL
 from seqfolio.strategies.lstm_rebalance import (
     WALKFORWARD_PARAMS,
     build_walkforward,
     walkforward_history,
     walkforward_steps,
 )
-from seqfolio.strategies.pipeline import RebalanceContext, Step, run_steps
+from seqfolio.strategies.pipeline import Allocate, RebalanceContext, Step, run_steps
 from seqfolio.strategies.records import OrderEvent, RebalanceRecord
 from seqfolio.strategies.schedules import add_schedule_timer, check_schedule
 
@@ -150,7 +151,12 @@ class RebalanceStrategy(bt.Strategy):
     orders_log : list of OrderEvent
         Every order submitted and how it ended.
     skipped : list of (Timestamp, str)
-        Scheduled rebalances that did not trade and why (warm-up, allocator failure, ...).
+        Scheduled rebalances that did not trade and why (warm-up, allocator failure, ...). Each is
+        logged at DEBUG; :meth:`stop` logs one summary (a warning, or INFO if every skip was a
+        walk-forward rebalance waiting for its first trained model).
+    allocate_step : Allocate or None
+        The pipeline's :class:`~seqfolio.strategies.Allocate` step (its ``failures`` and
+        ``fallbacks``), None if the pipeline has none (e.g. with an ``LSTMAllocator``).
     n_rejected : int
         Orders the broker rejected (``Margin`` or ``Rejected``); also logged as warnings on the
         ``seqfolio.strategies`` logger.
@@ -225,6 +231,7 @@ class RebalanceStrategy(bt.Strategy):
         self.records: list[RebalanceRecord] = []
         self.orders_log: list[OrderEvent] = []
         self.skipped: list[tuple[pd.Timestamp, str]] = []
+        self._skips_reported = False
         self.n_rejected = 0
         self.timer_fires = 0
         self._open_orders: dict[int, tuple[bt.Order, OrderEvent, RebalanceRecord]] = {}
@@ -246,6 +253,15 @@ class RebalanceStrategy(bt.Strategy):
     def history_length(self) -> int:
         """How many bars of closes to keep (``lookback + 1``, or more if the model needs more)."""
         return walkforward_history(self, getattr(self, "walkforward", None))
+
+    @property
+    def allocate_step(self) -> Allocate | None:
+        """The pipeline's ``Allocate`` step (unwrapped from ``Timed``), or None if it has none."""
+        for step in self.steps:
+            inner = getattr(step, "step", step)
+            if isinstance(inner, Allocate):
+                return inner
+        return None
 
     # -- bar bookkeeping ------------------------------------------------------------------------
     def _now(self) -> float:
@@ -441,7 +457,41 @@ class RebalanceStrategy(bt.Strategy):
             self._settle(self._unsettled)
         if self.walkforward is not None:
             self.walkforward.close()
+        self._report_skipped()
         if self.n_rejected:
             logger.warning(
                 "%d order(s) were rejected by the broker; see orders_log.", self.n_rejected
             )
+
+    def _report_skipped(self) -> None:
+        """Log the skipped rebalances once, at the end of the run (each one was logged at DEBUG).
+
+        A warning with the count and the first reason (the first one that is not a warm-up, if any),
+        unless every skip was a walk-forward rebalance waiting for its first trained model (the
+        expected warm-up of a model): that gets an INFO line.
+        """
+        if not self.skipped or self._skips_reported:
+            return
+        self._skips_reported = True
+        owner = type(self).__name__
+        scheduled = len(self.skipped) + len(self.records)
+        wf = self.walkforward is not None
+        waiting = [wf and r.startswith(NO_MODEL) for _, r in self.skipped]
+        if all(waiting):
+            logger.info(
+                "%s: %d of %d scheduled rebalances skipped before the first trained model (%s .. %s)",
+                owner, len(self.skipped), scheduled, self.skipped[0][0].date(),
+                self.skipped[-1][0].date(),
+            )  # fmt: skip
+            return
+        warm = [
+            w or r.startswith("warm-up:") for w, (_, r) in zip(waiting, self.skipped, strict=True)
+        ]
+        others = [s for s, w in zip(self.skipped, warm, strict=True) if not w]
+        date, reason = (others or self.skipped)[0]
+        n_warm = len(self.skipped) - len(others)
+        also = f", {n_warm} of them during warm-up" if others and n_warm else ""
+        logger.warning(
+            "%s: %d of %d scheduled rebalances were skipped (portfolio left as it was%s); first: %s %s",
+            owner, len(self.skipped), scheduled, also, date.date(), reason,
+        )  # fmt: skip

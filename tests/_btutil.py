@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import backtrader as bt
 import numpy as np
 import pandas as pd
 
+from seqfolio.allocators import AllocationError, MeanVariance
 from seqfolio.data import load_sample
 from seqfolio.strategies import RebalanceStrategy, TearSheet, add_price_feeds
 
@@ -16,6 +17,17 @@ ASSETS = ["AAPL", "JNJ", "KO", "XOM", "JPM", "WMT"]
 
 def small_prices(start: str = "2018-06-01", end: str = "2020-06-30") -> pd.DataFrame:
     return load_sample(start, end, assets=ASSETS)
+
+
+class FlakyMeanVariance(MeanVariance):
+    """A MeanVariance whose optimiser fails on the rebalance decided on ``BAD`` (one date)."""
+
+    BAD: ClassVar[pd.Timestamp | None] = None
+
+    def fit(self, returns: pd.DataFrame, *args: Any, **kwargs: Any) -> FlakyMeanVariance:
+        if FlakyMeanVariance.BAD is not None and returns.index[-1] == FlakyMeanVariance.BAD:
+            raise AllocationError(f"injected solver failure on {FlakyMeanVariance.BAD.date()}")
+        return super().fit(returns, *args, **kwargs)
 
 
 def run(

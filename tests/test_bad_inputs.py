@@ -490,12 +490,15 @@ def test_strategy_bad_parameters(prices, params, message):
         run_backtest(prices, **{"lookback": 20, **params})
 
 
-def test_strategy_lookback_longer_than_data(prices):
-    result = run_backtest(prices, allocator="hrp", lookback=500)
+def test_strategy_lookback_longer_than_data(prices, caplog):
+    with caplog.at_level(logging.WARNING, logger="seqfolio.strategies"):
+        result = run_backtest(prices, allocator="hrp", lookback=500)
     assert result.rebalances.empty and result.target.empty
     assert result.skipped and all(r.startswith("warm-up:") for _, r in result.skipped)
     assert "lookback needs 501" in result.skipped[-1][1]
     assert len(result.returns) == len(prices) and (result.returns == 0).all()
+    n = len(result.skipped)
+    assert any(f"{n} of {n} scheduled rebalances were skipped" in m for m in caplog.messages)
 
 
 def test_strategy_start_before_any_data(prices):
@@ -505,11 +508,15 @@ def test_strategy_start_before_any_data(prices):
     assert result.skipped[0][1].startswith("warm-up:")
 
 
-def test_strategy_constant_price_asset(prices):
+def test_strategy_constant_price_asset(prices, caplog):
     flat = prices.assign(C=50.0)
-    result = run_backtest(flat, allocator="hrp", lookback=20)
+    with caplog.at_level(logging.WARNING, logger="seqfolio.strategies"):
+        result = run_backtest(flat, allocator="hrp", lookback=20)
     assert result.rebalances.empty
     assert any("zero variance (constant price)" in r for _, r in result.skipped)
+    assert result.allocation_failures and set(result.allocation_failures) <= set(result.skipped)
+    (summary,) = [m for m in caplog.messages if "scheduled rebalances were skipped" in m]
+    assert "first: " in summary and "HRP failed: HRP.fit: columns ['C'] have zero" in summary
     ew = run_backtest(flat, allocator="ew", lookback=20)
     _check_result(ew, flat)
     assert len(ew.rebalances) > 0

@@ -10,36 +10,16 @@ import signal
 import threading
 import time
 import warnings
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
-from _btutil import run, small_prices
+from _btutil import FlakyMeanVariance, run, small_prices
 from _wfutil import run_wf, tiny_forecaster
 
-from seqfolio.allocators import HRP, AllocationError, Fallback, MeanVariance
-from seqfolio.strategies.pipeline import Allocate
-
-
-class FlakyMeanVariance(MeanVariance):
-    """A MeanVariance whose optimiser fails on the rebalance decided on ``BAD`` (one date)."""
-
-    BAD: ClassVar[pd.Timestamp | None] = None
-
-    def fit(self, returns: pd.DataFrame, *args: Any, **kwargs: Any) -> FlakyMeanVariance:
-        if FlakyMeanVariance.BAD is not None and returns.index[-1] == FlakyMeanVariance.BAD:
-            raise AllocationError(f"injected solver failure on {FlakyMeanVariance.BAD.date()}")
-        return super().fit(returns, *args, **kwargs)
-
-
-def _allocate_step(strategy: Any) -> Allocate:
-    for step in strategy.steps:
-        inner = getattr(step, "step", step)
-        if isinstance(inner, Allocate):
-            return inner
-    raise AssertionError("no Allocate step")
+from seqfolio.allocators import HRP, Fallback, MeanVariance
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +44,7 @@ def test_optimiser_failure_uses_the_fallback_and_counts_it(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         _, strat = run(prices, allocator=allocator)
-    step = _allocate_step(strat)
+    step = strat.allocate_step
     assert [d for d, _ in step.fallbacks] == [bad]
     assert "HRP used" in step.fallbacks[0][1] and "injected solver failure" in step.fallbacks[0][1]
     assert strat.skipped == base.skipped and not step.failures  # only the warm-up ones
@@ -86,7 +66,7 @@ def test_optimiser_failure_without_fallback_skips_records_and_goes_on(
     new = [s for s in strat.skipped if s not in base.skipped]
     assert [d for d, _ in new] == [bad]
     assert "FlakyMeanVariance failed: injected solver failure" in new[0][1]
-    assert [d for d, _ in _allocate_step(strat).failures] == [bad]
+    assert [d for d, _ in strat.allocate_step.failures] == [bad]
     assert [r.date for r in strat.records] == [r.date for r in base.records if r.date != bad]
     assert any("rebalance skipped" in m and "injected" in m for m in caplog.messages)
     returns = strat.analyzers.ts.returns
