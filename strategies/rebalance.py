@@ -466,9 +466,10 @@ class RebalanceStrategy(bt.Strategy):
     def _report_skipped(self) -> None:
         """Log the skipped rebalances once, at the end of the run (each one was logged at DEBUG).
 
-        A warning with the count and the first reason (the first one that is not a warm-up, if any),
-        unless every skip was a walk-forward rebalance waiting for its first trained model (the
-        expected warm-up of a model): that gets an INFO line.
+        Skips during the expected warm-up (too little history for the lookback, or a walk-forward
+        rebalance waiting for its first trained model) get an INFO line, as long as the run traded
+        afterwards. Any other skip, or a run that never traded, gets one warning with the count and
+        the first reason that is not a warm-up.
         """
         if not self.skipped or self._skips_reported:
             return
@@ -476,18 +477,17 @@ class RebalanceStrategy(bt.Strategy):
         owner = type(self).__name__
         scheduled = len(self.skipped) + len(self.records)
         wf = self.walkforward is not None
-        waiting = [wf and r.startswith(NO_MODEL) for _, r in self.skipped]
-        if all(waiting):
-            logger.info(
-                "%s: %d of %d scheduled rebalances skipped before the first trained model (%s .. %s)",
-                owner, len(self.skipped), scheduled, self.skipped[0][0].date(),
-                self.skipped[-1][0].date(),
-            )  # fmt: skip
-            return
         warm = [
-            w or r.startswith("warm-up:") for w, (_, r) in zip(waiting, self.skipped, strict=True)
+            (wf and r.startswith(NO_MODEL)) or r.startswith("warm-up:") for _, r in self.skipped
         ]
         others = [s for s, w in zip(self.skipped, warm, strict=True) if not w]
+        if not others and self.records:
+            logger.info(
+                "%s: %d of %d scheduled rebalances skipped during warm-up (%s .. %s; %s)",
+                owner, len(self.skipped), scheduled, self.skipped[0][0].date(),
+                self.skipped[-1][0].date(), self.skipped[0][1],
+            )  # fmt: skip
+            return
         date, reason = (others or self.skipped)[0]
         n_warm = len(self.skipped) - len(others)
         also = f", {n_warm} of them during warm-up" if others and n_warm else ""

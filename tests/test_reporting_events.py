@@ -140,28 +140,34 @@ def _stub(skipped: list[tuple[pd.Timestamp, str]], walkforward: bool) -> SimpleN
 
 
 @pytest.mark.parametrize(
-    "reasons,walkforward,level,text",
+    "reasons,walkforward,traded,level,text",
     [
         # a walk-forward model not trained yet: expected, INFO
-        (["no trained model yet"] * 2, True, logging.INFO,
-         "2 of 6 scheduled rebalances skipped before the first trained model (2021-01-04 .. "
-         "2021-02-01)"),
+        (["no trained model yet"] * 2, True, True, logging.INFO,
+         "2 of 6 scheduled rebalances skipped during warm-up (2021-01-04 .. 2021-02-01; "
+         "no trained model yet)"),
+        # too little history for the lookback, then trading: expected, INFO
+        (["warm-up: 10 bars of history, lookback needs 61"] * 2, False, True, logging.INFO,
+         "2 of 6 scheduled rebalances skipped during warm-up"),
         # anything else: one warning, naming the first skip that is not a warm-up
-        (["no trained model yet", "HRP failed: boom"], True, logging.WARNING,
+        (["no trained model yet", "HRP failed: boom"], True, True, logging.WARNING,
          "2 of 6 scheduled rebalances were skipped (portfolio left as it was, 1 of them during "
          "warm-up); first: 2021-02-01 HRP failed: boom"),
-        (["warm-up: 10 bars of history, lookback needs 61", "HRP failed: boom"], False,
+        (["warm-up: 10 bars of history, lookback needs 61", "HRP failed: boom"], False, True,
          logging.WARNING, "first: 2021-02-01 HRP failed: boom"),
-        (["warm-up: 10 bars of history, lookback needs 61"] * 2, False, logging.WARNING,
-         "2 of 6 scheduled rebalances were skipped (portfolio left as it was); first: 2021-01-04 "
+        # warm-up that never ends (the run never traded): a warning
+        (["warm-up: 10 bars of history, lookback needs 61"] * 2, False, False, logging.WARNING,
+         "2 of 2 scheduled rebalances were skipped (portfolio left as it was); first: 2021-01-04 "
          "warm-up: 10 bars"),
     ],
 )  # fmt: skip
-def test_end_of_run_line_is_info_only_for_a_model_still_in_training(
-    reasons: list[str], walkforward: bool, level: int, text: str, caplog
+def test_end_of_run_line_is_info_only_for_an_expected_warm_up(
+    reasons: list[str], walkforward: bool, traded: bool, level: int, text: str, caplog
 ) -> None:
     dates = pd.to_datetime(["2021-01-04", "2021-02-01"])
     stub = _stub(list(zip(dates, reasons, strict=True)), walkforward)
+    if not traded:
+        stub.records = []
     with caplog.at_level(logging.DEBUG, logger="seqfolio.strategies"):
         RebalanceStrategy._report_skipped(stub)  # type: ignore[arg-type]
         RebalanceStrategy._report_skipped(stub)  # type: ignore[arg-type]  # reported once only
