@@ -24,9 +24,10 @@ def per_feed_subclass(
     if not datas:
         raise TypeError(f"{cls.__name__} needs the feeds as positional arguments, e.g. {usage}.")
     names = tuple(getattr(d, "_name", "") or f"data{i}" for i, d in enumerate(datas))
-    if cls._feed_names == names:
+    current = getattr(cls, "_feed_names", None)  # None on the base class, the names on a subclass
+    if current == names:
         return cls
-    base = cls if cls._feed_names is None else cls.__mro__[1]
+    base = cls if current is None else cls.__mro__[1]
     key = (f"{base.__module__}.{base.__qualname__}", *names)
     sub = registry.get(key)
     if sub is None:

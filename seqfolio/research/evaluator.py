@@ -179,7 +179,7 @@ def evaluate_weights(
         shares = new_shares
         stop = bounds[k + 1]
         stale = ~np.isfinite(raw[traded:stop]) & (shares > 0)
-        for asset in set(np.flatnonzero(stale.any(axis=0))) - warned:
+        for asset in {int(a) for a in np.flatnonzero(stale.any(axis=0))} - warned:
             warned.add(asset)
             warnings.warn(
                 f"evaluate_weights: held asset {prices.columns[asset]!r} has no price after "

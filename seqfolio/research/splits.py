@@ -82,7 +82,7 @@ def walk_forward_windows(
             f"walk_forward_windows: {n_bars} bars cannot hold one window (train={train}, purge={purge}, "
             f"embargo={embargo}, test>=1); use shorter windows or more data."
         )
-    windows = []
+    windows: list[Window] = []
     test_start = start + train + gap
     while test_start < n_bars:
         train_stop = test_start - gap

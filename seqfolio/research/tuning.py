@@ -40,7 +40,8 @@ class WindowedObjective(Protocol):
     payloads of the windows done so far into one score per window (in this process).
     """
 
-    n_windows: int
+    @property
+    def n_windows(self) -> int: ...
 
     def suggest(self, trial: Any) -> Any: ...
 
