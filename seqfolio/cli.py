@@ -173,7 +173,13 @@ def _read_config(path: str) -> dict[str, Any]:
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             config[key] = float(value)
         elif kind is not None and not isinstance(value, kind):
-            example = {int: "252", float: "0.25", bool: "true"}[kind]
+            default = DEFAULTS.get(key)
+            if isinstance(default, bool):
+                example = str(default).lower()
+            elif isinstance(default, kind):
+                example = str(default)
+            else:
+                example = {int: "252", float: "0.25", bool: "true"}[kind]
             article = "an" if kind is int else "a"
             raise CLIError(
                 f"{path}: '{key}' must be {article} {kind.__name__} (e.g. {key} = {example}); "

@@ -185,3 +185,26 @@ def test_cli_command_bit_identical_with_threads_1_and_2_under_load(
     first = sorted(p.name for p in (tmp_path / "threads-1" / "checkpoints").rglob("*.pt"))
     second = sorted(p.name for p in (tmp_path / "threads-2" / "checkpoints").rglob("*.pt"))
     assert first and first == second
+
+
+@pytest.mark.parametrize(
+    "args,config,message",
+    [
+        (["--threads", "0"], None, "--threads must be a whole number >= 1; got 0"),
+        ([], 'threads = "two"\n', "'threads' must be an int (e.g. threads = 1); got 'two'"),
+    ],
+)
+def test_cli_rejects_bad_thread_counts(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    config: str | None,
+    message: str,
+) -> None:
+    extra = []
+    if config is not None:
+        (tmp_path / "run.toml").write_text(config)
+        extra = ["--config", str(tmp_path / "run.toml")]
+    command = ["backtest", "--signal", "lstm-vol", "--out", str(tmp_path / "out"), *extra, *args]
+    assert cli_main(command) == 1
+    assert message in capsys.readouterr().err
