@@ -18,30 +18,39 @@ from seqfolio.allocators._hierarchy import (
 from seqfolio.allocators._validation import check_choice
 
 
-def _inverse_variance_risk(covariance: np.ndarray, items: np.ndarray) -> float:
-    """Variance of the inverse-variance portfolio of ``items``."""
-    ivp = 1.0 / covariance[items, items]
+def _inverse_variance_risk(
+    covariance: np.ndarray, diag: np.ndarray, start: int, stop: int
+) -> float:
+    """Variance of the inverse-variance portfolio of the block ``start:stop`` of ``covariance``."""
+    ivp = 1.0 / diag[start:stop]
     ivp /= ivp.sum()
-    return float(ivp @ covariance[np.ix_(items, items)] @ ivp)
+    # a C-contiguous copy of the block, laid out like the fancy-indexed submatrix it replaces, so
+    # the product (and the weights) are bit-for-bit what they were
+    return float(ivp @ np.ascontiguousarray(covariance[start:stop, start:stop]) @ ivp)
 
 
 def recursive_bisection(covariance: np.ndarray, order: np.ndarray) -> np.ndarray:
     """Split weight top-down over halves of the ordered list, inversely to each half's variance."""
-    weights = np.ones(covariance.shape[0])
-    stack = [order]
+    # Permute the covariance into ``order`` once, so that every cluster is a contiguous block (a
+    # slice, not a fancy-indexed copy per split: this runs at every rebalance of a backtest).
+    ordered = covariance[np.ix_(order, order)]
+    diag = np.diag(ordered).copy()
+    weights = np.ones(order.size)  # in ``order``'s positions
+    stack = [(0, order.size)]
     while stack:
-        items = stack.pop()
-        if items.size < 2:
+        start, stop = stack.pop()
+        if stop - start < 2:
             continue
-        half = items.size // 2
-        left, right = items[:half], items[half:]
-        var_left = _inverse_variance_risk(covariance, left)
-        var_right = _inverse_variance_risk(covariance, right)
+        half = start + (stop - start) // 2
+        var_left = _inverse_variance_risk(ordered, diag, start, half)
+        var_right = _inverse_variance_risk(ordered, diag, half, stop)
         alpha = 1.0 - var_left / (var_left + var_right)
-        weights[left] *= alpha
-        weights[right] *= 1.0 - alpha
-        stack.extend((left, right))
-    return weights
+        weights[start:half] *= alpha
+        weights[half:stop] *= 1.0 - alpha
+        stack.extend(((start, half), (half, stop)))
+    result = np.ones(covariance.shape[0])
+    result[order] = weights
+    return result
 
 
 def hrp_weights(

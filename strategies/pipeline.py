@@ -95,18 +95,23 @@ class TrailingReturns:
             return
         # Same result as seqfolio.data.trailing_returns restricted to tradable assets, in NumPy
         # (this runs at every rebalance; a test checks the two agree exactly).
-        window = ctx.prices.iloc[-(self.lookback + 1) :]
-        values = window.to_numpy(dtype=float)
+        # Slices of the NumPy values and of the index rather than of the frame (``iloc``), which
+        # costs more than the arithmetic here.
+        rows = self.lookback + 1
+        values = ctx.prices.to_numpy(dtype=float)[-rows:]
+        columns = ctx.prices.columns
         tradable = set(ctx.tradable)
         alive = ~np.isnan(values).any(axis=0)
-        keep = [i for i, c in enumerate(window.columns) if alive[i] and c in tradable]
+        keep = [i for i, c in enumerate(columns) if alive[i] and c in tradable]
         if not keep:
             ctx.skip_reason = "no asset is priced over the whole lookback window"
-            ctx.returns = window.iloc[1:, []]
+            ctx.returns = ctx.prices.iloc[-rows:].iloc[1:, []]
             return
         kept = values[:, keep]
+        # all columns kept (the usual case): a shallow copy, much cheaper than selecting them all
+        columns = columns[keep] if len(keep) < len(columns) else columns.copy()
         ctx.returns = pd.DataFrame(
-            kept[1:] / kept[:-1] - 1.0, index=window.index[1:], columns=window.columns[keep]
+            kept[1:] / kept[:-1] - 1.0, index=ctx.prices.index[-(rows - 1) :], columns=columns
         )
 
 

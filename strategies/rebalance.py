@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-from collections import deque
 from numbers import Integral, Real
 from typing import Any
 
@@ -227,7 +226,15 @@ class RebalanceStrategy(bt.Strategy):
         self.steps: list[Step] = self.build_steps()
         self._dt_lines = [d.lines.datetime for d in self.datas]
         self._close_lines = [d.lines.close for d in self.datas]
-        self._history: deque[tuple[float, np.ndarray]] = deque(maxlen=int(self.history_length()))
+        self._by_name = dict(zip(self.assets, self.datas, strict=True))
+        self._columns = pd.Index(self.assets)  # built once (copied): prices() runs often
+        # The last `history_length` bars of closes, in a NumPy buffer twice as long written row by
+        # row: when it is full the newest rows move back to the front (amortised O(1) per bar), so
+        # prices() takes one slice instead of stacking a row per bar at every rebalance.
+        self._capacity = int(self.history_length())
+        self._stamps = np.empty(2 * self._capacity, dtype=float)
+        self._closes = np.empty((2 * self._capacity, len(self.datas)), dtype=float)
+        self._n_rows = 0  # rows of the buffers in use
         self.records: list[RebalanceRecord] = []
         self.orders_log: list[OrderEvent] = []
         self.skipped: list[tuple[pd.Timestamp, str]] = []
@@ -272,28 +279,34 @@ class RebalanceStrategy(bt.Strategy):
         """Record bar t's closes (NaN for feeds without a bar at t) once per bar; return t."""
         if now is None:
             now = self._now()
-        if self._history and self._history[-1][0] == now:
+        n = self._n_rows
+        if n and self._stamps[n - 1] == now:
             return now
+        if n == len(self._stamps):  # full: keep the newest capacity - 1 rows, at the front
+            keep = self._capacity - 1
+            self._stamps[:keep] = self._stamps[n - keep : n]
+            self._closes[:keep] = self._closes[n - keep : n]
+            n = keep
         nan = np.nan
-        closes = np.array(
-            [
-                c[0] if len(t) and t[0] == now else nan
-                for t, c in zip(self._dt_lines, self._close_lines, strict=True)
-            ],
-            dtype=float,
-        )
-        self._history.append((now, closes))
+        self._stamps[n] = now
+        self._closes[n] = [
+            c[0] if len(t) and t[0] == now else nan
+            for t, c in zip(self._dt_lines, self._close_lines, strict=True)
+        ]
+        self._n_rows = n + 1
         return now
 
     def prices(self) -> pd.DataFrame:
         """Closes kept so far (the last :meth:`history_length` bars), NaN where a feed had no bar."""
-        if not self._history:
+        if not self._n_rows:
             return pd.DataFrame(columns=self.assets, dtype=float)
-        stamps = np.fromiter((t for t, _ in self._history), dtype=float, count=len(self._history))
-        micros = np.round((stamps - _EPOCH) * 86_400_000_000).astype("int64")
+        rows = slice(max(0, self._n_rows - self._capacity), self._n_rows)
+        micros = np.round((self._stamps[rows] - _EPOCH) * 86_400_000_000).astype("int64")
         index = pd.DatetimeIndex(micros.astype("datetime64[us]"), name="date")
+        # copies: the frame must not be a view of the buffer, which later bars overwrite, nor share
+        # its columns Index (a step renaming it would rename every later frame's)
         return pd.DataFrame(
-            np.vstack([c for _, c in self._history]), index=index, columns=self.assets
+            self._closes[rows], index=index, columns=self._columns.copy(), copy=True
         )
 
     def prenext(self) -> None:
@@ -337,19 +350,25 @@ class RebalanceStrategy(bt.Strategy):
             logger.debug("%s: rebalance skipped: %s", date.date(), reason)
             return None
 
-        by_name = dict(zip(self.assets, self.datas, strict=True))
+        by_name = self._by_name
         live = [by_name[a] for a in tradable]
-        positions = pd.Series([self.getposition(d).size for d in live], index=tradable, dtype=float)
-        prices = pd.Series([d.close[0] for d in live], index=tradable)
+        sizes = np.array([self.getposition(d).size for d in live], dtype=float)
+        closes = np.array([d.close[0] for d in live], dtype=float)
+        held = sizes != 0
+        # Series built from arrays (not by pandas arithmetic and masking): this runs per rebalance
+        positions = pd.Series(
+            sizes[held], index=[a for a, h in zip(tradable, held, strict=True) if h]
+        )
+        prices = pd.Series(closes, index=tradable)
         cash = self.broker.getcash()
-        value = cash + float((positions * prices).sum())
+        value = cash + float((sizes * closes).sum())
 
         def commission(asset: str, size: float, price: float) -> float:
             info = self.broker.getcommissioninfo(by_name[asset])
             return float(info.getcommission(size, price))
 
         planned = plan_orders(
-            targets=ctx.weights, positions=positions[positions != 0], prices=prices, cash=cash,
+            targets=ctx.weights, positions=positions, prices=prices, cash=cash,
             value=value, cash_buffer=self.p.cash_buffer, min_trade=self.p.min_trade,
             fractional=self.p.fractional, commission=commission,
         )  # fmt: skip
