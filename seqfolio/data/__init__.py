@@ -3,9 +3,10 @@
 Missing values convention
 -------------------------
 A price frame has one column per asset and a sorted, unique ``DatetimeIndex``. An asset that lists late
-or stops trading early keeps NaN outside its life: nothing is dropped or filled. Downstream code
-(allocators through :func:`trailing_returns`, the backtrader strategy) allocates only to assets that have
-a price on every bar of the window it looks at.
+or stops trading early keeps NaN outside its life: nothing is filled, and the only rows
+:func:`read_prices` drops are dates with no price at all (with a :class:`PriceDataWarning`).
+Downstream code (allocators through :func:`trailing_returns`, the backtrader strategy) allocates
+only to assets that have a price on every bar of the window it looks at.
 """
 
 from __future__ import annotations

@@ -6,11 +6,13 @@ known quirks (prices rounded to 3 decimals: start examples in 2000 or later).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 
 import pandas as pd
 
+from seqfolio._params import parse_date
 from seqfolio.data.readers import read_prices
 
 _STOCKS_FILE = "sp500_20_adjclose_1990_2022.csv.gz"
@@ -29,11 +31,27 @@ def _read_bundled(filename: str) -> pd.DataFrame:
         return read_prices(path, min_assets=1, check_splits=False)
 
 
+def _timestamp(owner: str, name: str, value: object) -> pd.Timestamp | None:
+    """A ``start`` / ``end`` bound as a tz-naive Timestamp, or a ValueError in the project's template."""
+    if value is None:
+        return None
+    stamp = parse_date(value, name, owner, example="2005-01-01")  # '2018' means 2018-01-01
+    if stamp.tz is not None:
+        raise ValueError(
+            f"The '{name}' parameter of {owner} must be a tz-naive date (the sample's dates have no "
+            f"time zone). Got {value!r} instead; drop the time zone (e.g. .tz_localize(None))."
+        )
+    return stamp
+
+
 def _slice_dates(
-    frame: pd.DataFrame, start: str | pd.Timestamp | None, end: str | pd.Timestamp | None
+    frame: pd.DataFrame,
+    start: str | pd.Timestamp | None,
+    end: str | pd.Timestamp | None,
+    owner: str,
 ) -> pd.DataFrame:
-    start_ts = pd.Timestamp(start) if start is not None else None
-    end_ts = pd.Timestamp(end) if end is not None else None
+    start_ts = _timestamp(owner, "start", start)
+    end_ts = _timestamp(owner, "end", end)
     if start_ts is not None and end_ts is not None and start_ts > end_ts:
         raise ValueError(f"start ({start_ts.date()}) is after end ({end_ts.date()}); swap them.")
     sliced = frame.loc[start_ts:end_ts]
@@ -43,6 +61,27 @@ def _slice_dates(
             f"{frame.index[0].date()} to {frame.index[-1].date()}."
         )
     return sliced.copy()
+
+
+def _check_assets(assets: object) -> list[str]:
+    """The ``assets`` of load_sample as a list: a non-empty list-like of tickers, each once."""
+    if isinstance(assets, (str, bytes)) or not isinstance(assets, Iterable):
+        raise ValueError(
+            "The 'assets' parameter of load_sample must be a list of tickers such as "
+            f"['AAPL', 'MSFT']. Got {assets!r} instead."
+        )
+    names = list(assets)
+    if not names:
+        raise ValueError(
+            "The 'assets' parameter of load_sample must list at least one ticker (None: all "
+            f"{len(SAMPLE_ASSETS)}). Got {assets!r} instead."
+        )
+    repeated = sorted({str(a) for a in names if names.count(a) > 1})
+    if repeated:
+        raise ValueError(
+            f"load_sample: assets {repeated} are listed more than once; list each ticker once."
+        )
+    return names
 
 
 def load_sample(
@@ -73,13 +112,14 @@ def load_sample(
     """
     prices = _read_bundled(_STOCKS_FILE)
     if assets is not None:
+        assets = _check_assets(assets)
         unknown = [a for a in assets if a not in prices.columns]
         if unknown:
             raise ValueError(
                 f"load_sample: unknown assets {unknown}; the sample has {list(SAMPLE_ASSETS)}."
             )
         prices = prices[list(assets)]
-    return _slice_dates(prices, start, end)
+    return _slice_dates(prices, start, end, "load_sample")
 
 
 def load_benchmark(
@@ -92,4 +132,4 @@ def load_benchmark(
     pandas.Series
         Index levels named ``SP500`` with a ``DatetimeIndex`` named ``date``.
     """
-    return _slice_dates(_read_bundled(_INDEX_FILE), start, end)["SP500"]
+    return _slice_dates(_read_bundled(_INDEX_FILE), start, end, "load_benchmark")["SP500"]
