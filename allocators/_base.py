@@ -8,6 +8,7 @@ from sklearn.base import BaseEstimator
 
 from seqfolio.allocators._bounds import apply_weight_bounds, check_bounds_feasible
 from seqfolio.allocators._covariance import COVARIANCE_ESTIMATORS, estimate_covariance
+from seqfolio.allocators._validation import AllocationError as AllocationError
 from seqfolio.allocators._validation import (
     check_choice,
     check_covariance,
@@ -18,20 +19,13 @@ from seqfolio.allocators._validation import (
 )
 
 
-class AllocationError(ValueError):
-    """An allocation problem that has no solution for this data (e.g. an infeasible optimisation).
-
-    :class:`~seqfolio.allocators.Fallback` catches it and tries its next member; parameter errors are
-    plain ``ValueError`` and are never swallowed.
-    """
-
-
 class BaseAllocator(BaseEstimator):
     """Base class: ``fit(returns, *, covariance=None, expected_returns=None) -> self``.
 
-    Subclasses store their keyword parameters unchanged in ``__init__``, validate them in
-    :meth:`_validate_params` and compute raw weights in :meth:`_allocate`. This class validates inputs,
-    applies ``min_weight`` / ``max_weight`` (for allocators that have them) and sets ``weights_``.
+    Subclasses store their keyword parameters unchanged in ``__init__``, validate their own
+    parameters in :meth:`_validate_params` and compute raw weights in :meth:`_allocate`;
+    :meth:`check_params` (called by ``fit``) adds the ``min_weight`` / ``max_weight`` checks. This class validates inputs, applies ``min_weight`` /
+    ``max_weight`` (for allocators that have them) and sets ``weights_``.
 
     Attributes
     ----------
@@ -47,7 +41,20 @@ class BaseAllocator(BaseEstimator):
 
     # -- hooks for subclasses -------------------------------------------------------------------
     def _validate_params(self) -> None:
-        """Raise ValueError for an invalid parameter (called at the top of ``fit``)."""
+        """Raise ValueError for an invalid parameter of the subclass (type or range); see
+        :meth:`check_params`."""
+
+    def check_params(self) -> None:
+        """Raise ValueError (or TypeError) for an invalid parameter, without looking at any data.
+
+        Called at the top of ``fit`` and when a :class:`~seqfolio.strategies.RebalanceStrategy` (or
+        the CLI) is built, so a bad parameter fails before the first bar instead of skipping every
+        rebalance. Only what can be known without data is checked; e.g. whether ``max_weight`` can
+        be met with a window's number of assets is checked in ``fit`` (an ``AllocationError``).
+        """
+        if self._has_weight_bounds:
+            check_weight_bounds(self._owner, self.min_weight, self.max_weight)
+        self._validate_params()
 
     def _allocate(
         self,
@@ -68,7 +75,24 @@ class BaseAllocator(BaseEstimator):
         """The given (forecast) covariance, or one estimated with ``self.covariance``."""
         if covariance is not None:
             return covariance
-        return estimate_covariance(returns, self.covariance)
+        # Returns of absurd magnitude overflow the estimate (scikit-learn's shrinkage estimators
+        # then reject the NaN they made themselves): say so rather than pass on NaN or a raw error.
+        with np.errstate(over="ignore", invalid="ignore"):
+            try:
+                estimate = estimate_covariance(returns, self.covariance)
+            except ValueError:
+                sample = np.cov(returns.to_numpy(), rowvar=False)
+                if np.isfinite(sample).all():
+                    raise  # not an overflow: the estimator's own message says what is wrong
+                estimate = None
+        if estimate is None or not np.isfinite(estimate).all():
+            scale = float(np.abs(returns.to_numpy()).max())
+            raise ValueError(
+                f"{self._owner}.fit: the {self.covariance!r} covariance estimate of these returns "
+                f"is not finite (returns reach {scale:.3g} in magnitude and overflow it); pass "
+                "per-period simple returns (0.01 = 1%), not prices or rescaled values."
+            )
+        return estimate
 
     def _check_covariance_name(self) -> None:
         check_choice(self._owner, "covariance", self.covariance, COVARIANCE_ESTIMATORS)
@@ -96,9 +120,17 @@ class BaseAllocator(BaseEstimator):
         Returns
         -------
         self
+
+        Raises
+        ------
+        ValueError, TypeError
+            A bad parameter (the same check as :meth:`check_params`) or bad input data.
+        AllocationError
+            No solution for this window: bounds that its number of assets cannot meet, an infeasible
+            or failed optimisation. :class:`~seqfolio.allocators.Fallback` then tries its next member.
         """
         owner = self._owner
-        self._validate_params()
+        self.check_params()
         frame = check_returns(returns, owner, min_observations=self._min_observations)
         cov = None if covariance is None else check_covariance(covariance, frame.columns, owner)
         mu = (
@@ -108,10 +140,12 @@ class BaseAllocator(BaseEstimator):
         )
         n_assets = frame.shape[1]
         if self._has_weight_bounds:
-            low, high = check_weight_bounds(owner, self.min_weight, self.max_weight)
+            # valid (checked by check_params); whether they fit this window is data-dependent
+            low, high = float(self.min_weight), float(self.max_weight)
             check_bounds_feasible(owner, n_assets, low, high)
         if self._needs_positive_variance:
-            variances = np.diag(cov) if cov is not None else frame.var(ddof=1).to_numpy()
+            with np.errstate(over="ignore", invalid="ignore"):  # huge returns: reported later
+                variances = np.diag(cov) if cov is not None else frame.var(ddof=1).to_numpy()
             check_positive_variance(frame, variances, owner)
 
         raw = np.asarray(self._allocate(frame, cov, mu), dtype=float)

@@ -5,16 +5,23 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import brentq
 
+from seqfolio.allocators._validation import AllocationError
+
 
 def check_bounds_feasible(owner: str, n_assets: int, min_weight: float, max_weight: float) -> None:
-    """Raise if no fully invested weights can satisfy the bounds for ``n_assets`` assets."""
+    """Raise AllocationError if no fully invested weights meet the bounds for ``n_assets`` assets.
+
+    The bounds themselves are valid (``check_params`` checked them); whether they can be met
+    depends on how many assets this window has, so :class:`~seqfolio.allocators.Fallback` may try a
+    member whose bounds fit.
+    """
     if max_weight * n_assets < 1 - 1e-12:
-        raise ValueError(
+        raise AllocationError(
             f"The 'max_weight' parameter of {owner} ({max_weight}) cannot be met with {n_assets} "
             f"assets: {n_assets} x {max_weight} < 1. Raise it to at least {1 / n_assets:.4g}."
         )
     if min_weight * n_assets > 1 + 1e-12:
-        raise ValueError(
+        raise AllocationError(
             f"The 'min_weight' parameter of {owner} ({min_weight}) cannot be met with {n_assets} "
             f"assets: {n_assets} x {min_weight} > 1. Lower it to at most {1 / n_assets:.4g}."
         )

@@ -17,6 +17,14 @@ import pandas as pd
 _MAX_NAMES = 10
 
 
+class AllocationError(ValueError):
+    """An allocation problem that has no solution for this data (e.g. an infeasible optimisation).
+
+    :class:`~seqfolio.allocators.Fallback` catches it and tries its next member; parameter errors are
+    plain ``ValueError`` and are never swallowed.
+    """
+
+
 def _names(labels: Iterable[object]) -> str:
     labels = list(labels)
     shown = [str(x) for x in labels[:_MAX_NAMES]]
@@ -63,17 +71,25 @@ def check_real(
 
 
 def check_int(
-    owner: str, name: str, value: object, *, low: int, allow_none: bool = False
+    owner: str,
+    name: str,
+    value: object,
+    *,
+    low: int,
+    high: int | None = None,
+    allow_none: bool = False,
 ) -> int | None:
-    """Return ``value`` if it is an integer >= ``low`` (or None when allowed)."""
+    """Return ``value`` if it is an integer >= ``low`` (and <= ``high``; or None when allowed)."""
     if value is None and allow_none:
         return None
-    if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
+    number = int(value) if isinstance(value, Integral) and not isinstance(value, bool) else None
+    if number is None or number < low or (high is not None and number > high):
         none = " or None" if allow_none else ""
+        span = f">= {low}" if high is None else f"in [{low}, {high}]"
         raise ValueError(
-            f"The '{name}' parameter of {owner} must be an int >= {low}{none}. Got {value!r} instead."
+            f"The '{name}' parameter of {owner} must be an int {span}{none}. Got {value!r} instead."
         )
-    return int(value)
+    return number
 
 
 def check_weight_bounds(owner: str, min_weight: object, max_weight: object) -> tuple[float, float]:
@@ -92,6 +108,50 @@ def _has_text(column: pd.Series) -> bool:
     return bool(pd.to_numeric(column, errors="coerce").isna().gt(column.isna()).any())
 
 
+def _is_real_dtype(dtype: Any) -> bool:
+    """True for int / float dtypes; False for bool, complex, datetime, timedelta, category...
+
+    pandas and numpy cast all of these to float without complaint (a datetime becomes nanoseconds
+    since 1970, a complex number loses its imaginary part), so they must be rejected by dtype.
+    """
+    return (
+        pd.api.types.is_numeric_dtype(dtype)
+        and not pd.api.types.is_bool_dtype(dtype)
+        and not pd.api.types.is_complex_dtype(dtype)
+    )
+
+
+def _is_text_dtype(dtype: Any) -> bool:
+    return pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)
+
+
+def _real_values(data: object, owner: str, name: str) -> np.ndarray:
+    """``data`` (a pandas object or array-like) as a float array, or a TypeError naming ``name``."""
+    if isinstance(data, pd.DataFrame):
+        dtypes = list(data.dtypes)
+    elif isinstance(data, pd.Series):
+        dtypes = [data.dtype]
+    else:
+        try:
+            dtypes = [np.asarray(data).dtype]
+        except (TypeError, ValueError):  # e.g. ragged nested lists: reported below
+            dtypes = []
+    bad = sorted({str(d) for d in dtypes if not (_is_real_dtype(d) or _is_text_dtype(d))})
+    if bad:
+        raise ValueError(
+            f"{owner}.fit: {name} must hold real numbers; got values of dtype {', '.join(bad)}. "
+            "Convert it to float."
+        )
+    try:
+        if isinstance(data, (pd.DataFrame, pd.Series)):
+            return data.to_numpy(dtype=float, na_value=np.nan)
+        return np.asarray(data, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{owner}.fit: {name} must hold real numbers ({exc}); convert it to float."
+        ) from None
+
+
 def check_returns(returns: object, owner: str, *, min_observations: int = 2) -> pd.DataFrame:
     """Validate a returns frame: 2-D, numeric, finite, enough rows, unique column labels."""
     if isinstance(returns, pd.Series):
@@ -104,9 +164,14 @@ def check_returns(returns: object, owner: str, *, min_observations: int = 2) -> 
     elif isinstance(returns, np.ndarray) and returns.ndim == 2:
         frame = pd.DataFrame(returns, columns=[f"asset_{i}" for i in range(returns.shape[1])])
     else:
+        got = (
+            f"a {returns.ndim}-D ndarray"
+            if isinstance(returns, np.ndarray)
+            else type(returns).__name__
+        )
         raise TypeError(
             f"{owner}.fit: returns must be a pandas DataFrame (rows = dates, columns = assets), "
-            f"got {type(returns).__name__}."
+            f"got {got}."
         )
     if frame.shape[1] == 0:
         raise ValueError(f"{owner}.fit: returns have no columns; pass one column per asset.")
@@ -115,7 +180,18 @@ def check_returns(returns: object, owner: str, *, min_observations: int = 2) -> 
         raise ValueError(f"{owner}.fit: duplicate asset columns {_names(dupes)}; make them unique.")
     # A numeric array means every value is a number, so no column can hold text: skip the
     # per-column dtype scan, which costs more than the rest of this check (backtests call fit often).
-    if frame.to_numpy().dtype.kind not in "biuf":
+    if frame.to_numpy().dtype.kind not in "iuf":
+        not_real = [
+            (column, str(dtype))
+            for column, dtype in frame.dtypes.items()
+            if not (_is_real_dtype(dtype) or _is_text_dtype(dtype))
+        ]
+        if not_real:
+            raise ValueError(
+                f"{owner}.fit: returns columns {_names(c for c, _ in not_real)} are not real "
+                f"numeric columns (dtype {', '.join(sorted({d for _, d in not_real}))}); pass "
+                "per-period simple returns as floats, e.g. prices.pct_change()."
+            )
         non_numeric = [
             column
             for position, (column, dtype) in enumerate(frame.dtypes.items())
@@ -148,10 +224,14 @@ def check_returns(returns: object, owner: str, *, min_observations: int = 2) -> 
 
 
 def check_positive_variance(returns: pd.DataFrame, variances: np.ndarray, owner: str) -> None:
-    """Reject assets whose variance is zero (a constant price): risk-based weights divide by it."""
+    """Reject assets whose variance is zero (a constant price): risk-based weights divide by it.
+
+    An :class:`AllocationError`: the parameters are fine, this window's data has no risk-based
+    answer, so a :class:`~seqfolio.allocators.Fallback` moves on (e.g. to ``EqualWeight``).
+    """
     flat = returns.columns[~(variances > 0)]
     if len(flat):
-        raise ValueError(
+        raise AllocationError(
             f"{owner}.fit: columns {_names(flat)} have zero variance (constant price) in this window; "
             "remove them or use a longer lookback."
         )
@@ -159,16 +239,30 @@ def check_positive_variance(returns: pd.DataFrame, variances: np.ndarray, owner:
 
 def check_covariance(covariance: object, columns: pd.Index, owner: str) -> np.ndarray:
     """Align a user-given covariance with the returns' columns and check it is symmetric PSD."""
+    if isinstance(covariance, str):
+        raise TypeError(
+            f"{owner}.fit: covariance= takes a matrix (a DataFrame or an (n, n) array), got the "
+            f"string {covariance!r}. To choose an estimator by name, set it in the constructor "
+            f"instead, e.g. HRP(covariance={covariance!r})."
+        )
     if isinstance(covariance, pd.DataFrame):
+        dupes = covariance.index[covariance.index.duplicated()].append(
+            covariance.columns[covariance.columns.duplicated()]
+        )
+        if len(dupes):
+            raise ValueError(
+                f"{owner}.fit: covariance has duplicate labels {_names(dupes.unique())}; give each "
+                "asset one row and one column."
+            )
         missing = [c for c in columns if c not in covariance.index or c not in covariance.columns]
         if missing:
             raise ValueError(
                 f"{owner}.fit: covariance has no row/column for assets {_names(missing)}; its labels "
                 "must cover the returns' columns."
             )
-        matrix = covariance.loc[columns, columns].to_numpy(dtype=float)
+        matrix = _real_values(covariance.loc[columns, columns], owner, "covariance")
     else:
-        matrix = np.asarray(covariance, dtype=float)
+        matrix = _real_values(covariance, owner, "covariance")
         if matrix.shape != (len(columns), len(columns)):
             raise ValueError(
                 f"{owner}.fit: covariance has shape {matrix.shape}; expected "
@@ -191,16 +285,28 @@ def check_covariance(covariance: object, columns: pd.Index, owner: str) -> np.nd
 
 def check_expected_returns(expected_returns: object, columns: pd.Index, owner: str) -> np.ndarray:
     """Align user-given expected returns with the returns' columns."""
+    if isinstance(expected_returns, str):
+        raise TypeError(
+            f"{owner}.fit: expected_returns= takes one value per asset (a Series or an array), got "
+            f"the string {expected_returns!r}. To choose an estimator by name, set it in the "
+            f"constructor instead, e.g. MeanVariance(expected_returns={expected_returns!r})."
+        )
     if isinstance(expected_returns, pd.Series):
+        if expected_returns.index.has_duplicates:
+            dupes = expected_returns.index[expected_returns.index.duplicated()].unique()
+            raise ValueError(
+                f"{owner}.fit: expected_returns has duplicate labels {_names(dupes)}; give each "
+                "asset one value."
+            )
         missing = [c for c in columns if c not in expected_returns.index]
         if missing:
             raise ValueError(
                 f"{owner}.fit: expected_returns has no value for assets {_names(missing)}; "
                 "provide one per column of returns."
             )
-        vector = expected_returns.loc[columns].to_numpy(dtype=float)
+        vector = _real_values(expected_returns.loc[columns], owner, "expected_returns")
     else:
-        vector = np.asarray(expected_returns, dtype=float).ravel()
+        vector = _real_values(expected_returns, owner, "expected_returns").ravel()
         if vector.shape != (len(columns),):
             raise ValueError(
                 f"{owner}.fit: expected_returns has {vector.size} values; expected {len(columns)}."

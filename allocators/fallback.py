@@ -17,12 +17,14 @@ class Fallback(BaseAllocator):
 
     Only :class:`~seqfolio.allocators.AllocationError` (an infeasible or failed optimisation for this
     data) moves on to the next member, with a warning; a parameter error is a bug in the set-up and is
-    raised at once.
+    raised at once. Members' parameters are checked with the list itself (so when a strategy is
+    built, not at the first rebalance).
 
     Parameters
     ----------
     allocators : sequence of allocators
-        E.g. ``[MeanVariance(objective="max_sharpe"), HRP()]``. Each is cloned before fitting.
+        Non-empty, of allocator instances, e.g. ``[MeanVariance(objective="max_sharpe"), HRP()]``.
+        Each is cloned before fitting.
 
     Attributes
     ----------
@@ -42,18 +44,33 @@ class Fallback(BaseAllocator):
         self.allocators = allocators
 
     def _validate_params(self) -> None:
+        """Check the member list and each member's own parameters (a member's error is raised as is)."""
         members = self.allocators
-        if isinstance(members, BaseAllocator) or not isinstance(members, Sequence) or not members:
+        if (
+            isinstance(members, (BaseAllocator, str))
+            or not isinstance(members, Sequence)
+            or not members
+        ):
             raise ValueError(
-                "The 'allocators' parameter of Fallback must be a non-empty list of allocators. "
-                f"Got {members!r} instead."
+                "The 'allocators' parameter of Fallback must be a non-empty list of allocators, "
+                f"e.g. [MeanVariance(), HRP()]. Got {members!r} instead."
             )
-        for member in members:
+        for index, member in enumerate(members):
+            if isinstance(member, type):
+                raise ValueError(
+                    "The 'allocators' parameter of Fallback must hold allocator instances: member "
+                    f"{index} is the class {member.__name__}; use {member.__name__}() instead."
+                )
             if not hasattr(member, "fit") or not hasattr(member, "get_params"):
                 raise ValueError(
                     "The 'allocators' parameter of Fallback must hold allocators (with fit and "
-                    f"get_params). Got {member!r}."
+                    f"get_params). Got {member!r} (member {index}) instead."
                 )
+        # members' parameters too, so a bad one fails when the strategy is built, not at every fit
+        for member in members:
+            check = getattr(member, "check_params", None)
+            if callable(check):
+                check()
 
     def _allocate(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,25 @@ if TYPE_CHECKING:
 OBJECTIVES = ("min_variance", "max_sharpe", "efficient_risk", "efficient_return", "max_utility")
 EXPECTED_RETURN_ESTIMATORS = ("mean", "ema")
 _EMA_SPAN = 60
+_MAX_FREQUENCY = 10**8  # periods per year; one-second bars around the clock are about 3.2e7
+
+
+@functools.lru_cache(maxsize=1)
+def _installed_solvers() -> tuple[str, ...]:
+    """cvxpy's installed solvers (asking cvxpy takes about a millisecond: once per process)."""
+    import cvxpy  # about a second to import: only when a solver is named
+
+    return tuple(sorted(cvxpy.installed_solvers()))
+
+
+def _check_solver(owner: str, solver: object) -> None:
+    """Raise ValueError unless ``solver`` names an installed cvxpy solver (in any case)."""
+    installed = list(_installed_solvers())
+    if not isinstance(solver, str) or solver.upper() not in installed:
+        raise ValueError(
+            f"The 'solver' parameter of {owner} must be None or one of the installed cvxpy solvers "
+            f"{installed}. Got {solver!r} instead."
+        )
 
 
 def _historical_expected_returns(returns: pd.DataFrame, method: str) -> np.ndarray:
@@ -55,9 +75,10 @@ class MeanVariance(BaseAllocator):
     weight_bounds : tuple of float, default (0, 1)
         Per-asset (min, max) weight, within [0, 1]: seqfolio allocations are long-only.
     frequency : int, default 252
-        Periods per year used to annualise.
+        Periods per year used to annualise, at most 10**8.
     solver : str, optional
-        cvxpy solver name; None lets PyPortfolioOpt choose.
+        Name of an installed cvxpy solver (``cvxpy.installed_solvers()``, any case); None lets
+        PyPortfolioOpt choose.
 
     Attributes
     ----------
@@ -69,7 +90,9 @@ class MeanVariance(BaseAllocator):
     Raises
     ------
     AllocationError
-        From ``fit`` when the problem is infeasible or the solver fails (never None or NaN weights).
+        From ``fit`` when the problem is infeasible for this window (including ``weight_bounds``
+        that cannot sum to one over its number of assets) or the solver fails (never None or NaN
+        weights).
     """
 
     def __init__(
@@ -108,10 +131,11 @@ class MeanVariance(BaseAllocator):
         check_real(owner, "risk_free_rate", self.risk_free_rate)
         check_real(owner, "risk_aversion", self.risk_aversion, low=0.0, low_open=True)
         check_real(owner, "l2_gamma", self.l2_gamma, low=0.0)
-        check_int(owner, "frequency", self.frequency, low=1)
-        if self.objective == "efficient_risk":
+        check_int(owner, "frequency", self.frequency, low=1, high=_MAX_FREQUENCY)
+        # required by their objective; checked whenever given, so a typo fails even if unused
+        if self.objective == "efficient_risk" or self.target_volatility is not None:
             check_real(owner, "target_volatility", self.target_volatility, low=0.0, low_open=True)
-        if self.objective == "efficient_return":
+        if self.objective == "efficient_return" or self.target_return is not None:
             check_real(owner, "target_return", self.target_return)
         bounds = self.weight_bounds
         if not (isinstance(bounds, (tuple, list)) and len(bounds) == 2):
@@ -124,6 +148,8 @@ class MeanVariance(BaseAllocator):
             raise ValueError(
                 f"The 'weight_bounds' parameter of {owner} has min {low} > max {high}."
             )
+        if self.solver is not None:
+            _check_solver(owner, self.solver)
 
     def _allocate(
         self,
@@ -132,41 +158,51 @@ class MeanVariance(BaseAllocator):
         expected_returns: np.ndarray | None,
     ) -> np.ndarray:
         # PyPortfolioOpt imports cvxpy, which takes about a second: import on first use.
+        from cvxpy.error import SolverError
         from pypfopt import EfficientFrontier, objective_functions
         from pypfopt.exceptions import OptimizationError
-
-        from seqfolio.allocators._covariance import estimate_covariance
 
         n_assets = returns.shape[1]
         low, high = float(self.weight_bounds[0]), float(self.weight_bounds[1])
         if high * n_assets < 1 - 1e-12 or low * n_assets > 1 + 1e-12:
-            raise ValueError(
+            # valid bounds that this window's number of assets cannot meet: Fallback may go on
+            raise AllocationError(
                 f"The 'weight_bounds' parameter of MeanVariance {tuple(self.weight_bounds)} cannot sum "
                 f"to 1 over {n_assets} assets; widen them."
             )
-        cov = (
-            covariance if covariance is not None else estimate_covariance(returns, self.covariance)
-        )
+        cov = self._covariance_matrix(returns, covariance)
         mu = expected_returns
         if mu is None:
             mu = _historical_expected_returns(returns, self.expected_returns)
+        with np.errstate(over="ignore", invalid="ignore"):
+            annual_mu, annual_cov = mu * self.frequency, cov * self.frequency
+        if not (np.isfinite(annual_mu).all() and np.isfinite(annual_cov).all()):
+            raise ValueError(  # bad data, like overflowing returns: not a window without a solution
+                f"MeanVariance.fit: the annualised expected returns or covariance (x frequency="
+                f"{self.frequency}) are not finite; check the scale of the returns and of any "
+                "covariance= or expected_returns= given."
+            )
         labels = list(map(str, range(n_assets)))
-        frontier = EfficientFrontier(
-            pd.Series(mu * self.frequency, index=labels),
-            pd.DataFrame(cov * self.frequency, index=labels, columns=labels),
-            weight_bounds=(low, high),
-            solver=self.solver,
-        )
-        if self.l2_gamma > 0:
-            frontier.add_objective(objective_functions.L2_reg, gamma=self.l2_gamma)
+        # A solver that fails on this data (cvxpy's SolverError, e.g. OSQP on absurd scales) is an
+        # AllocationError like an infeasible problem, so Fallback and the strategy can go on.
+        failures = (OptimizationError, SolverError, ValueError, ArithmeticError)
         try:
+            frontier = EfficientFrontier(
+                pd.Series(annual_mu, index=labels),
+                pd.DataFrame(annual_cov, index=labels, columns=labels),
+                weight_bounds=(low, high),
+                solver=self.solver,
+            )
+            if self.l2_gamma > 0:
+                frontier.add_objective(objective_functions.L2_reg, gamma=self.l2_gamma)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 self._solve(frontier)
-        except (OptimizationError, ValueError) as exc:
+        except failures as exc:
+            reason = str(exc).strip().splitlines()[0].rstrip(".") if str(exc).strip() else ""
             raise AllocationError(
                 f"MeanVariance(objective={self.objective!r}).fit found no solution: "
-                f"{str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}. "
+                f"{reason or type(exc).__name__}. "
                 "Relax the target or the bounds, or wrap it in Fallback([MeanVariance(...), HRP()])."
             ) from exc
         # cvxpy's "Solution may be inaccurate" and the like: kept on the estimator, not re-raised
