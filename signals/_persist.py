@@ -7,9 +7,12 @@ payload is a dict of tensors and plain types (no pickled objects), tagged with a
 from __future__ import annotations
 
 import contextlib
+import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
+
+import numpy as np
 
 from seqfolio._atomic import atomic_path
 
@@ -22,7 +25,24 @@ def write_payload(payload: dict[str, Any], path: str | os.PathLike[str]) -> None
     import torch
 
     with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+        torch.save(_plain(payload), tmp)
+
+
+def _plain(value: Any) -> Any:
+    """Numpy scalars (e.g. ``random_state=np.int64(3)``) as Python ones, so the file stays readable
+    with ``weights_only=True`` (which refuses numpy objects). Containers without one are returned
+    as they are (same objects, so the bytes written do not change)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        items = {k: _plain(v) for k, v in value.items()}
+        return value if all(items[k] is v for k, v in value.items()) else items
+    if isinstance(value, (list, tuple)):
+        converted = [_plain(v) for v in value]
+        if all(c is v for c, v in zip(converted, value, strict=True)):
+            return value
+        return converted if isinstance(value, list) else tuple(converted)
+    return value
 
 
 def _first_line(exc: BaseException, limit: int) -> str:
@@ -64,6 +84,42 @@ def read_payload(path: str | os.PathLike[str], owner: str, fmt: str) -> dict[str
             f"{owner}.load: {path} is not a saved {owner} (format {found!r}, expected {fmt!r})."
         )
     return payload
+
+
+def _non_finite(value: Any, key: str) -> list[str]:
+    """Keys under ``key`` whose tensors or floats hold NaN or inf (lists of numbers included)."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            return [key]
+        return []
+    if isinstance(value, float):
+        return [] if math.isfinite(value) else [key]
+    if isinstance(value, dict):
+        return [bad for k, v in value.items() for bad in _non_finite(v, f"{key}.{k}")]
+    if isinstance(value, (list, tuple)):
+        found = [bad for v in value for bad in _non_finite(v, key)]
+        return list(dict.fromkeys(found))
+    return []
+
+
+def require_finite(
+    payload: dict[str, Any], keys: Iterable[str], path: str | os.PathLike[str], owner: str
+) -> None:
+    """Refuse a payload whose weights or scalers (the entries ``keys``) hold NaN or inf.
+
+    Such a model cannot forecast: every output would be NaN. Missing entries are left to
+    :func:`rebuilding` to report.
+    """
+    bad = [found for key in keys if key in payload for found in _non_finite(payload[key], key)]
+    if bad:
+        shown = bad[:5] + ([f"(+{len(bad) - 5} more)"] if len(bad) > 5 else [])
+        raise ValueError(
+            f"{owner}.load: {path} holds NaN or inf values in {shown}: a model with non-finite "
+            "weights cannot forecast (the file is damaged, or was saved from a fit that diverged); "
+            "delete it and retrain."
+        )
 
 
 @contextlib.contextmanager

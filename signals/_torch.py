@@ -16,15 +16,32 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def resolve_device(device: str) -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; ``"cpu"`` / ``"cuda"`` / ``"cuda:1"`` as given."""
+def resolve_device(device: str, owner: str | None = None) -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; ``"cpu"`` / ``"cuda"`` / ``"cuda:1"`` as given.
+
+    ``owner`` (the estimator's class name) is named in the error for a CUDA device on a machine
+    without one, or an index beyond the GPUs present.
+    """
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    who = f" of {owner}" if owner else ""
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(
-            f"device={device!r} was requested but CUDA is not available; use 'cpu' or 'auto'."
+            f"The 'device' parameter{who} is {device!r} but CUDA is not available on this machine; "
+            "use device='cpu' or 'auto'."
         )
-    return torch.device(device)
+    try:
+        resolved = torch.device(device)
+    except RuntimeError:  # e.g. "cuda:x"
+        raise ValueError(
+            f"The 'device' parameter{who} must be 'auto', 'cpu' or 'cuda[:i]'. Got {device!r} instead."
+        ) from None
+    if resolved.type == "cuda" and (resolved.index or 0) >= torch.cuda.device_count():
+        raise ValueError(
+            f"The 'device' parameter{who} is {device!r} but this machine has "
+            f"{torch.cuda.device_count()} CUDA device(s); use 'cuda' or 'auto'."
+        )
+    return resolved
 
 
 class Workers:
@@ -76,7 +93,7 @@ def compute_threads(n_threads: int | None, device: torch.device) -> Iterator[Wor
     thread holds ~42 (../shared/anchors.md §6).
     """
     previous = torch.get_num_threads()
-    n = previous if n_threads is None else n_threads
+    n = previous if n_threads is None else int(n_threads)
     workers = Workers(n if device.type == "cpu" else 1)
     torch.set_num_threads(1)
     try:
@@ -93,8 +110,8 @@ def seeded(seed: int | None, device: torch.device) -> Iterator[torch.Generator]:
     The caller's global RNG state is restored afterwards, so fitting a model does not change the random
     numbers the rest of the program draws. ``seed=None`` draws a fresh seed.
     """
-    if seed is None:
-        seed = int(torch.randint(0, 2**31 - 1, (1,)).item())
+    # int(): torch's seeding rejects numpy integers (np.int64(3)), which the estimators accept
+    seed = int(torch.randint(0, 2**31 - 1, (1,)).item()) if seed is None else int(seed)
     devices = [device] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)

@@ -8,7 +8,7 @@ Messages follow the package template (DESIGN.md section 5), e.g.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from numbers import Integral, Real
 
 import numpy as np
@@ -76,27 +76,167 @@ def check_bool(owner: str, name: str, value: object) -> bool:
     return bool(value)
 
 
-def check_price_frame(prices: object, where: str) -> pd.DataFrame:
-    """Validate a price panel: a DataFrame with a sorted unique DatetimeIndex, positive prices or NaN.
+_MAX_NAMES = 10  # labels shown in a message before "(+N more)"
 
-    NaN is allowed (an asset not yet listed, or delisted); zero, negative or infinite prices are not.
+
+def names(labels: Iterable[object]) -> str:
+    """``['A', 'B']`` for a message, at most ``_MAX_NAMES`` labels then ``(+N more)``."""
+    labels = list(labels)
+    shown = [str(x) for x in labels[:_MAX_NAMES]]
+    more = len(labels) - _MAX_NAMES
+    return repr(shown) + (f" (+{more} more)" if more > 0 else "")
+
+
+def check_frame(data: object, where: str, what: str, hint: str) -> pd.DataFrame:
+    """Require a DataFrame with at least one column and unique column labels.
+
+    ``what`` is the frame's name in messages (``"prices"``, ``"returns"``), ``hint`` what its
+    columns are (``"one column per asset"``).
     """
-    if not isinstance(prices, pd.DataFrame):
+    if not isinstance(data, pd.DataFrame):
         raise TypeError(
-            f"{where}: prices must be a pandas DataFrame with one column per asset. "
-            f"Got {type(prices).__name__} instead."
+            f"{where}: {what} must be a pandas DataFrame with {hint}. "
+            f"Got {type(data).__name__} instead."
         )
-    if prices.shape[1] == 0:
-        raise ValueError(f"{where}: prices have no columns.")
-    if not prices.index.is_monotonic_increasing or not prices.index.is_unique:
-        raise ValueError(f"{where}: the prices' index must be sorted and unique.")
-    if not prices.columns.is_unique:
-        raise ValueError(f"{where}: the prices' columns must be unique.")
-    values = prices.to_numpy(dtype=float, na_value=np.nan)
+    if data.shape[1] == 0:
+        raise ValueError(f"{where}: {what} have no columns; pass a DataFrame with {hint}.")
+    if not data.columns.is_unique:
+        dupes = list(dict.fromkeys(data.columns[data.columns.duplicated()]))
+        raise ValueError(
+            f"{where}: {what} columns {names(dupes)} appear more than once; give each asset "
+            "one column (rename or drop the duplicates)."
+        )
+    return data
+
+
+def check_sorted_index(frame: pd.DataFrame, where: str, what: str) -> None:
+    """Require a sorted, unique index (a time series read in order); name the first offending row."""
+    index = frame.index
+    if index.is_monotonic_increasing and index.is_unique:
+        return
+    if not index.is_unique:
+        label = index[index.duplicated()][0]
+        count = int((index == label).sum())
+        raise ValueError(
+            f"{where}: the {what}' index must be sorted and unique: {date_label(label)} appears "
+            f"{count} times; keep one row per date."
+        )
+    row = next((i for i in range(1, len(index)) if not _not_before(index[i], index[i - 1])), None)
+    at = (
+        ""
+        if row is None
+        else f" row {row} ({date_label(index[row])}) comes before the row above it;"
+    )
+    raise ValueError(
+        f"{where}: the {what}' index must be sorted and unique:{at} sort it first "
+        f"({what}.sort_index())."
+    )
+
+
+def date_label(label: object) -> str:
+    """A naive date at midnight as ``2021-01-04``, anything else as ``str``."""
+    if isinstance(label, pd.Timestamp) and label.tz is None and label == label.normalize():
+        return str(label.date())
+    return str(label)
+
+
+def _not_before(later: object, earlier: object) -> bool:
+    try:
+        return bool(later >= earlier)  # type: ignore[operator]
+    except TypeError:  # labels of mixed types cannot be ordered at all
+        return False
+
+
+def _text_example(column: pd.Series) -> object | None:
+    """None if every value of ``column`` reads as a float (``"101.5"``, ``"nan"``), else the first
+    value that does not."""
+    try:
+        column.to_numpy(dtype=float, na_value=np.nan)
+        return None
+    except (TypeError, ValueError):
+        pass
+    for value in column:
+        try:
+            float(value)
+        except (TypeError, ValueError):
+            if not pd.isna(value):
+                return value
+    return "?"  # float() reads each value but the column as a whole does not convert
+
+
+def numeric_values(frame: pd.DataFrame, where: str, what: str) -> np.ndarray:
+    """``frame`` as a float array, or a ValueError naming the columns that do not hold numbers.
+
+    Integer, float and nullable float columns pass, and so do text columns whose every value is a
+    number (``"101.5"``); booleans, dates, complex numbers and text do not.
+    """
+    values = frame.to_numpy()
+    if values.dtype.kind in "iuf":  # the usual case (all numbers): no per-column scan
+        return values.astype(float, copy=False)
+    bad: list[object] = []
+    detail = ""
+    for position, (column, dtype) in enumerate(frame.dtypes.items()):
+        kind = getattr(dtype, "kind", "O")
+        if pd.api.types.is_bool_dtype(dtype) or kind in "mMcV":
+            bad.append(column)
+            detail = detail or f"dtype {dtype}"
+        elif not pd.api.types.is_numeric_dtype(dtype):
+            example = _text_example(frame.iloc[:, position])
+            if example is not None:
+                bad.append(column)
+                detail = detail or f"e.g. {example!r}"
+    if bad:
+        raise ValueError(
+            f"{where}: {what} columns {names(bad)} are not numeric ({detail}); {what} must be "
+            "numbers: convert them to float (NaN where there is no value)."
+        )
+    try:
+        return frame.to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError) as exc:  # an exotic dtype the scan above let through
+        raise ValueError(
+            f"{where}: {what} cannot be read as numbers ({exc}); convert them to float."
+        ) from None
+
+
+def check_price_frame(prices: object, where: str) -> pd.DataFrame:
+    """Validate a price panel: a DataFrame with a sorted unique index, positive prices or NaN.
+
+    NaN is allowed (an asset not yet listed, or delisted); zero, negative or infinite prices are not,
+    nor are duplicate asset columns or columns that are not numbers.
+    """
+    frame = check_frame(prices, where, "prices", "one column of prices per asset")
+    check_sorted_index(frame, where, "prices")
+    values = numeric_values(frame, where, "prices")
     bad = ~np.isnan(values) & ~(np.isfinite(values) & (values > 0))
     if bad.any():
-        cols = [str(c) for c in prices.columns[bad.any(axis=0)]]
+        cols = [str(c) for c in frame.columns[bad.any(axis=0)]]
         raise ValueError(
             f"{where}: prices must be positive and finite (or NaN); see columns {cols}."
         )
-    return prices.astype(float)
+    return frame.astype(float)
+
+
+def check_returns_frame(returns: object, where: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """Validate a frame of simple returns; return it with its values as floats (NaN / inf kept).
+
+    Rejects a non-DataFrame, duplicate columns, an unsorted or duplicated index, columns that are not
+    numbers, and returns of -100 % or less (a price at or below zero). NaN and inf are left to the
+    caller: ``fit`` rejects them, ``predict`` treats them as missing.
+    """
+    frame = check_frame(returns, where, "returns", "one column of returns per asset")
+    check_sorted_index(frame, where, "returns")
+    values = numeric_values(frame, where, "returns")
+    check_above_minus_one(values, frame.columns, where)
+    return frame, values
+
+
+def check_above_minus_one(values: np.ndarray, columns: pd.Index, where: str) -> None:
+    """Reject simple returns of -100 % or less (NaN passes): their log, the momentum feature, is
+    -inf or NaN."""
+    with np.errstate(invalid="ignore"):
+        wiped = (values <= -1.0).any(axis=0)
+    if wiped.any():
+        raise ValueError(
+            f"{where}: returns of -100 % or less in columns {names(columns[wiped])} (a price at or "
+            "below zero); simple returns must be > -1: check the prices they come from."
+        )

@@ -21,7 +21,17 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from seqfolio.signals._validation import check_bool, check_int, check_real
+from seqfolio.signals._validation import (
+    check_above_minus_one,
+    check_bool,
+    check_frame,
+    check_int,
+    check_real,
+    check_returns_frame,
+    check_sorted_index,
+    names,
+    numeric_values,
+)
 from seqfolio.signals.features import rolling_sum, winsorize
 
 _FORMAT = "seqfolio.signals.LSTMAllocator/1"
@@ -32,6 +42,17 @@ def _portfolio_features(returns: np.ndarray) -> np.ndarray:
     log_r = np.log1p(returns)
     momentum = rolling_sum(log_r, 21)
     return np.stack([returns, momentum], axis=2)  # (T, N, 2)
+
+
+def _check_finite_weights(weights: np.ndarray, where: str, assets: list[Any]) -> None:
+    """A softmax of finite numbers is finite: NaN / inf weights mean the network itself is broken."""
+    if not np.isfinite(weights).all():
+        raise ValueError(
+            f"{where}: the network returned non-finite weights {np.round(weights, 4).tolist()} for "
+            f"assets {names(assets)}: the fitted model is broken (its weights hold NaN or inf, e.g. "
+            "edited or from a damaged checkpoint), and NaN weights would empty the portfolio. "
+            "Retrain it (delete its checkpoint file first, if it was loaded from one)."
+        )
 
 
 class LSTMAllocator(BaseEstimator):
@@ -150,26 +171,25 @@ class LSTMAllocator(BaseEstimator):
 
     def _check_returns(self, returns: object) -> pd.DataFrame:
         where = f"{type(self).__name__}.fit"
-        if not isinstance(returns, pd.DataFrame):
-            raise TypeError(
-                f"{where}: returns must be a pandas DataFrame. Got {type(returns).__name__} instead."
-            )
-        if returns.shape[1] < 2:
+        if isinstance(returns, pd.DataFrame) and returns.shape[1] < 2:
             raise ValueError(f"{where}: returns need at least 2 assets; got {returns.shape[1]}.")
-        values = returns.to_numpy(dtype=float)
-        bad = ~np.isfinite(values).all(axis=0)
-        if bad.any():
-            cols = [str(c) for c in returns.columns[bad]]
+        frame, values = check_returns_frame(returns, where)
+        nan = np.isnan(values).any(axis=0)
+        inf = np.isinf(values).any(axis=0)
+        if nan.any() or inf.any():
+            found = [f"NaN in columns {names(frame.columns[nan])}"] if nan.any() else []
+            if inf.any():
+                found.append(f"inf in columns {names(frame.columns[inf])} (from a zero price)")
             raise ValueError(
-                f"{where}: returns contain NaN in columns {cols}; drop or fill them first."
+                f"{where}: returns contain {' and '.join(found)}; drop or fill them first."
             )
         minimum = 20 + self.window + 30
-        if len(returns) < minimum:
+        if len(frame) < minimum:
             raise ValueError(
                 f"{where}: returns need at least {minimum} rows for window={self.window} "
-                f"(20 bars of momentum warm-up + window + 30 samples); got {len(returns)}."
+                f"(20 bars of momentum warm-up + window + 30 samples); got {len(frame)}."
             )
-        return returns
+        return frame
 
     def fit(
         self,
@@ -207,7 +227,7 @@ class LSTMAllocator(BaseEstimator):
         from seqfolio.signals.models import WeightsLSTM, negative_sharpe
         from seqfolio.signals.trainer import train
 
-        device = resolve_device(self.device)
+        device = resolve_device(self.device, type(self).__name__)
         values = frame.to_numpy(dtype=float)
         n_bars, n_assets = values.shape
         raw = _portfolio_features(values)
@@ -235,7 +255,10 @@ class LSTMAllocator(BaseEstimator):
             model = (
                 self.model_.to(device)
                 if warm
-                else WeightsLSTM(flat.shape[1], n_assets, self.hidden_size, self.dropout).to(device)
+                # int(): torch's LSTM rejects numpy integers (hidden_size=np.int64(8))
+                else WeightsLSTM(flat.shape[1], n_assets, int(self.hidden_size), self.dropout).to(
+                    device
+                )
             )
             train_data = PortfolioWindows(flat, next_returns, train_ends, self.window, device)
             val_data = (
@@ -248,10 +271,10 @@ class LSTMAllocator(BaseEstimator):
                 negative_sharpe,
                 train_data,
                 val_data,
-                max_epochs=self.max_epochs,
-                batch_size=self.batch_size,
+                max_epochs=int(self.max_epochs),
+                batch_size=int(self.batch_size),
                 learning_rate=self.learning_rate,
-                patience=self.patience if val_data is not None else None,
+                patience=int(self.patience) if val_data is not None else None,
                 grad_clip=self.grad_clip,
                 generator=generator,
                 progress=self.progress,
@@ -262,6 +285,7 @@ class LSTMAllocator(BaseEstimator):
                 x, _ = last.batch(torch.arange(1))
                 weights = model(x)[0].cpu().numpy().astype(float)
 
+        _check_finite_weights(weights, f"{type(self).__name__}.fit", list(frame.columns))
         weights = np.clip(weights, 0.0, None)
         self.input_size_ = int(flat.shape[1])
         self.assets_ = list(frame.columns)
@@ -305,13 +329,18 @@ class LSTMAllocator(BaseEstimator):
         -------
         pandas.Series
             Long-only weights over ``assets_`` summing to one (named ``"weight"``).
+
+        Raises
+        ------
+        ValueError
+            For duplicate columns, an unsorted index, too few rows, non-numeric returns or returns of
+            -100 % or less among the assets read, no asset with complete returns, or a network that
+            returns non-finite weights (its weights hold NaN or inf: retrain it).
         """
         self._check_fitted("predict")
         where = f"{type(self).__name__}.predict"
-        if not isinstance(returns, pd.DataFrame):
-            raise TypeError(
-                f"{where}: returns must be a pandas DataFrame. Got {type(returns).__name__} instead."
-            )
+        returns = check_frame(returns, where, "returns", "one column of returns per asset")
+        check_sorted_index(returns, where, "returns")
         need = self.history_length_
         if len(returns) < need:
             raise ValueError(
@@ -324,7 +353,8 @@ class LSTMAllocator(BaseEstimator):
         from seqfolio.signals.datasets import PortfolioWindows
 
         frame = returns.iloc[-need:].reindex(columns=self.assets_)
-        values = frame.to_numpy(dtype=float)
+        values = numeric_values(frame, where, "returns")  # extra columns are not read: not checked
+        check_above_minus_one(values, frame.columns, where)
         missing = ~np.isfinite(values).all(axis=0)
         values = np.where(np.isfinite(values), values, 0.0)
         raw = _portfolio_features(values)
@@ -340,11 +370,15 @@ class LSTMAllocator(BaseEstimator):
             self.model_.eval()
             x, _ = last.batch(torch.arange(1))
             weights = self.model_(x)[0].cpu().numpy().astype(float)
+        _check_finite_weights(weights, where, self.assets_)
         weights = np.clip(weights, 0.0, None)
         weights[missing] = 0.0
         total = weights.sum()
         if total <= 0:
-            raise ValueError(f"{where}: no asset of the fitted model has complete returns.")
+            raise ValueError(
+                f"{where}: no asset of the fitted model has complete returns in the last {need} "
+                f"rows; pass returns of at least one of {names(self.assets_)}."
+            )
         return pd.Series(weights / total, index=pd.Index(self.assets_), name="weight")
 
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -378,22 +412,27 @@ class LSTMAllocator(BaseEstimator):
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> LSTMAllocator:
         """Rebuild a fitted allocator written by :meth:`save` (``torch.load(weights_only=True)``)."""
-        from seqfolio.signals._persist import read_payload, rebuilding
+        from seqfolio.signals._persist import read_payload, rebuilding, require_finite
         from seqfolio.signals._torch import resolve_device
         from seqfolio.signals.models import WeightsLSTM
 
         payload = read_payload(path, cls.__name__, _FORMAT)
+        require_finite(
+            payload, ("state_dict", "feature_mean", "feature_std", "weights"), path, cls.__name__
+        )
         with rebuilding(path, cls.__name__):
             est = cls(**payload["params"])
             est._validate_params()
             assets = list(payload["assets"])
-            model = WeightsLSTM(payload["input_size"], len(assets), est.hidden_size, est.dropout)
+            model = WeightsLSTM(
+                int(payload["input_size"]), len(assets), int(est.hidden_size), est.dropout
+            )
             model.load_state_dict(payload["state_dict"])
             weights = pd.Series(payload["weights"].numpy(), index=pd.Index(assets), name="weight")
             feature_mean = payload["feature_mean"].numpy()
             feature_std = payload["feature_std"].numpy()
         model.eval()
-        est.model_ = model.to(resolve_device(est.device))
+        est.model_ = model.to(resolve_device(est.device, f"{cls.__name__} (saved in {path})"))
         est.assets_ = assets
         est.n_assets_ = len(assets)
         est.input_size_ = int(payload["input_size"])

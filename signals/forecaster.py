@@ -17,12 +17,14 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
+from seqfolio._params import parse_date
 from seqfolio.signals._validation import (
     check_bool,
     check_choice,
     check_int,
     check_price_frame,
     check_real,
+    date_label,
 )
 from seqfolio.signals.features import (
     FEATURE_NAMES,
@@ -481,7 +483,7 @@ class LSTMForecaster(BaseEstimator):
         from seqfolio.signals.models import PanelLSTM
         from seqfolio.signals.trainer import train
 
-        device = resolve_device(self.device)
+        device = resolve_device(self.device, owner)
         data = self._prepare(frame, warm)
         features, y, train_idx, val_idx = data.features, data.labels, data.train, data.validation
 
@@ -493,8 +495,9 @@ class LSTMForecaster(BaseEstimator):
             if warm:
                 model = self.model_.to(device)
             else:
+                # int(): torch's LSTM rejects numpy integers (hidden_size=np.int64(8))
                 model = PanelLSTM(
-                    features.shape[2], self.hidden_size, self.num_layers, self.dropout
+                    features.shape[2], int(self.hidden_size), int(self.num_layers), self.dropout
                 )
                 model = model.to(device)
             train_data = PanelWindows(features, y, train_idx, self.window, device)
@@ -506,10 +509,10 @@ class LSTMForecaster(BaseEstimator):
                 self._loss(),
                 train_data,
                 val_data,
-                max_epochs=self.max_epochs,
-                batch_size=self.batch_size,
+                max_epochs=int(self.max_epochs),
+                batch_size=int(self.batch_size),
                 learning_rate=self.learning_rate,
-                patience=self.patience if val_data is not None else None,
+                patience=int(self.patience) if val_data is not None else None,
                 grad_clip=self.grad_clip,
                 generator=generator,
                 progress=self.progress,
@@ -530,8 +533,13 @@ class LSTMForecaster(BaseEstimator):
     # ---------------------------------------------------------------------------------------------
     # predict
     # ---------------------------------------------------------------------------------------------
-    def _forecast(self, frame: pd.DataFrame, start_bar: int) -> np.ndarray:
-        """Forecasts (T, N) for the bars ``>= start_bar`` with a complete window; NaN elsewhere."""
+    def _forecast(self, frame: pd.DataFrame, start_bar: int, where: str) -> np.ndarray:
+        """Forecasts (T, N) for the bars ``>= start_bar`` with a complete window; NaN elsewhere.
+
+        Raises ValueError if the network gives a non-finite forecast for a complete window: its
+        inputs are finite (and winsorised), so only broken weights can do that, and a NaN here would
+        pass for "no forecast" and be replaced by a trailing estimate without anyone noticing.
+        """
         from seqfolio.signals._torch import compute_threads
         from seqfolio.signals.datasets import PanelWindows
         from seqfolio.signals.trainer import forward_chunks
@@ -547,7 +555,18 @@ class LSTMForecaster(BaseEstimator):
         with compute_threads(self.n_threads, device) as workers:
             self.model_.eval()
             outputs, _ = forward_chunks(self.model_, data, workers)
-        out[index.t, index.a] = self._decode(outputs.cpu().numpy().astype(float))
+        decoded = self._decode(outputs.cpu().numpy().astype(float))
+        broken = ~np.isfinite(decoded)
+        if broken.any():
+            first = int(np.argmax(broken))
+            raise ValueError(
+                f"{where}: the network returned {int(broken.sum())} non-finite forecast(s) for "
+                f"complete, finite inputs (e.g. asset {str(self.assets_[index.a[first]])!r} on "
+                f"{date_label(frame.index[index.t[first]])}): the fitted model is broken (its weights hold NaN "
+                "or inf, e.g. edited or from a damaged checkpoint). Retrain it (delete its "
+                "checkpoint file first, if it was loaded from one)."
+            )
+        out[index.t, index.a] = decoded
         return out
 
     def _check_predict_length(self, frame: pd.DataFrame, where: str) -> None:
@@ -570,13 +589,21 @@ class LSTMForecaster(BaseEstimator):
         -------
         pandas.Series
             Indexed by asset, named after the target. NaN for an asset without a complete window of
-            features ending at the last bar (not listed long enough, or a gap).
+            features ending at the last bar (not listed long enough, or a gap): "no forecast", which
+            the strategy replaces by a trailing estimate.
+
+        Raises
+        ------
+        ValueError
+            For prices that are not valid (see :meth:`fit`), other assets than in ``fit``, too few
+            rows, or a network that returns a non-finite forecast for a complete window (broken
+            weights: retrain).
         """
         self._check_fitted("predict")
         where = f"{type(self).__name__}.predict"
         frame = self._align(prices, where)
         self._check_predict_length(frame, where)
-        values = self._forecast(frame, start_bar=len(frame) - 1)[-1]
+        values = self._forecast(frame, start_bar=len(frame) - 1, where=where)[-1]
         return pd.Series(values, index=pd.Index(self.assets_), name=self.target)
 
     def predict_history(self, prices: pd.DataFrame, start: object = None) -> pd.DataFrame:
@@ -584,17 +611,32 @@ class LSTMForecaster(BaseEstimator):
 
         Equivalent to calling :meth:`predict` on every prefix ``prices.loc[:t]``, in one batched pass.
 
+        Parameters
+        ----------
+        prices : pandas.DataFrame
+            As for :meth:`predict`; with ``start``, indexed by date (a ``DatetimeIndex``).
+        start : str, datetime-like or None, default None
+            First bar to forecast (the first bar on or after it); None forecasts every bar. A
+            timezone-aware ``start`` needs a timezone-aware index and vice versa (a string is read
+            in the index's timezone, as ``prices.loc[start:]`` does).
+
         Returns
         -------
         pandas.DataFrame
             Bars × assets; NaN where the window is incomplete.
+
+        Raises
+        ------
+        ValueError
+            As for :meth:`predict`, and for a ``start`` that is not a date or whose timezone does
+            not match the index's.
         """
         self._check_fitted("predict_history")
         where = f"{type(self).__name__}.predict_history"
         frame = self._align(prices, where)
         self._check_predict_length(frame, where)
-        start_bar = 0 if start is None else int(frame.index.searchsorted(pd.Timestamp(start)))
-        values = self._forecast(frame, start_bar=start_bar)
+        start_bar = 0 if start is None else _start_bar(frame.index, start, where)
+        values = self._forecast(frame, start_bar=start_bar, where=where)
         out = pd.DataFrame(values, index=frame.index, columns=pd.Index(self.assets_))
         return out.iloc[start_bar:]
 
@@ -634,15 +676,20 @@ class LSTMForecaster(BaseEstimator):
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> LSTMForecaster:
         """Rebuild a fitted forecaster written by :meth:`save` (``torch.load(weights_only=True)``)."""
-        from seqfolio.signals._persist import read_payload, rebuilding
+        from seqfolio.signals._persist import read_payload, rebuilding, require_finite
         from seqfolio.signals._torch import resolve_device
         from seqfolio.signals.models import PanelLSTM
 
         payload = read_payload(path, cls.__name__, _FORMAT)
+        require_finite(
+            payload, ("state_dict", "feature_scaler", "target_scaler"), path, cls.__name__
+        )
         with rebuilding(path, cls.__name__):
             est = cls(**payload["params"])
             est._validate_params()
-            model = PanelLSTM(payload["input_size"], est.hidden_size, est.num_layers, est.dropout)
+            model = PanelLSTM(
+                int(payload["input_size"]), int(est.hidden_size), int(est.num_layers), est.dropout
+            )
             model.load_state_dict(payload["state_dict"])
             est.assets_ = list(payload["assets"])
             est.ffd_d_ = payload["ffd_d"]
@@ -652,5 +699,25 @@ class LSTMForecaster(BaseEstimator):
             est.n_train_samples_ = payload["n_train_samples"]
             est.n_validation_samples_ = payload["n_validation_samples"]
         model.eval()
-        est.model_ = model.to(resolve_device(est.device))
+        est.model_ = model.to(resolve_device(est.device, f"{cls.__name__} (saved in {path})"))
         return est
+
+
+def _start_bar(index: pd.Index, start: object, where: str) -> int:
+    """Position of the first bar on or after ``start`` (``predict_history``'s ``start``)."""
+    if not isinstance(index, pd.DatetimeIndex):
+        raise ValueError(
+            f"{where}: 'start' needs prices indexed by date (a DatetimeIndex); their index is a "
+            f"{type(index).__name__}. Index the prices by date, or leave start=None."
+        )
+    stamp = parse_date(start, "start", where, example="2021-01-04")
+    if isinstance(start, str) and stamp.tz is None and index.tz is not None:
+        stamp = stamp.tz_localize(index.tz)  # read a date string in the index's timezone
+    if (stamp.tz is None) != (index.tz is None):
+        raise ValueError(
+            f"{where}: 'start' ({date_label(stamp)}) is timezone-"
+            f"{'naive' if stamp.tz is None else 'aware'} but the prices' index is "
+            f"{'naive' if index.tz is None else f'in {index.tz}'}; pass a start with the same "
+            "timezone as the index (Timestamp.tz_localize / tz_convert)."
+        )
+    return int(index.searchsorted(stamp))
