@@ -246,9 +246,22 @@ def test_no_unsafe_loaders_in_the_package() -> None:
     ]
     assert sources
     banned = re.compile(r"(?<![\w.])(eval|exec)\(|\bpickle\b|\byaml\b|\bmarshal\b|shell=True")
+    # The one allowed use: the Dask runner pickles the prices *this process* holds and hands the
+    # bytes to `pickle.loads` on the (trusted) cluster, so a dead worker's copy can be rebuilt
+    # (parallel._submit_shared). Nothing read from a file or a user is ever unpickled.
+    allowed = {
+        "parallel.py": [
+            "    import pickle\n",
+            "cloudpickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL)",
+            "pickle.loads, blob, key=",
+        ]
+    }
     for path in sources:
         text = path.read_text(encoding="utf-8")
         code = "\n".join(line.split("#")[0] for line in text.splitlines())
+        for snippet in allowed.get(path.name, []):
+            assert snippet in code, f"{path}: the allowed use {snippet!r} moved; re-audit it"
+            code = code.replace(snippet, "")
         assert not banned.search(code), f"{path}: {banned.search(code).group(0)}"
         for call in re.findall(r"torch\.load\([^)]*\)", code):
             assert "weights_only=True" in call, f"{path}: {call}"

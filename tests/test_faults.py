@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 import torch
 from _btutil import FlakyMeanVariance, run, small_prices
+from _daskutil import killing_a_busy_worker
 from _wfutil import run_wf, tiny_forecaster
 
 from seqfolio.allocators import HRP, Fallback, MeanVariance
@@ -187,31 +188,10 @@ def test_dask_worker_killed_mid_study_completes_like_serial() -> None:
         warnings.simplefilter("ignore")
         cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                            host="127.0.0.1", dashboard_address=None)  # fmt: skip
-    killed: list[int] = []
-    done = threading.Event()
-
-    def kill_a_busy_worker() -> None:
-        """Wait until a walk-forward task is running on a worker, then SIGKILL that worker."""
-        deadline = time.monotonic() + 120
-        while not done.is_set() and time.monotonic() < deadline:
-            for task in list(cluster.scheduler.tasks.values()):
-                if task.state == "processing" and "decide_window" in str(task.key):
-                    address = task.processing_on.address
-                    for nanny in cluster.workers.values():
-                        if getattr(nanny, "worker_address", None) == address and nanny.process:
-                            pid = nanny.process.pid
-                            os.kill(pid, signal.SIGKILL)
-                            killed.append(pid)
-                            return
-            time.sleep(0.002)
-
-    killer = threading.Thread(target=kill_a_busy_worker, daemon=True)
     try:
-        killer.start()
-        on_dask = walk_forward(data, configs, **kwargs, scheduler=cluster.scheduler_address)
+        with killing_a_busy_worker(cluster) as killed:
+            on_dask = walk_forward(data, configs, **kwargs, scheduler=cluster.scheduler_address)
     finally:
-        done.set()
-        killer.join(timeout=10)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             cluster.close()

@@ -115,6 +115,14 @@ def _print_table(table: pd.DataFrame) -> None:
     print(table.to_markdown(floatfmt=".3f"))
 
 
+def _print_events(report: Any) -> None:
+    """One line per configuration whose decisions were skipped or fell back (nothing if none)."""
+    from seqfolio.reporting import EVENTS_FILE
+
+    for label, line in report.events_summary().items():
+        print(f"{label}: {line}; see {EVENTS_FILE}")
+
+
 def cmd_walkforward(args: argparse.Namespace) -> int:
     """Run ``seqfolio walkforward``; returns the exit status."""
     from seqfolio.research.config import PortfolioConfig
@@ -141,8 +149,10 @@ def cmd_walkforward(args: argparse.Namespace) -> int:
             f"{prices.index[last.test_stop - 1].date()} (train {args.train} bars, test {args.test} bars)"
         )
         _print_table(summary_table(report))
+        _print_events(report)
         print(
             f"wrote {folder}/summary.md, summary.csv, per_window.csv, returns.csv, equity.png, window_sharpe.png, weights.png"
+            + (", events.csv" if len(report.events) else "")
         )
     return 0
 
@@ -176,9 +186,16 @@ def cmd_tune(args: argparse.Namespace) -> int:
                 f"[{stats['sharpe_ci_low']:.2f}, {stats['sharpe_ci_high']:.2f}], PSR {stats['psr']:.3f}, "
                 f"deflated for {len(result.trials)} trials: DSR {stats['dsr']:.3f}"
             )
+        skipped = result.trials["skipped"].fillna(0) if "skipped" in result.trials else None
+        if skipped is not None and skipped.any():
+            print(
+                f"{int((skipped > 0).sum())} trials had skipped decisions (allocator failures "
+                "included); see the 'skipped' column of trials.csv"
+            )
         if result.holdout is not None:
             print("hold-out (never seen by the search):")
             _print_table(summary_table(result.holdout))
+            _print_events(result.holdout)
         print(
             f"wrote {folder}/best.toml (seqfolio backtest --config), trials.md, trials.csv, history.png, holdout/"
         )

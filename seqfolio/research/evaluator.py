@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from seqfolio._params import is_real_number
+
 
 @dataclass(frozen=True)
 class Evaluation:
@@ -44,27 +46,55 @@ class Evaluation:
     costs: pd.Series
 
 
-def _check_inputs(prices: pd.DataFrame, targets: pd.DataFrame, commission: float, lag: int) -> None:
+def _day(value: object) -> str:
+    """A date label for messages: ``2021-01-05`` for a timestamp, the value itself otherwise."""
+    return str(value.date()) if isinstance(value, pd.Timestamp) else str(value)
+
+
+def _check_inputs(
+    prices: pd.DataFrame,
+    targets: pd.DataFrame,
+    commission: float,
+    lag: int,
+    initial_value: float,
+) -> None:
     if not isinstance(prices, pd.DataFrame) or not isinstance(targets, pd.DataFrame):
         raise TypeError("evaluate_weights: prices and targets must be DataFrames (dates x assets).")
     if isinstance(lag, bool) or not isinstance(lag, int) or lag < 0:
         raise ValueError(
             f"The 'lag' parameter of evaluate_weights must be an int >= 0. Got {lag!r} instead."
         )
-    if not (isinstance(commission, (int, float)) and 0 <= commission < 1):
+    if not (is_real_number(commission) and 0 <= commission < 1):
         raise ValueError(
             f"The 'commission' parameter of evaluate_weights must be a float in [0, 1). Got {commission!r} instead."
         )
+    if not (is_real_number(initial_value) and np.isfinite(initial_value) and initial_value > 0):
+        raise ValueError(
+            "The 'initial_value' parameter of evaluate_weights must be a finite float > 0. "
+            f"Got {initial_value!r} instead."
+        )
+    if len(targets.index) == 0:
+        raise ValueError(
+            "evaluate_weights: targets has no rows; give at least one decision date (one row of "
+            "weights per date)."
+        )
+    _check_prices(prices)
     unknown = [c for c in targets.columns if c not in prices.columns]
     if unknown:
         raise ValueError(f"evaluate_weights: targets name assets {unknown} that have no prices.")
     missing_dates = targets.index.difference(prices.index)
     if len(missing_dates):
         raise ValueError(
-            f"evaluate_weights: decision dates {[str(d.date()) for d in missing_dates[:3]]} are not "
+            f"evaluate_weights: decision dates {[_day(d) for d in missing_dates[:3]]} are not "
             "price dates; decide on bars that exist."
         )
-    values = targets.to_numpy(dtype=float)
+    try:
+        values = targets.to_numpy(dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(
+            "evaluate_weights: targets must be numbers (weights); convert them with "
+            "targets.astype(float)."
+        ) from None
     if not np.isfinite(values).all():
         raise ValueError("evaluate_weights: targets contain NaN or inf; use 0 for assets not held.")
     if (values < -1e-12).any():
@@ -74,8 +104,59 @@ def _check_inputs(prices: pd.DataFrame, targets: pd.DataFrame, commission: float
     over = values.sum(axis=1) > 1 + 1e-9
     if over.any():
         raise ValueError(
-            f"evaluate_weights: targets on {targets.index[over][0].date()} sum to more than 1 (leverage)."
+            f"evaluate_weights: targets on {_day(targets.index[over][0])} sum to more than 1 (leverage)."
         )
+
+
+def _check_prices(prices: pd.DataFrame) -> None:
+    """One row per date in increasing order, one column per asset, prices > 0 or NaN (no price)."""
+    index = prices.index
+    if not index.is_unique:
+        repeated = [_day(d) for d in index[index.duplicated()][:3]]
+        raise ValueError(
+            f"evaluate_weights: prices have duplicate dates {repeated}; keep one row per date, "
+            "e.g. prices[~prices.index.duplicated(keep='last')]."
+        )
+    if not index.is_monotonic_increasing:
+        raise ValueError(
+            "evaluate_weights: prices are not sorted by date; sort them first with "
+            "prices.sort_index()."
+        )
+    if not prices.columns.is_unique:
+        repeated_columns = list(prices.columns[prices.columns.duplicated()][:3])
+        raise ValueError(
+            f"evaluate_weights: prices have duplicate columns {repeated_columns}; give each asset "
+            "one column."
+        )
+    try:
+        values = prices.to_numpy(dtype=float)
+    except (TypeError, ValueError):
+        text = [c for c in prices.columns if not pd.api.types.is_numeric_dtype(prices[c])]
+        raise ValueError(
+            f"evaluate_weights: prices in columns {text} are not numbers; convert them (or read "
+            "the file with seqfolio.data.read_prices)."
+        ) from None
+    with np.errstate(invalid="ignore"):
+        bad = values <= 0
+    if bad.any():
+        row, column = np.argwhere(bad)[0]
+        raise ValueError(
+            f"evaluate_weights: prices must be > 0; column {prices.columns[column]!r} has "
+            f"{float(values[row, column])!r} on {_day(index[row])}; use NaN where there is no price."
+        )
+
+
+def drop_empty_rows(prices: pd.DataFrame) -> pd.DataFrame:
+    """``prices`` without the rows on which no asset has a price (e.g. a blank holiday row).
+
+    Such a date is not a bar: backtrader feeds carry only priced rows, so a backtest never sees it.
+    The research functions drop it too, so both paths decide, fill and return on the same bars.
+    ``prices`` itself is returned when there is nothing to drop.
+    """
+    if prices.shape[1] == 0:
+        return prices
+    present = ~np.isnan(prices.to_numpy(dtype=float)).all(axis=1)
+    return prices if present.all() else prices.loc[present]
 
 
 def _afford_buys(
@@ -107,7 +188,9 @@ def evaluate_weights(
     Parameters
     ----------
     prices : pandas.DataFrame
-        Close prices, dates x assets. NaN outside an asset's life.
+        Close prices (> 0), dates x assets, one row per date in increasing order. NaN outside an
+        asset's life. A row with no price at all (a blank holiday row) is not a bar and is left out,
+        as backtrader's feeds leave it out.
     targets : pandas.DataFrame
         Target weights indexed by decision date (a subset of ``prices.index``); columns a subset of
         ``prices.columns``; a missing column or 0 means "not held".
@@ -124,10 +207,20 @@ def evaluate_weights(
     Raises
     ------
     ValueError
-        For NaN / negative / levered targets, unknown assets or dates, or a target on an asset with no
-        price at the trade bar.
+        For empty, NaN / negative / levered targets, unknown assets or dates, a target on an asset with
+        no price at the trade bar, prices with unsorted or repeated dates, repeated columns, text or
+        prices <= 0, or an ``initial_value`` that is not a finite number > 0.
     """
-    _check_inputs(prices, targets, commission, lag)
+    _check_inputs(prices, targets, commission, lag, initial_value)
+    bars = drop_empty_rows(prices)
+    if len(bars) < len(prices):
+        on_empty = targets.index.intersection(prices.index.difference(bars.index))
+        if len(on_empty):
+            raise ValueError(
+                f"evaluate_weights: decision dates {[_day(d) for d in on_empty[:3]]} are rows with "
+                "no price for any asset (not a bar); decide on bars that exist."
+            )
+        prices = bars
     targets = targets.sort_index().reindex(columns=prices.columns, fill_value=0.0)
     start = prices.index.get_loc(targets.index[0])
     dates = prices.index[start:]

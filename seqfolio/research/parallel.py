@@ -4,10 +4,13 @@
 ...     results = run(function, items)                     # [function(prices, item) for item in items]
 
 ``shared`` (e.g. the price frame) reaches every worker once, not once per task. ``scheduler=
-"tcp://host:8786"`` sends the tasks to an existing Dask cluster instead (Dask retries a task whose
-worker died). A local worker process that dies breaks the pool: the finished results are kept and the
-unfinished tasks are re-run in a fresh pool (up to 3 times), with a warning. Functions and items must be picklable (module-level functions, plain data). Workers run
-numerical libraries on one thread each, so N workers use N cores without oversubscription.
+"tcp://host:8786"`` sends the tasks to an existing Dask cluster instead: Dask re-runs the tasks of a
+worker that dies, even the last worker holding ``shared`` (the scheduler can rebuild it), and a task
+whose workers keep dying (Dask's ``allowed-failures``, 3 by default) stops the run with a
+RuntimeError. A local worker process that dies breaks the pool: the finished results are kept and the
+unfinished tasks are re-run in a fresh pool (up to 3 times), with a warning. Functions and items must
+be picklable (module-level functions, plain data). Workers run numerical libraries on one thread
+each, so N workers use N cores without oversubscription.
 """
 
 from __future__ import annotations
@@ -80,6 +83,12 @@ def executor(
         A tqdm bar over finished tasks (shown after 2 seconds).
     shared : object, optional
         Passed as the first argument of every task function; sent to each worker once.
+
+    Raises
+    ------
+    RuntimeError
+        If worker processes keep dying: a local pool restarted more than 3 times, or a Dask task
+        whose workers died more often than the scheduler's ``allowed-failures``.
     """
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"The 'workers' parameter must be an int >= 1. Got {workers!r} instead.")
@@ -174,7 +183,7 @@ def _close_pool(pool: ProcessPoolExecutor, *, broken: bool) -> None:
 @contextmanager
 def _dask_runner(scheduler: Any, progress: bool, label: str, shared: Any) -> Iterator[Runner]:
     try:
-        from distributed import Client
+        from distributed import Client, KilledWorker
         from distributed import as_completed as dask_completed
     except ImportError:  # pragma: no cover - distributed is a dependency
         raise ImportError(
@@ -188,22 +197,58 @@ def _dask_runner(scheduler: Any, progress: bool, label: str, shared: Any) -> Ite
             f"Cannot reach the Dask scheduler at {scheduler}: {exc}. Start one with `dask scheduler` "
             "and `dask worker <address>`, or leave --scheduler out to run locally."
         ) from None
+    shared_future = None
     try:
         client.run(_limit_threads)
-        shared_future = client.scatter(shared, broadcast=True) if shared is not None else None
+        if shared is not None:
+            shared_future = _submit_shared(client, shared)
 
         def run_dask(function: Callable[[Any, Any], Any], items: Sequence[Any]) -> list[Any]:
             futures = client.map(function, [shared_future] * len(items), list(items), pure=False)
             index = {f.key: i for i, f in enumerate(futures)}
             out: list[Any] = [None] * len(items)
             bar = _progress(len(items), label, progress)
-            for future in dask_completed(futures):
-                out[index[future.key]] = future.result()
-                bar.update(1)
-            bar.close()
+            try:
+                for future in dask_completed(futures):
+                    out[index[future.key]] = future.result()
+                    future.release()  # kept here: not recomputed if its worker dies later
+                    bar.update(1)
+            except KilledWorker as exc:
+                raise RuntimeError(
+                    f"{label}: Dask workers died {exc.allowed_failures + 1} times while running "
+                    f"task {exc.task!r}; giving up. Check the workers' memory and logs, or run "
+                    "without a scheduler."
+                ) from None
+            finally:
+                bar.close()
+                client.cancel([f for f in futures if not f.done()])
             return out
 
         yield run_dask
     finally:
+        if shared_future is not None:
+            shared_future.release()
         if own_client:
             client.close()
+
+
+def _submit_shared(client: Any, shared: Any) -> Any:
+    """A future of ``shared`` that the scheduler can recompute.
+
+    Scattered data is lost for good when every worker holding it dies, and the tasks that need it
+    are then cancelled. A task that rebuilds the object instead is simply re-run on another (or the
+    restarted) worker, so a dead worker costs only its unfinished tasks. The object travels pickled,
+    so the scheduler needs neither pandas nor seqfolio to hold it; each worker fetches it once.
+    """
+    import pickle
+    import uuid
+
+    import cloudpickle
+
+    blob = cloudpickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL)
+    with warnings.catch_warnings():
+        # The data is embedded in the graph once, on purpose: that is what makes it recomputable.
+        warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+        return client.submit(
+            pickle.loads, blob, key=f"seqfolio-shared-{uuid.uuid4().hex}", pure=False
+        )

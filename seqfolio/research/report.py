@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from seqfolio._atomic import atomic_savefig, atomic_write_text
+from seqfolio.reporting import write_events_csv
 from seqfolio.research.tuning import TuneResult
 from seqfolio.research.walkforward import WalkForwardReport
 
@@ -91,15 +92,28 @@ def plot_window_sharpe(per_window: pd.DataFrame, path: Path) -> Path:
     return atomic_savefig(figure, path, dpi=100)
 
 
+def write_events(report: WalkForwardReport, folder: Path) -> bool:
+    """Write the study's skipped decisions and fallbacks to ``events.csv`` if there are any.
+
+    Columns ``config, window, date, kind, reason`` (see ``WalkForwardReport.events``); a stale
+    ``events.csv`` is removed when there is none (:func:`seqfolio.reporting.write_events_csv`).
+    Returns whether one was written.
+    """
+    events = getattr(report, "events", None)
+    return write_events_csv(pd.DataFrame() if events is None else events, folder)
+
+
 def write_walkforward_report(
     report: WalkForwardReport, out: str | Path, benchmark: pd.Series | None = None
 ) -> Path:
     """Write ``summary.{md,csv}``, ``per_window.{md,csv}``, ``returns.csv``, ``equity.png``,
-    ``window_sharpe.png`` and ``weights.png`` (best configuration) into ``out``."""
+    ``window_sharpe.png``, ``weights.png`` (best configuration) and, if any decision was skipped
+    or fell back, ``events.csv`` into ``out``."""
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     _write_table(summary_table(report), folder, "summary")
     _write_table(report.per_window.set_index(["config", "window"]), folder, "per_window")
+    write_events(report, folder)
     atomic_write_text(folder / "returns.csv", pd.DataFrame(report.returns).to_csv())
     bench_returns = None
     if benchmark is not None:

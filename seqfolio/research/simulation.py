@@ -14,16 +14,31 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from seqfolio.research.evaluator import Evaluation, evaluate_weights
+from seqfolio.research.evaluator import Evaluation, drop_empty_rows, evaluate_weights
 from seqfolio.research.schedules import decision_dates
 
 
 @dataclass(frozen=True)
 class Targets:
-    """Target weights per decision date, and the scheduled dates that did not trade (with why)."""
+    """Target weights per decision date, and the scheduled dates that did not trade (with why).
+
+    Attributes
+    ----------
+    weights : pandas.DataFrame
+        One row per decision date that produced weights.
+    skipped : list of (Timestamp, str)
+        Every scheduled date that did not trade, with the reason (warm-up, no priced asset, an
+        allocator failure, ...).
+    failures : list of (Timestamp, str)
+        The skipped dates on which the allocator failed (a subset of ``skipped``).
+    fallbacks : list of (Timestamp, str)
+        Dates decided by a :class:`~seqfolio.allocators.Fallback` member other than the first.
+    """
 
     weights: pd.DataFrame
     skipped: list[tuple[pd.Timestamp, str]] = field(default_factory=list)
+    failures: list[tuple[pd.Timestamp, str]] = field(default_factory=list)
+    fallbacks: list[tuple[pd.Timestamp, str]] = field(default_factory=list)
 
 
 def target_weights(
@@ -41,7 +56,9 @@ def target_weights(
     Parameters
     ----------
     prices : pandas.DataFrame
-        Closes (NaN = no price), with history before ``start`` for the first lookback.
+        Closes (NaN = no price), with history before ``start`` for the first lookback. A row with no
+        price at all (a blank holiday row) is not a bar, as in a backtrader run whose feeds carry only
+        priced rows: it is left out of the lookback windows and the schedule.
     allocator : allocator instance or short name
         Cloned and refitted at every decision date.
     lookback, rebalance, max_weight
@@ -58,11 +75,9 @@ def target_weights(
     )
     from seqfolio.strategies.rebalance import resolve_allocator
 
-    steps = [
-        TrailingReturns(lookback),
-        Allocate(resolve_allocator(allocator, owner="target_weights")),
-        CapWeights(max_weight),
-    ]
+    allocate = Allocate(resolve_allocator(allocator, owner="target_weights"))
+    steps = [TrailingReturns(lookback), allocate, CapWeights(max_weight)]
+    prices = drop_empty_rows(prices)
     index = prices.index
     dates = decision_dates(index, rebalance)
     if start is not None:
@@ -86,7 +101,12 @@ def target_weights(
         index=pd.DatetimeIndex(kept, name="date"),
         columns=prices.columns,
     )
-    return Targets(weights=frame, skipped=skipped)
+    return Targets(
+        weights=frame,
+        skipped=skipped,
+        failures=list(allocate.failures),
+        fallbacks=list(allocate.fallbacks),
+    )
 
 
 def simulate(

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from seqfolio.research.config import PortfolioConfig
+from seqfolio.research.evaluator import drop_empty_rows
 from seqfolio.research.parallel import Runner, executor
 from seqfolio.research.splits import Window, walk_forward_windows
 from seqfolio.research.walkforward import (
@@ -37,7 +38,9 @@ class WindowedObjective(Protocol):
     ``suggest`` proposes parameters on an Optuna trial (in this process); ``task`` returns a picklable
     ``(function, argument)`` pair: the costly work for one window, run on a worker as
     ``function(shared, argument)`` where ``shared`` is the runner's shared object; ``scores`` turns the
-    payloads of the windows done so far into one score per window (in this process).
+    payloads of the windows done so far into one score per window (in this process). An objective
+    may also have ``diagnostics(params, payloads) -> dict``: its items are stored on the trial as
+    user attributes (e.g. how many decisions were skipped).
     """
 
     @property
@@ -110,6 +113,9 @@ def run_batched_study(
                     score = scores[step]  # a window with no finite Sharpe counts as a poor one
                     trials[i].report(score if np.isfinite(score) else -10.0, step)
                 trials[i].set_user_attr("window_scores", [float(s) for s in scores])
+                if hasattr(objective, "diagnostics"):
+                    for key, value in objective.diagnostics(params[i], payloads[i]).items():
+                        trials[i].set_user_attr(key, value)
                 if len(scores) < objective.n_windows and trials[i].should_prune():
                     study.tell(trials[i], state=TrialState.PRUNED)
                     continue
@@ -213,6 +219,13 @@ class PortfolioObjective:
         _, sharpes = evaluate_windows(self.prices, params, self.windows[: len(payloads)], payloads)
         return sharpes
 
+    def diagnostics(self, params: PortfolioConfig, payloads: Sequence[Any]) -> dict[str, int]:
+        """Decisions skipped and fallbacks used so far (kept on the trial, shown in its table)."""
+        return {
+            "skipped": sum(len(p.skipped) for p in payloads),
+            "fallbacks": sum(len(p.fallbacks) for p in payloads),
+        }
+
 
 @dataclass
 class TuneResult:
@@ -223,7 +236,8 @@ class TuneResult:
     study : optuna.Study
     best : PortfolioConfig
     trials : pandas.DataFrame
-        One row per trial: state, score, parameters.
+        One row per trial: state, score, parameters, windows run, and the decisions skipped
+        (allocator failures included) and fallbacks used in those windows.
     search_end : pandas.Timestamp
         Last date the search saw.
     holdout : WalkForwardReport or None
@@ -296,6 +310,7 @@ def tune(
             f"The 'n_trials' parameter of tune must be an int >= 1. Got {n_trials!r} instead."
         )
     space = space or SearchSpace()
+    prices = drop_empty_rows(prices)  # a blank holiday row is not a bar (as in backtrader)
     cut = int(round(len(prices) * (1 - holdout)))
     search_prices = prices.iloc[:cut]
     windows = walk_forward_windows(len(search_prices), train=train, test=test)
@@ -395,6 +410,8 @@ def _trials_table(study: Any) -> pd.DataFrame:
                 "score": trial.value,
                 **{f"param.{k}": v for k, v in trial.params.items()},
                 "windows_run": len(trial.user_attrs.get("window_scores", [])),
+                "skipped": trial.user_attrs.get("skipped"),
+                "fallbacks": trial.user_attrs.get("fallbacks"),
             }
         )
     return pd.DataFrame(rows)

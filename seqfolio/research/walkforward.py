@@ -10,16 +10,16 @@ and the daily returns are cut back into windows for per-window statistics.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from seqfolio.research.config import PortfolioConfig
-from seqfolio.research.evaluator import Evaluation, evaluate_weights
+from seqfolio.research.evaluator import Evaluation, drop_empty_rows, evaluate_weights
 from seqfolio.research.parallel import Runner, executor
-from seqfolio.research.simulation import target_weights
+from seqfolio.research.simulation import Targets, target_weights
 from seqfolio.research.splits import Window, walk_forward_windows
 from seqfolio.research.stats import sharpe_summary
 
@@ -32,8 +32,9 @@ class WindowTask:
     window: Window
 
 
-def decide_window(prices: pd.DataFrame, task: WindowTask) -> pd.DataFrame:
-    """Target weights for every scheduled decision in the task's test part (runs on a worker)."""
+def decide_window(prices: pd.DataFrame, task: WindowTask) -> Targets:
+    """Target weights for every scheduled decision in the task's test part, with the decisions that
+    were skipped or fell back and why (runs on a worker)."""
     test = task.window.test_dates(prices.index)
     history = prices.iloc[: task.window.test_stop]  # nothing after the test part is passed on
     return target_weights(
@@ -44,26 +45,51 @@ def decide_window(prices: pd.DataFrame, task: WindowTask) -> pd.DataFrame:
         max_weight=task.config.max_weight,
         start=test[0],
         end=test[-1],
-    ).weights
+    )
+
+
+def _as_targets(decided: Targets | pd.DataFrame) -> Targets:
+    return decided if isinstance(decided, Targets) else Targets(weights=decided)
+
+
+def _no_weights_error(config: PortfolioConfig, targets: Sequence[Targets]) -> ValueError:
+    """Why no window traded: the first allocator failure, else the first skip, else the schedule."""
+    failures = [f for t in targets for f in t.failures]
+    skipped = [s for t in targets for s in t.skipped]
+    first = failures[0] if failures else skipped[0] if skipped else None
+    if first is None:
+        return ValueError(
+            f"{config.label}: no window produced weights: no {config.rebalance} decision date falls "
+            "in the test windows; use longer test windows or a more frequent rebalance."
+        )
+    date, reason = first
+    return ValueError(
+        f"{config.label}: no window produced weights: all {len(skipped)} decisions were skipped; "
+        f"the first{' allocator failure' if failures else ''} ({date.date()}): {reason}"
+    )
 
 
 def evaluate_windows(
     prices: pd.DataFrame,
     config: PortfolioConfig,
     windows: Sequence[Window],
-    targets: Sequence[pd.DataFrame],
+    targets: Sequence[Targets | pd.DataFrame],
 ) -> tuple[Evaluation, list[float]]:
     """Trade the windows' targets as one portfolio; return it and each window's Sharpe ratio.
 
     The returned evaluation spans the windows' test parts exactly (cash before the first decision).
+
+    Raises
+    ------
+    ValueError
+        If no window produced weights; the message gives the first allocator failure (or skip).
     """
     from seqfolio.research.stats import sharpe_ratio
 
-    frames = [t for t in targets if not t.empty]
+    decided = [_as_targets(t) for t in targets]
+    frames = [t.weights for t in decided if not t.weights.empty]
     if not frames:
-        raise ValueError(
-            f"{config.label}: no window produced weights (too little history for the lookback?)."
-        )
+        raise _no_weights_error(config, decided)
     first, stop = windows[0].test_start, windows[-1].test_stop
     combined = pd.concat(frames)
     evaluation = evaluate_weights(
@@ -89,6 +115,13 @@ def evaluate_windows(
     return evaluation, per_window
 
 
+EVENT_COLUMNS = ["config", "window", "date", "kind", "reason"]
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 @dataclass
 class WalkForwardReport:
     """Results of :func:`walk_forward`.
@@ -106,6 +139,13 @@ class WalkForwardReport:
         Stitched out-of-sample daily returns per configuration label.
     weights : dict of str -> DataFrame
         Daily weights per configuration label.
+    events : pandas.DataFrame
+        Decisions that did not go as planned, one row each: ``config``, ``window``, ``date``,
+        ``kind`` and ``reason``. ``kind`` is ``"allocation_failed"`` (skipped because the allocator
+        failed: the portfolio was left as it was), ``"skipped"`` (any other skipped decision) or
+        ``"fallback"`` (decided by a later member of a :class:`~seqfolio.allocators.Fallback`).
+        Empty (with those columns) for a clean study. ``per_window`` counts them per window
+        (``skipped``, ``failed``, ``fallbacks``).
     """
 
     windows: list[Window]
@@ -113,6 +153,48 @@ class WalkForwardReport:
     summary: pd.DataFrame
     returns: dict[str, pd.Series]
     weights: dict[str, pd.DataFrame]
+    events: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=EVENT_COLUMNS))
+
+    def events_summary(self) -> dict[str, str]:
+        """One line per configuration with events, e.g. ``"3 of 48 decisions skipped (3 allocator
+        failures; first 2020-05-01: HRP failed: ...), 1 decision fell back to HRP"``."""
+        lines = {}
+        for label, group in self.events.groupby("config", sort=False):
+            kinds = group["kind"]
+            failed = group[kinds == "allocation_failed"]
+            skipped = group[kinds != "fallback"]
+            planned = self.per_window.loc[self.per_window["config"] == label, "decisions"].sum()
+            parts = []
+            if len(skipped):
+                first = failed.iloc[0] if len(failed) else skipped.iloc[0]
+                why = f"{_count(len(failed), 'allocator failure')}; " if len(failed) else ""
+                parts.append(
+                    f"{len(skipped)} of {int(planned)} decisions skipped ({why}first "
+                    f"{pd.Timestamp(first['date']).date()}: {first['reason']})"
+                )
+            fell_back = group.loc[kinds == "fallback", "reason"].str.split(" used:").str[0]
+            if len(fell_back):
+                members = ", ".join(dict.fromkeys(fell_back))
+                parts.append(f"{_count(len(fell_back), 'decision')} fell back to {members}")
+            lines[str(label)] = ", ".join(parts)
+        return lines
+
+
+def _window_events(
+    config: PortfolioConfig, window: Window, targets: Targets
+) -> list[dict[str, Any]]:
+    failed = set(targets.failures)
+    rows = [
+        {"config": config.label, "window": window.number, "date": date,
+         "kind": "allocation_failed" if (date, reason) in failed else "skipped", "reason": reason}
+        for date, reason in targets.skipped
+    ]  # fmt: skip
+    rows += [
+        {"config": config.label, "window": window.number, "date": date, "kind": "fallback",
+         "reason": reason}
+        for date, reason in targets.fallbacks
+    ]  # fmt: skip
+    return sorted(rows, key=lambda row: row["date"])
 
 
 def walk_forward(
@@ -142,12 +224,20 @@ def walk_forward(
         Window sizes in bars (see :func:`~seqfolio.research.walk_forward_windows`). For allocators the
         training part is the history their lookback reads; it must cover ``lookback + 1`` bars.
     start, end : date-like, optional
-        Restrict the data (``start`` is where the first training part begins).
+        Restrict the data (``start`` is where the first training part begins). Rows with no price
+        at all (blank holiday rows) are then dropped: they are not bars (as in backtrader).
     workers, scheduler, progress
         Parallel execution (see :func:`~seqfolio.research.parallel.executor`).
     run : Runner, optional
         An already open runner whose shared object is exactly ``prices`` after the ``start`` /
-        ``end`` cut (overrides ``workers`` / ``scheduler``).
+        ``end`` cut and :func:`~seqfolio.research.evaluator.drop_empty_rows` (overrides
+        ``workers`` / ``scheduler``).
+
+    Raises
+    ------
+    ValueError
+        For bad windows or configurations, or if a configuration traded in no window (the message
+        gives the first allocator failure).
     """
     if not configs:
         raise ValueError("walk_forward: give at least one configuration.")
@@ -155,6 +245,7 @@ def walk_forward(
     if len(set(labels)) != len(labels):
         raise ValueError(f"walk_forward: duplicate configurations {labels}.")
     prices = prices.loc[pd.Timestamp(start) if start else None : pd.Timestamp(end) if end else None]
+    prices = drop_empty_rows(prices)
     too_long = [c.label for c in configs if c.lookback + 1 > train]
     if too_long:
         raise ValueError(
@@ -173,13 +264,14 @@ def walk_forward(
         decided = run(decide_window, tasks)
 
     per_window_rows, returns, weights, turnovers = [], {}, {}, {}
+    event_rows: list[dict[str, Any]] = []
     for i, config in enumerate(configs):
-        targets = decided[i * len(windows) : (i + 1) * len(windows)]
+        targets = [_as_targets(t) for t in decided[i * len(windows) : (i + 1) * len(windows)]]
         evaluation, sharpes = evaluate_windows(prices, config, windows, targets)
         returns[config.label] = evaluation.returns
         weights[config.label] = evaluation.weights
         turnovers[config.label] = float(evaluation.turnover.mean())
-        for window, sharpe in zip(windows, sharpes, strict=True):
+        for window, sharpe, target in zip(windows, sharpes, targets, strict=True):
             per_window_rows.append(
                 {
                     "config": config.label,
@@ -188,8 +280,13 @@ def walk_forward(
                     "test_start": prices.index[window.test_start].date(),
                     "test_end": prices.index[window.test_stop - 1].date(),
                     "sharpe": sharpe,
+                    "decisions": len(target.weights) + len(target.skipped),
+                    "skipped": len(target.skipped),
+                    "failed": len(target.failures),
+                    "fallbacks": len(target.fallbacks),
                 }
             )
+            event_rows += _window_events(config, window, target)
     summary = _summary(returns, turnovers)
     return WalkForwardReport(
         windows=windows,
@@ -197,6 +294,7 @@ def walk_forward(
         summary=summary,
         returns=returns,
         weights=weights,
+        events=pd.DataFrame(event_rows, columns=EVENT_COLUMNS),
     )
 
 
