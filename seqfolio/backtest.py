@@ -16,7 +16,9 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["BacktestResult", "run_backtest", "with_history"]
+from seqfolio._params import is_real_number
+
+__all__ = ["BacktestResult", "check_broker", "run_backtest", "with_history"]
 
 
 @dataclass
@@ -43,8 +45,11 @@ class BacktestResult:
         trained model yet, ...).
     allocation_failures : list of (Timestamp, str)
         The skipped rebalances on which the allocator raised (e.g. ``AllocationError``) or returned
-        non-finite weights, with the error (a subset of ``skipped``; the strategy's
-        ``allocate_step.failures``).
+        unusable weights, with the error (a subset of ``skipped``; the strategy's
+        ``allocate_step.failures``, or with an ``LSTMAllocator`` its ``ModelWeights`` step's).
+    forecast_failures : list of (Timestamp, str)
+        With ``signal=``: the skipped rebalances on which the forecast failed (e.g. a broken model
+        whose output is not finite), with the error (a subset of ``skipped``).
     fallbacks : list of (Timestamp, str)
         Rebalances decided by a :class:`~seqfolio.allocators.Fallback` member other than the first:
         ``"<member> used: <why the earlier ones failed>"`` (they traded normally).
@@ -52,6 +57,10 @@ class BacktestResult:
         With a walk-forward model: retrains that produced no model (the previous one was kept), with
         the reason (``strategy.walkforward.failures``).
     tearsheet : pathlib.Path or None
+        The tear sheet written; None if none was asked for or it could not be written.
+    tearsheet_error : str or None
+        Why the tear sheet asked for was not written (e.g. the strategy never traded, so its
+        returns are all 0); a :class:`~seqfolio.reporting.TearSheetWarning` said so too.
     retrains : pandas.DataFrame or None
         With a walk-forward model: one row per retrain (date, version, bars, seconds, source,
         trigger; see :meth:`~seqfolio.strategies.WalkForward.retrain_table`).
@@ -82,6 +91,25 @@ class BacktestResult:
     allocation_failures: list[tuple[pd.Timestamp, str]] = field(default_factory=list)
     fallbacks: list[tuple[pd.Timestamp, str]] = field(default_factory=list)
     retrain_failures: list[tuple[pd.Timestamp, str]] = field(default_factory=list)
+    forecast_failures: list[tuple[pd.Timestamp, str]] = field(default_factory=list)
+    tearsheet_error: str | None = None
+
+    @property
+    def traded(self) -> bool:
+        """Whether any rebalance traded (False: every scheduled rebalance was skipped)."""
+        return len(self.rebalances) > 0
+
+    def first_skip(self) -> tuple[pd.Timestamp, str] | None:
+        """The first skipped rebalance that is not a warm-up (else the first skip; None if none).
+
+        The reason to show when a run never traded, as the end-of-run log line does.
+        """
+        from seqfolio.strategies.forecast_steps import NO_MODEL
+
+        for date, reason in self.skipped:
+            if not (reason.startswith("warm-up:") or reason.startswith(NO_MODEL)):
+                return date, reason
+        return self.skipped[0] if self.skipped else None
 
     def events(self) -> pd.DataFrame:
         """Skipped rebalances, fallbacks and failed retrains as one table, in date order.
@@ -91,13 +119,14 @@ class BacktestResult:
         pandas.DataFrame
             Columns ``date``, ``kind``, ``reason``; one row per event. ``kind`` is
             ``"allocation_failed"`` (a skipped rebalance on which the allocator failed),
-            ``"skipped"`` (any other skipped rebalance), ``"fallback"`` or ``"retrain_failed"``.
-            Empty (with those columns) for a clean run.
+            ``"forecast_failed"`` (one on which the forecast failed), ``"skipped"`` (any other
+            skipped rebalance), ``"fallback"`` or ``"retrain_failed"``. Empty (with those columns)
+            for a clean run.
         """
-        failed = set(self.allocation_failures)
+        kinds = {event: "allocation_failed" for event in self.allocation_failures}
+        kinds.update({event: "forecast_failed" for event in self.forecast_failures})
         rows = [(d, "retrain_failed", r) for d, r in self.retrain_failures]
-        rows += [(d, "allocation_failed" if (d, r) in failed else "skipped", r)
-                 for d, r in self.skipped]  # fmt: skip
+        rows += [(d, kinds.get((d, r), "skipped"), r) for d, r in self.skipped]
         rows += [(d, "fallback", r) for d, r in self.fallbacks]
         table = pd.DataFrame(rows, columns=["date", "kind", "reason"])
         return table.sort_values("date", kind="stable", ignore_index=True)
@@ -107,7 +136,12 @@ def with_history(prices: pd.DataFrame, start: Any, lookback: int) -> pd.DataFram
     """``prices`` from ``lookback + 1`` rows before ``start`` on, so the first rebalance has history."""
     if start is None:
         return prices
-    first = int(prices.index.searchsorted(pd.Timestamp(start)))
+    from seqfolio.strategies.feeds import naive_timestamp
+
+    tz = getattr(prices.index, "tz", None)
+    stamp = naive_timestamp(start, "start", "with_history", tz)
+    index = prices.index if tz is None else prices.index.tz_localize(None)
+    first = int(index.searchsorted(stamp))
     return prices.iloc[max(0, first - lookback - 1) :]
 
 
@@ -139,6 +173,23 @@ def _progress_analyzer(progress: _Progress) -> type:
             progress.close()
 
     return ProgressAnalyzer
+
+
+def check_broker(*, cash: Any = 1_000_000.0, commission: Any = 0.001) -> None:
+    """Validate :func:`run_backtest`'s ``cash`` and ``commission`` (any real number type but bool).
+
+    Raises
+    ------
+    ValueError
+        ``commission must be a fraction of traded value in [0, 0.1) ...`` or ``cash must be a
+        positive number ...``.
+    """
+    if not is_real_number(commission) or not math.isfinite(commission) or not 0 <= commission < 0.1:
+        raise ValueError(
+            f"commission must be a fraction of traded value in [0, 0.1) (0.001 = 10 bps). Got {commission!r}."
+        )
+    if not is_real_number(cash) or not math.isfinite(cash) or cash <= 0:
+        raise ValueError(f"cash must be a positive number. Got {cash!r}.")
 
 
 def run_backtest(
@@ -179,7 +230,8 @@ def run_backtest(
     lookback : int, default 252
     start, end : date-like, optional
         Reporting period: no rebalance before ``start``; returns and weights are cut to
-        [start, end]. Prices after ``end`` are dropped.
+        [start, end]. Prices after ``end`` are dropped. With tz-aware prices, a tz-aware date is
+        converted to their zone and a naive one is read in it; the results are tz-naive.
     cash : float, default 1e6
     commission : float, default 0.001
         Commission as a fraction of traded value (0.001 = 10 bps).
@@ -188,7 +240,10 @@ def run_backtest(
     benchmark : pandas.Series, optional
         Benchmark returns or prices, for the tear sheet.
     tearsheet : str or path, optional
-        Write a QuantStats tear sheet there.
+        Write a QuantStats tear sheet there. If it cannot be written (a run that never traded has
+        all-zero returns; or QuantStats fails), the result is still returned, with ``tearsheet``
+        None and the reason in ``tearsheet_error``, and a
+        :class:`~seqfolio.reporting.TearSheetWarning` is issued.
     name : str, optional
         Label (default e.g. ``"HRP monthly"``).
     progress : bool, default False
@@ -206,25 +261,42 @@ def run_backtest(
     Returns
     -------
     BacktestResult
+
+    Raises
+    ------
+    TypeError, ValueError
+        For prices that are not a DataFrame with a sorted, unique DatetimeIndex, that repeat a
+        column name or hold a non-numeric column; an unparseable ``start`` / ``end``; a bad
+        ``cash`` / ``commission`` (any real number type but bool is accepted) or strategy param.
     """
     import backtrader as bt
 
-    from seqfolio.strategies import RebalanceStrategy, TearSheet, WeightsHistory, add_price_feeds
+    from seqfolio.strategies import (
+        Forecast,
+        ModelWeights,
+        RebalanceStrategy,
+        TearSheet,
+        WeightsHistory,
+        add_price_feeds,
+    )
+    from seqfolio.strategies.feeds import check_prices, naive_timestamp
 
-    if (
-        not isinstance(commission, (int, float))
-        or not math.isfinite(commission)
-        or not 0 <= commission < 0.1
-    ):
-        raise ValueError(
-            f"commission must be a fraction of traded value in [0, 0.1) (0.001 = 10 bps). Got {commission!r}."
-        )
-    if not isinstance(cash, (int, float)) or not math.isfinite(cash) or cash <= 0:
-        raise ValueError(f"cash must be a positive number. Got {cash!r}.")
-    if end is not None:
-        prices = prices.loc[: pd.Timestamp(end)]
-    if prices.empty:
-        raise ValueError("No prices in the requested period.")
+    check_broker(cash=cash, commission=commission)
+    check_prices(prices, "run_backtest")
+    # The feeds' bars are tz-naive wall-clock times: start / end are made so, in the prices' zone.
+    tz = prices.index.tz
+    start = naive_timestamp(start, "start", "run_backtest", tz)
+    end_date = naive_timestamp(end, "end", "run_backtest", tz)
+    if tz is not None:
+        prices = prices.tz_localize(None)
+    if end_date is not None:
+        first = prices.index[0]
+        prices = prices.loc[:end_date]
+        if prices.empty:
+            raise ValueError(
+                f"run_backtest: no prices on or before end={end!r}: the prices start on "
+                f"{first.date()}; pass a later end (or None)."
+            )
     cerebro = bt.Cerebro(stdstats=False, **(cerebro_kwargs or {}))
     add_price_feeds(cerebro, prices)
     cerebro.broker.setcash(float(cash))
@@ -257,6 +329,14 @@ def run_backtest(
     total = time.perf_counter() - t0
     wf = strategy.walkforward
     allocate = strategy.allocate_step
+    failures = [] if allocate is None else list(allocate.failures)
+    forecast_failures: list[tuple[pd.Timestamp, str]] = []
+    for step in strategy.steps:
+        inner = getattr(step, "step", step)  # unwrapped from Timed
+        if isinstance(inner, ModelWeights):  # an LSTMAllocator's unusable weights
+            failures += inner.failures
+        elif isinstance(inner, Forecast):
+            forecast_failures += inner.failures
     timings = {
         "total": total,
         "training": wf.timings["training"] if wf else 0.0,
@@ -274,7 +354,7 @@ def run_backtest(
     history = strategy.analyzers.weights.get_analysis()
     daily = history["daily"]
     if start is not None:
-        daily = daily.loc[pd.Timestamp(start) :]
+        daily = daily.loc[start:]
     return BacktestResult(
         name=str(sheet.returns.name),
         returns=sheet.returns,
@@ -286,10 +366,12 @@ def run_backtest(
         n_rejected=strategy.n_rejected,
         skipped=list(strategy.skipped),
         tearsheet=sheet.path,
+        tearsheet_error=sheet.error,
         retrains=None if wf is None else wf.retrain_table(),
         forecasts=forecasts,
         timings=timings,
-        allocation_failures=[] if allocate is None else list(allocate.failures),
+        allocation_failures=sorted(failures, key=lambda failure: failure[0]),
+        forecast_failures=forecast_failures,
         fallbacks=[] if allocate is None else list(allocate.fallbacks),
         retrain_failures=[] if wf is None else list(wf.failures),
     )

@@ -10,7 +10,35 @@ when there was any, and say so in the summary line.
 
 Every option can also come from a TOML file (``--config run.toml``) with the same names as keys
 (``allocator = "herc"``, ``start = "2010-01-01"``, ``cash_buffer = 0.02``); options given on the
-command line win. Errors print one line on stderr and exit with status 1 (2 for usage errors).
+command line win.
+
+Errors and exit status
+----------------------
+Every error prints exactly one line on stderr, ``seqfolio: error: ...``, and no traceback
+(``SEQFOLIO_DEBUG=1`` re-raises instead); warnings print ``seqfolio: warning: ...`` lines.
+
+- exit 0: the run completed (warnings, e.g. a tear sheet QuantStats could not draw, do not change it);
+- exit 1: a bad option, config or data file (checked before any work; ``backtest`` and ``compare``
+  check option values first, then the data, so no data warning comes before an option error), or a
+  run that never traded;
+- exit 2: a usage error found by the argument parser (unknown option or sub-command, ``--lookback
+  abc``): ``seqfolio: error: argument --lookback: invalid int value: 'abc' (see seqfolio backtest
+  --help)``, one line, no usage block (argparse's conventional status 2);
+- exit 130: interrupted (Ctrl-C).
+
+A run that never traded (every rebalance skipped, e.g. every optimisation infeasible) still writes
+``returns.csv`` (all 0), ``weights.csv`` and ``rebalances.csv`` (headers only) and ``events.csv`` with the
+skip reasons, and prints its summary line; there is no tear sheet or weights chart (a warning says
+so), and the command ends with status 1 and ``seqfolio: error: HRP monthly never traded: all N
+scheduled rebalances were skipped (first: <date> <reason>); see <out>/events.csv``.
+``seqfolio compare`` reports such an allocator the same way, leaves it out of the comparison, writes the
+comparison of the others, and ends with status 1 and ``seqfolio: error: 1 of 3 allocators never
+traded and are left out of the comparison: ...``. A tear sheet that cannot be written for any other
+reason (a QuantStats failure) gives a ``seqfolio: warning: TearSheet: no tear sheet written ...`` line,
+every other file is still written and the status stays 0. A report file this run did not write
+(tear sheet, weights chart, comparison) is removed if an earlier run left one of the same name in
+``--out``, so a stale report is never taken for this run's; files of other names (e.g. an earlier
+``compare``'s tear sheet of another allocator) are left alone.
 """
 
 from __future__ import annotations
@@ -21,11 +49,12 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pandas as pd
 
 from seqfolio._atomic import atomic_write_text, confined
+from seqfolio.reporting import EVENTS_FILE
 
 __all__ = ["main"]
 
@@ -59,6 +88,13 @@ _TYPES: dict[str, type] = {
 
 class CLIError(Exception):
     """A user error reported as one line."""
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse with usage errors as one line (``seqfolio: error: ...``), still exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"seqfolio: error: {message} (see {self.prog} --help)\n")
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -132,7 +168,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="seqfolio", description="Backtest seqfolio allocators with backtrader and QuantStats."
     )
     sub = parser.add_subparsers(dest="command", metavar="{backtest,compare,walkforward,tune}")
@@ -157,6 +193,8 @@ def _read_config(path: str) -> dict[str, Any]:
     else:  # pragma: no cover
         import tomli as tomllib
     file = Path(path)
+    if file.is_dir():
+        raise CLIError(f"--config {path} is a folder, not a TOML file; give the path of the file")
     if not file.is_file():
         raise CLIError(f"config file not found: {path}")
     try:
@@ -211,6 +249,53 @@ def resolve_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
+def _allocator_names(options: dict[str, Any], command: str) -> list[str]:
+    """The allocators the command runs (``backtest``: one; ``compare``: the list, deduplicated)."""
+    from seqfolio.allocators import ALLOCATORS
+
+    if command == "backtest":
+        return [str(options["allocator"])]
+    names = [n.strip().lower() for n in str(options["allocators"]).split(",") if n.strip()]
+    unknown = [n for n in names if n not in ALLOCATORS and n != "lstm-weights"]
+    if not names or unknown:
+        raise CLIError(
+            f"unknown allocator(s) {unknown}; choose from {sorted(ALLOCATORS) + ['lstm-weights']}"
+        )
+    return list(dict.fromkeys(names))
+
+
+def check_options(options: dict[str, Any], command: str) -> list[str]:
+    """Check every option value before any data is read; return the allocator names to run.
+
+    So a bad value fails at once, before a data warning (``--start`` before the first price, ...)
+    or any work; the run itself checks the same things again with the same messages.
+    """
+    from seqfolio.backtest import check_broker
+    from seqfolio.cli_walkforward import (
+        _signal_target,
+        history_bars,
+        is_lstm_allocator,
+        parse_threads,
+    )
+    from seqfolio.strategies.rebalance import check_strategy_params, resolve_allocator
+
+    check_out_folder(options["out"])
+    check_strategy_params(
+        lookback=options["lookback"], rebalance=options["rebalance"],
+        min_trade=options["min_trade"], cash_buffer=options["cash_buffer"],
+        max_weight=options["max_weight"],
+    )  # fmt: skip
+    check_broker(cash=options["cash"], commission=options["commission"])
+    names = _allocator_names(options, command)
+    for name in names:
+        if not is_lstm_allocator(name):
+            resolve_allocator(_allocator(options, name))
+    _signal_target(options)
+    parse_threads(options.get("threads", 1))
+    history_bars(options, names)  # --train-window, when a walk-forward model is used
+    return names
+
+
 def _load_inputs(options: dict[str, Any]) -> tuple[pd.DataFrame, pd.Series]:
     from seqfolio.backtest import with_history
     from seqfolio.data import load_benchmark, load_sample, read_prices
@@ -228,9 +313,25 @@ def _load_inputs(options: dict[str, Any]) -> tuple[pd.DataFrame, pd.Series]:
         prices = read_prices(options["data"])
     else:
         prices = load_sample(end=end_ts)
+    full = prices
     prices = prices.loc[:end_ts] if end_ts is not None else prices
+    if prices.empty and end_ts is not None and len(full):
+        raise CLIError(
+            f"the price data starts on {full.index[0].date()}, after --end {end_ts.date()}; "
+            "choose an --end after the first price (or other --data)"
+        )
     if start_ts is not None and (prices.empty or prices.index[-1] < start_ts):
-        raise CLIError(f"the price data ends before --start {start_ts.date()}")
+        if len(prices) and full.index[-1] > prices.index[-1]:  # it resumes after --end
+            later = full.index[full.index > prices.index[-1]][0]
+            raise CLIError(
+                f"the price data has no row from --start {start_ts.date()} to --end "
+                f"{end_ts.date() if end_ts is not None else ''}: it has a gap from "
+                f"{prices.index[-1].date()} to {later.date()}; choose dates inside the data"
+            )
+        last = f" (its last price is on {prices.index[-1].date()})" if len(prices) else ""
+        raise CLIError(
+            f"the price data ends before --start {start_ts.date()}{last}; choose an earlier --start"
+        )
     from seqfolio.cli_walkforward import history_bars
 
     names = [str(options["allocator"])] + str(options["allocators"]).split(",")
@@ -349,7 +450,7 @@ def _allocator(options: dict[str, Any], name: str) -> Any:
         raise CLIError(f"unknown allocator {name!r}; choose from {sorted(ALLOCATORS)}")
     try:
         allocator = ALLOCATORS[key](**params)
-        allocator._validate_params()
+        allocator.check_params()
     except TypeError:
         valid = sorted(ALLOCATORS[key]().get_params())
         raise CLIError(
@@ -391,9 +492,6 @@ def _run(options: dict[str, Any], allocator: str, out: Path, tearsheet_name: str
     )
 
 
-EVENTS_FILE = "events.csv"
-
-
 def _count(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n} {noun if n == 1 else (plural or noun + 's')}"
 
@@ -402,8 +500,12 @@ def _events_summary(result: Any) -> str:
     """``", 2 rebalances skipped (1 allocator failure), ..."`` for the non-zero counts, or ``""``."""
     parts = []
     if result.skipped:
-        failed = len(result.allocation_failures)
-        why = f" ({_count(failed, 'allocator failure')})" if failed else ""
+        causes = [
+            _count(len(result.allocation_failures), "allocator failure"),
+            _count(len(getattr(result, "forecast_failures", [])), "failed forecast"),
+        ]
+        causes = [c for c in causes if not c.startswith("0 ")]
+        why = f" ({', '.join(causes)})" if causes else ""
         parts.append(f"{_count(len(result.skipped), 'rebalance')} skipped{why}")
     if result.fallbacks:
         members = pd.Series([r.split(" used:")[0] for _, r in result.fallbacks]).value_counts()
@@ -418,15 +520,61 @@ def _events_summary(result: Any) -> str:
 def _summary(result: Any) -> str:
     """The one-line summary of a run (counts of skips, fallbacks and failures only when non-zero)."""
     reb = result.rebalances
+    index = result.returns.index
+    period = f"{index[0].date()} .. {index[-1].date()}" if len(index) else "no returns"
+    if len(reb):
+        trading = (
+            f"{len(reb)} rebalances, mean turnover {reb['turnover'].mean():.1%}, "
+            f"costs {reb['costs'].sum():,.0f}, rejected orders {result.n_rejected} "
+            f"({int(reb['n_retried'].sum())} retried)"
+        )
+    else:
+        trading = "0 rebalances (never traded)"
     return (
-        f"{result.name}: {result.returns.index[0].date()} .. {result.returns.index[-1].date()}, "
-        f"{len(reb)} rebalances, mean turnover {reb['turnover'].mean():.1%}, "
-        f"costs {reb['costs'].sum():,.0f}, rejected orders {result.n_rejected} "
-        f"({int(reb['n_retried'].sum())} retried), "
-        f"final value {result.final_value:,.0f}"
+        f"{result.name}: {period}, {trading}, final value {result.final_value:,.0f}"
         + (f", {len(result.retrains)} retrains" if result.retrains is not None else "")
         + _events_summary(result)
     )
+
+
+def _held_nothing(result: Any) -> bool:
+    """Whether a run never held a position: no rebalance traded, or every return is 0."""
+    return not len(result.rebalances) or not (result.returns != 0).any()
+
+
+def _never_traded(result: Any, out: Path) -> str:
+    """Why a run held nothing, as one line naming the first skip reason and ``events.csv``."""
+    first = result.first_skip()
+    n = len(result.skipped)
+    if len(result.rebalances):
+        return (
+            f"{result.name} never held a position: its {_count(len(result.rebalances), 'rebalance')} "
+            "filled no order before the data ended; use a longer period (a later --end)"
+        )
+    if first is None:
+        return (
+            f"{result.name} made no rebalance: no scheduled --rebalance date in the period; use a "
+            "longer period or a more frequent --rebalance"
+        )
+    every = f"all {n} scheduled rebalances were" if n > 1 else "its only scheduled rebalance was"
+    return (
+        f"{result.name} never traded: {every} skipped (first: {first[0].date()} "
+        f"{first[1].rstrip('.')}); "
+        f"see {out / EVENTS_FILE}"
+    )
+
+
+def _remove_stale(out: Path, names: Sequence[str]) -> None:
+    """Remove report files an earlier run left in ``out`` that this run did not write."""
+    for name in names:
+        (out / name).unlink(missing_ok=True)
+
+
+def _wrote(out: Path, names: Sequence[str]) -> str:
+    """``"wrote OUT/first, second, third"`` (the first file with its folder)."""
+    if not names:
+        return "wrote nothing"
+    return "wrote " + ", ".join([str(out / names[0]), *names[1:]])
 
 
 def _events_csv(results: Sequence[Any], out: Path, *, by_strategy: bool = False) -> bool:
@@ -435,17 +583,13 @@ def _events_csv(results: Sequence[Any], out: Path, *, by_strategy: bool = False)
     Columns ``date, kind, reason`` (``strategy`` first with ``by_strategy``). With no event, a
     ``events.csv`` left by an earlier run in the same folder is removed. Returns whether one was written.
     """
-    path = out / EVENTS_FILE
+    from seqfolio.reporting import write_events_csv
+
     tables = [r.events().assign(strategy=r.name) for r in results]
     tables = [t for t in tables if len(t)]
-    if not tables:
-        path.unlink(missing_ok=True)
-        return False
-    table = pd.concat(tables, ignore_index=True)
-    table["date"] = pd.to_datetime(table["date"]).dt.strftime("%Y-%m-%d")
     columns = ["strategy", "date", "kind", "reason"] if by_strategy else ["date", "kind", "reason"]
-    atomic_write_text(path, table[columns].to_csv(index=False))
-    return True
+    table = pd.concat(tables, ignore_index=True)[columns] if tables else pd.DataFrame()
+    return write_events_csv(table, out)
 
 
 def _weights_csv(result: Any, path: Path) -> None:
@@ -464,50 +608,87 @@ def cmd_backtest(options: dict[str, Any]) -> int:
     out = Path(options["out"])
     out.mkdir(parents=True, exist_ok=True)
     result = _run(options, str(options["allocator"]), out, "tearsheet.html")
-    if result.returns.empty or len(result.rebalances) == 0:
+    if result.returns.empty:
         raise CLIError(
             "the backtest made no rebalance; use a longer period or a shorter --lookback"
         )
-    table = metrics_table({result.name: result.returns}, options["_benchmark"],
-                          benchmark_name=str(options["_benchmark"].name))  # fmt: skip
+    idle = _held_nothing(result)
+    written = [] if result.tearsheet is None else ["tearsheet.html"]
+    if result.tearsheet is None:  # the warning was printed; never leave an earlier run's report
+        _remove_stale(out, ["tearsheet.html"])
+    if idle:
+        _remove_stale(out, ["weights.png"])
+    else:
+        plot_weights(
+            result.weights, out / "weights.png", title=f"{result.name}: daily position weights"
+        )
+        written.append("weights.png")
+    _weights_csv(result, out / "weights.csv")
     atomic_write_text(
         out / "returns.csv", result.returns.rename("return").to_csv(float_format="%.8f")
     )
-    _weights_csv(result, out / "weights.csv")
     atomic_write_text(out / "rebalances.csv", result.rebalances.to_csv(float_format="%.6f"))
-    plot_weights(
-        result.weights, out / "weights.png", title=f"{result.name}: daily position weights"
-    )
-    events = _events_csv([result], out)
+    written += ["weights.csv", "returns.csv", "rebalances.csv"]
+    if _events_csv([result], out):
+        written.append(EVENTS_FILE)
     if not options["quiet"]:
         print(_summary(result))
-        print(_markdown(format_metrics(table)))
-        print(
-            f"wrote {out / 'tearsheet.html'}, weights.png, weights.csv, returns.csv, rebalances.csv"
-            + (f", {EVENTS_FILE}" if events else "")
-        )
+        if not idle:
+            table = metrics_table({result.name: result.returns}, options["_benchmark"],
+                                  benchmark_name=str(options["_benchmark"].name))  # fmt: skip
+            print(_markdown(format_metrics(table)))
+        print(_wrote(out, written))
+    if idle:
+        raise CLIError(_never_traded(result, out))
     return 0
 
 
 def cmd_compare(options: dict[str, Any]) -> int:
-    from seqfolio.allocators import ALLOCATORS
-    from seqfolio.reporting import format_metrics, metrics_table
-
-    names = [n.strip().lower() for n in str(options["allocators"]).split(",") if n.strip()]
-    unknown = [n for n in names if n not in ALLOCATORS and n != "lstm-weights"]
-    if not names or unknown:
-        raise CLIError(
-            f"unknown allocator(s) {unknown}; choose from {sorted(ALLOCATORS) + ['lstm-weights']}"
-        )
+    names = _allocator_names(options, "compare")
     out = Path(options["out"])
     out.mkdir(parents=True, exist_ok=True)
-    results = []
-    for name in dict.fromkeys(names):
-        result = _run(options, name, out, f"tearsheet_{name}.html")
-        results.append(result)
+    runs: list[Any] = []
+    for name in names:
+        sheet = f"tearsheet_{name}.html"
+        result = _run(options, name, out, sheet)
+        if result.tearsheet is None:  # the warning was printed; never leave an earlier run's
+            _remove_stale(out, [sheet])
+        runs.append(result)
         if not options["quiet"]:
             print(_summary(result))
-    benchmark = options["_benchmark"]
+    # a run that never traded is reported (summary, events.csv, the error below), not compared
+    idle = [r for r in runs if _held_nothing(r)]
+    results = [r for r in runs if not _held_nothing(r)]
+    n_sheets = sum(r.tearsheet is not None for r in runs)
+    events = _events_csv(runs, out, by_strategy=True)
+    tables = ["comparison.md", "comparison.csv", "returns.csv"]
+    if results:
+        markdown = _write_comparison(results, options["_benchmark"], out)
+        written = tables + ([EVENTS_FILE] if events else [])
+    else:
+        _remove_stale(out, tables)
+        markdown, written = None, [EVENTS_FILE] if events else []
+    if not options["quiet"]:
+        if markdown is not None:
+            print(markdown)
+        print(_wrote(out, written) + f" and {_count(n_sheets, 'tear sheet')}")
+    if idle:
+        why = _never_traded(idle[0], out)
+        if len(idle) > 1:
+            why += f"; so did {', '.join(r.name for r in idle[1:])}"
+        if not results:
+            raise CLIError(f"no allocator traded, so there is nothing to compare: {why}")
+        raise CLIError(
+            f"{len(idle)} of {len(names)} allocators never traded and are left out of the "
+            f"comparison: {why}"
+        )
+    return 0
+
+
+def _write_comparison(results: Sequence[Any], benchmark: pd.Series, out: Path) -> str:
+    """Write comparison.csv / comparison.md / returns.csv for the runs that traded; return the table."""
+    from seqfolio.reporting import format_metrics, metrics_table
+
     table = metrics_table(
         {r.name: r.returns for r in results}, benchmark, benchmark_name=str(benchmark.name)
     )
@@ -531,15 +712,7 @@ def cmd_compare(options: dict[str, Any]) -> int:
         out / "returns.csv",
         pd.DataFrame({r.name: r.returns for r in results}).to_csv(float_format="%.8f"),
     )
-    events = _events_csv(results, out, by_strategy=True)
-    if not options["quiet"]:
-        print(markdown)
-        print(
-            f"wrote {out / 'comparison.md'}, comparison.csv, returns.csv"
-            + (f", {EVENTS_FILE}" if events else "")
-            + f" and {len(results)} tear sheets"
-        )
-    return 0
+    return markdown
 
 
 def _show_warning(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
@@ -551,7 +724,10 @@ def _show_warning(message: Any, category: Any, *args: Any, **kwargs: Any) -> Non
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``seqfolio`` console script; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2, already printed as one line)
+        return exc.code if isinstance(exc.code, int) else 2
     debug = os.environ.get("SEQFOLIO_DEBUG") == "1"
     try:
         if args.command in ("walkforward", "tune"):
@@ -559,6 +735,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)
+                warnings.showwarning = _show_warning
                 if args.command == "walkforward":
                     return commands.cmd_walkforward(args)
                 return commands.cmd_tune(args)
@@ -570,6 +747,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             warnings.showwarning = _show_warning
+            check_options(options, args.command)
             options["_prices"], options["_benchmark"] = _load_inputs(options)
             if args.command == "backtest":
                 return cmd_backtest(options)

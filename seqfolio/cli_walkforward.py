@@ -133,12 +133,10 @@ def model_kwargs(
     elif target is not None:
         signal = LSTMForecaster(target=target, max_epochs=8, sample_stride=3, **network)
         short = next(k for k, v in SIGNALS.items() if v == target).replace("lstm", "LSTM")
-        if isinstance(allocator, str):
-            from seqfolio.allocators import ALLOCATORS
+        from seqfolio.strategies.rebalance import resolve_allocator
 
-            label = ALLOCATORS[allocator.strip().lower()].__name__
-        else:
-            label = type(allocator).__name__
+        # an unknown name fails here as it would without --signal, naming the valid allocators
+        label = type(resolve_allocator(allocator)).__name__
         kwargs = dict(allocator=allocator, signal=signal,
                       name=f"{short} → {label} {options['rebalance']}")  # fmt: skip
         folder = f"lstm-{target}"

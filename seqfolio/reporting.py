@@ -19,10 +19,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from seqfolio._atomic import atomic_path, atomic_savefig
+from seqfolio._atomic import atomic_path, atomic_savefig, atomic_write_text
 
 __all__ = [
     "METRICS",
+    "TearSheetWarning",
     "format_metrics",
     "metrics_table",
     "plot_weights",
@@ -32,6 +33,11 @@ __all__ = [
 ]
 
 PERIODS_PER_YEAR = 252
+
+
+class TearSheetWarning(RuntimeWarning):
+    """A tear sheet could not be written; the backtest's results are kept (see ``TearSheet``)."""
+
 
 METRICS: tuple[str, ...] = (
     "Total return",
@@ -202,6 +208,24 @@ def format_metrics(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _check_not_constant(returns: pd.Series, name: str) -> None:
+    """Refuse returns without variation: QuantStats' regression on them fails inside SciPy."""
+    values = returns.to_numpy()
+    if values.min() != values.max():
+        return
+    span = f"{returns.index[0].date()} .. {returns.index[-1].date()}"
+    if values[0] == 0:
+        raise ValueError(
+            f"tearsheet: the returns of {name!r} are all 0 over {span}: the strategy never held a "
+            "position (e.g. every rebalance was skipped), so there is nothing to report; find out "
+            "why nothing traded (BacktestResult.skipped, or events.csv from the command line)."
+        )
+    raise ValueError(
+        f"tearsheet: the returns of {name!r} are the same ({float(values[0])!r}) on every one of the "
+        f"{len(values)} days of {span}: zero variance, which QuantStats cannot report on."
+    )
+
+
 def tearsheet(
     returns: pd.Series,
     benchmark: pd.Series | None = None,
@@ -235,7 +259,8 @@ def tearsheet(
     TypeError
         If ``returns`` or ``benchmark`` is not a Series.
     ValueError
-        If ``returns`` has fewer than 2 observations.
+        If ``returns`` has fewer than 2 observations, or they are all equal (e.g. all 0: a strategy
+        that never held a position), which QuantStats cannot report on.
     RuntimeError
         If QuantStats did not write the file.
     """
@@ -247,6 +272,7 @@ def tearsheet(
     if len(strategy) < 2:
         raise ValueError("tearsheet: need at least 2 daily returns to build a tear sheet.")
     strategy_name = str(returns.name or "Strategy")
+    _check_not_constant(strategy, strategy_name)
     strategy.name = strategy_name
     bench = None
     bench_name = None
@@ -318,3 +344,22 @@ def plot_weights(
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
     fig.tight_layout()
     return atomic_savefig(fig, output, dpi=100)
+
+
+EVENTS_FILE = "events.csv"
+
+
+def write_events_csv(table: pd.DataFrame, folder: Path) -> bool:
+    """Write an events table (skips, failures, fallbacks) to ``folder/events.csv`` if it has rows.
+
+    ``date`` is written as ``YYYY-MM-DD``. With no row, an ``events.csv`` an earlier run left in the
+    same folder is removed, so the folder never shows another run's events. Returns whether one was
+    written.
+    """
+    path = Path(folder) / EVENTS_FILE
+    if table.empty:
+        path.unlink(missing_ok=True)
+        return False
+    table = table.assign(date=pd.to_datetime(table["date"]).dt.strftime("%Y-%m-%d"))
+    atomic_write_text(path, table.to_csv(index=False))
+    return True

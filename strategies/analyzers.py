@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
 import backtrader as bt
 import pandas as pd
 
-from seqfolio.strategies.feeds import feed_names
+from seqfolio.strategies.feeds import feed_names, naive_timestamp
 
 __all__ = ["TearSheet", "WeightsHistory", "rebalance_table", "strategy_label"]
 
@@ -124,6 +125,11 @@ class WeightsHistory(bt.Analyzer):
 class TearSheet(bt.analyzers.TimeReturn):
     """Daily portfolio returns (a ``TimeReturn``) and a QuantStats HTML tear sheet written at ``stop``.
 
+    A tear sheet that cannot be written never aborts the run (which would lose every other result):
+    a strategy that never traded (all-zero returns: every rebalance skipped), too few returns after
+    ``start``, an unwritable ``output`` or any QuantStats failure leaves ``path`` None, the reason in
+    ``error``, and issues one :class:`~seqfolio.reporting.TearSheetWarning`.
+
     Params
     ------
     output : str or path or None, default "tearsheet.html"
@@ -136,14 +142,17 @@ class TearSheet(bt.analyzers.TimeReturn):
     strategy_name, benchmark_name : str or None
         Labels in the report (defaults: :func:`strategy_label` and the benchmark's ``name``).
     start : date-like or None
-        Drop returns before this date (e.g. the warm-up before the first rebalance).
+        Drop returns before this date (e.g. the warm-up before the first rebalance); a tz-aware
+        date is compared on its own wall-clock time, like the feeds' bars.
 
     Attributes
     ----------
     returns : pandas.Series
         Daily simple returns, tz-naive ``DatetimeIndex`` (set at ``stop``).
     path : pathlib.Path or None
-        The tear sheet written (checked to exist).
+        The tear sheet written (checked to exist); None if none was asked for or it failed.
+    error : str or None
+        Why the tear sheet asked for was not written (None if it was, or none was asked for).
     """
 
     params = dict(
@@ -157,29 +166,52 @@ class TearSheet(bt.analyzers.TimeReturn):
 
     def __init__(self) -> None:
         super().__init__()
-        if isinstance(self.p.benchmark, str):
+        benchmark = self.p.benchmark
+        if isinstance(benchmark, str):
             raise TypeError(
                 "TearSheet: 'benchmark' must be a pandas Series of returns or prices, not a ticker "
                 "string (offline QuantStats silently shows a zero benchmark); try "
                 "seqfolio.data.load_benchmark()."
             )
+        if benchmark is not None and not isinstance(benchmark, pd.Series):
+            # checked here, before the run, rather than when the report is drawn at the end
+            raise TypeError(
+                "TearSheet: 'benchmark' must be a pandas Series of returns or prices (e.g. "
+                f"seqfolio.data.load_benchmark()). Got {type(benchmark).__name__} instead."
+            )
+        self._start_date = naive_timestamp(self.p.start, "start", "TearSheet")
         self.returns: pd.Series | None = None
         self.path: Path | None = None
+        self.error: str | None = None
 
     def stop(self) -> None:
         super().stop()
-        from seqfolio.reporting import returns_from_analysis, tearsheet
+        from seqfolio.reporting import TearSheetWarning, returns_from_analysis, tearsheet
 
         returns = returns_from_analysis(self.get_analysis())
-        if self.p.start is not None:
-            returns = returns.loc[pd.Timestamp(self.p.start) :]
+        if self._start_date is not None:
+            returns = returns.loc[self._start_date :]
         returns.name = self.p.strategy_name or strategy_label(self.strategy)
         self.returns = returns
-        if self.p.output is not None:
+        if self.p.output is None:
+            return
+        try:
             self.path = tearsheet(
                 returns,
                 benchmark=self.p.benchmark,
                 output=self.p.output,
                 title=self.p.title,
                 benchmark_name=self.p.benchmark_name,
+            )
+        # QuantStats can raise anything: never lose the run (and every other result) over the report
+        except Exception as exc:
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            ours = text.startswith("tearsheet: ")
+            self.error = text if ours else f"{type(exc).__name__}: {text}"
+            reason = self.error.removeprefix("tearsheet: ")
+            warnings.warn(
+                f"TearSheet: no tear sheet written to {self.p.output} (the backtest's other results "
+                f"are kept): {reason}",
+                TearSheetWarning,
+                stacklevel=2,
             )

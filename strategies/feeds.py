@@ -30,15 +30,34 @@ before the others (backtrader 1.9.78.123). Use ``exactbars=0`` or ``-1`` with su
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import backtrader as bt
 import numpy as np
 import pandas as pd
 
-__all__ = ["ClosePriceData", "add_price_feeds", "feed_names", "price_feeds"]
+from seqfolio._params import parse_date
+
+__all__ = [
+    "ClosePriceData",
+    "add_price_feeds",
+    "check_prices",
+    "feed_names",
+    "naive_timestamp",
+    "price_feeds",
+]
 
 
-def _check_prices(prices: pd.DataFrame) -> None:
+def check_prices(prices: pd.DataFrame, owner: str = "price_feeds") -> None:
+    """Reject what backtrader feeds cannot be built from, naming the problem and the fix.
+
+    Raises
+    ------
+    TypeError
+        If ``prices`` is not a DataFrame with a DatetimeIndex.
+    ValueError
+        If the index is unsorted or has duplicates, the frame is empty, or column names repeat.
+    """
     if not isinstance(prices, pd.DataFrame):
         raise TypeError(f"prices must be a pandas DataFrame; got {type(prices).__name__}.")
     if not isinstance(prices.index, pd.DatetimeIndex):
@@ -47,6 +66,48 @@ def _check_prices(prices: pd.DataFrame) -> None:
         raise ValueError("prices' index must be sorted and unique; use seqfolio.data.read_prices.")
     if prices.empty:
         raise ValueError("prices is empty.")
+    if prices.columns.has_duplicates:
+        duplicated = [str(c) for c in prices.columns[prices.columns.duplicated()].unique()]
+        raise ValueError(
+            f"{owner}: prices have duplicate columns {duplicated}; each asset needs one column "
+            "with a unique name (rename or drop the duplicates)."
+        )
+
+
+def naive_timestamp(value: Any, name: str, owner: str, tz: Any = None) -> pd.Timestamp | None:
+    """``value`` as a tz-naive Timestamp on the feeds' clock (None stays None).
+
+    Feeds carry tz-naive wall-clock times (:func:`price_feeds` drops a tz-aware index's zone). A
+    tz-aware ``value`` is first converted to ``tz`` (the prices' zone, when they had one), then its
+    zone is dropped, so it compares with the bars; a naive one is taken as it is.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not a date (``"The 'end' parameter of run_backtest must be a date ..."``;
+        a number such as ``2018`` is refused, as ``pd.Timestamp(2018)`` means 1970).
+    """
+    if value is None:
+        return None
+    stamp = parse_date(value, name, owner)
+    if stamp.tz is not None:
+        if tz is not None:
+            stamp = stamp.tz_convert(tz)
+        stamp = stamp.tz_localize(None)
+    return stamp
+
+
+def _close_values(prices: pd.DataFrame, column: Any) -> np.ndarray:
+    try:
+        return prices[column].to_numpy(dtype=float)
+    except (TypeError, ValueError):
+        values = prices[column]
+        bad = values[pd.to_numeric(values, errors="coerce").isna() & values.notna()]
+        example = f" (e.g. {bad.iloc[0]!r} on {bad.index[0].date()})" if len(bad) else ""
+        raise ValueError(
+            f"price_feeds: column '{column}' is not numeric{example}; prices must be numbers: "
+            "convert it (pandas.to_numeric) or drop it."
+        ) from None
 
 
 class ClosePriceData(bt.feed.DataBase):
@@ -98,16 +159,14 @@ def price_feeds(prices: pd.DataFrame) -> list[ClosePriceData]:
     Raises
     ------
     TypeError, ValueError
-        If ``prices`` is not a DataFrame with a sorted unique DatetimeIndex, or a column has no prices
-        or a non-positive / infinite price.
+        If ``prices`` is not a DataFrame with a sorted unique DatetimeIndex, column names repeat, or a
+        column is not numeric, has no prices or has a non-positive / infinite price.
     """
-    _check_prices(prices)
+    check_prices(prices)
     index = prices.index.tz_localize(None) if prices.index.tz is not None else prices.index
     feeds = []
     for column in prices.columns:
-        close = pd.Series(
-            prices[column].to_numpy(dtype=float), index=index, name=str(column)
-        ).dropna()
+        close = pd.Series(_close_values(prices, column), index=index, name=str(column)).dropna()
         if close.empty:
             raise ValueError(f"price_feeds: column '{column}' has no prices at all; drop it.")
         values = close.to_numpy()

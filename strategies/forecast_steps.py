@@ -25,6 +25,7 @@ context, whose prices end at the decision bar: no step can see the future.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +43,8 @@ from seqfolio.strategies.pipeline import RebalanceContext
 from seqfolio.strategies.walkforward import WalkForward
 
 __all__ = ["NO_MODEL", "Forecast", "ModelWeights", "ScaleExposure", "Timed"]
+
+logger = logging.getLogger("seqfolio.strategies")
 
 NO_MODEL = "no trained model yet"
 """How the skip reason of a rebalance before the first trained model starts (the expected warm-up of a
@@ -67,7 +70,10 @@ class Forecast:
 
     Asks the walk-forward model (``wf.ensure``: bootstrap-trains one if none exists yet) for a forecast
     at the decision bar and converts it as in the module table. Skips the rebalance when there is no
-    model yet.
+    model yet. A forecast that fails (``ValueError``, e.g. a broken model whose output is not finite)
+    also skips it (the portfolio is left as it is), logs a warning and is counted in ``failures``,
+    like an allocator failure; a NaN forecast for one asset (no complete window) is filled with the
+    trailing estimate instead.
 
     Parameters
     ----------
@@ -76,6 +82,13 @@ class Forecast:
         :func:`~seqfolio.signals.exposure_multiplier`'s ``floor`` and ``threshold`` (regime / drawdown).
     correlation_weight : float
         :func:`~seqfolio.signals.shrink_correlation`'s ``weight`` (correlation).
+
+    Attributes
+    ----------
+    forecasts : dict of Timestamp to Series
+        The forecast used at each rebalance.
+    failures : list of (Timestamp, str)
+        Rebalances skipped because the forecast failed, with the reason.
     """
 
     wf: WalkForward
@@ -83,6 +96,7 @@ class Forecast:
     exposure_threshold: float = 0.5
     correlation_weight: float = 0.5
     forecasts: dict[pd.Timestamp, pd.Series] = field(default_factory=dict)
+    failures: list[tuple[pd.Timestamp, str]] = field(default_factory=list, repr=False)
 
     def __call__(self, ctx: RebalanceContext) -> None:
         model = self.wf.ensure(ctx.date)
@@ -98,7 +112,11 @@ class Forecast:
                 f"warm-up: the model needs {need} bars of prices, {len(ctx.prices)} kept"
             )
             return
-        forecast = self.wf.predict(ctx.prices.iloc[-need:]).astype(float)
+        try:
+            forecast = self.wf.predict(ctx.prices.iloc[-need:]).astype(float)
+        except ValueError as exc:
+            _skip_as_failure(ctx, self.failures, f"{type(model).__name__} forecast failed: {exc}")
+            return
         self.forecasts[ctx.date] = forecast
         ctx.notes["forecast"] = forecast
         assets = list(returns.columns)
@@ -146,9 +164,20 @@ class ModelWeights:
     applied (``predict``) to the latest returns. Assets the network was trained on but that are not in
     ``ctx.returns`` (not tradable, or a gap in the window) get weight 0, the rest is renormalised;
     assets it was not trained on get nothing until the next retrain.
+
+    A prediction that fails (``ValueError``), has a NaN or infinite weight, or has no positive weight
+    skips the rebalance (the portfolio is left as it is: an empty target would sell everything), logs
+    a warning and is counted in ``failures``, like an allocator failure in
+    :class:`~seqfolio.strategies.Allocate`.
+
+    Attributes
+    ----------
+    failures : list of (Timestamp, str)
+        Rebalances skipped because the model's weights were unusable, with the reason.
     """
 
     wf: WalkForward
+    failures: list[tuple[pd.Timestamp, str]] = field(default_factory=list, repr=False)
 
     def __call__(self, ctx: RebalanceContext) -> None:
         model = self.wf.ensure(ctx.date)
@@ -165,13 +194,34 @@ class ModelWeights:
             return
         keep = [a for a in ctx.returns.columns if prices[a].notna().all()]
         returns = prices[keep].pct_change(fill_method=None).iloc[1:]
+        name = type(model).__name__
         try:
             weights = self.wf.predict(returns)
         except ValueError as exc:
-            ctx.skip_reason = f"{type(model).__name__} failed: {exc}"
+            self._fail(ctx, f"{name} failed: {exc}")
+            return
+        weights = pd.Series(weights, dtype=float)
+        bad = [str(a) for a in weights.index[~np.isfinite(weights.to_numpy())]]
+        if bad:
+            self._fail(ctx, f"{name} returned non-finite weights for {bad}")
             return
         weights = weights[weights > 0]
+        if weights.empty:
+            self._fail(ctx, f"{name} returned no positive weight")
+            return
         ctx.weights = (weights / weights.sum()).rename("weight")
+
+    def _fail(self, ctx: RebalanceContext, reason: str) -> None:
+        _skip_as_failure(ctx, self.failures, reason)
+
+
+def _skip_as_failure(
+    ctx: RebalanceContext, failures: list[tuple[pd.Timestamp, str]], reason: str
+) -> None:
+    """Skip this rebalance (portfolio kept), record why in ``failures`` and warn."""
+    ctx.skip_reason = reason
+    failures.append((ctx.date, reason))
+    logger.warning("%s: rebalance skipped, portfolio kept: %s", ctx.date.date(), reason)
 
 
 @dataclass

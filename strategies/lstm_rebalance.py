@@ -64,9 +64,11 @@ def build_walkforward(strategy: Any, owner: str = "RebalanceStrategy") -> WalkFo
     else:
         check_train_window(owner, p.train_window)  # validate even when unused
         return None
+    # the strategy's start already made tz-naive like the feeds (RebalanceStrategy._start_date)
+    start = getattr(strategy, "_start_date", p.start)
     return WalkForward(
         strategy, model, retrain=p.retrain, train_window=p.train_window, warm_start=p.warm_start,
-        checkpoint_dir=p.checkpoint_dir, start=p.start, progress=p.progress, owner=owner,
+        checkpoint_dir=p.checkpoint_dir, start=start, progress=p.progress, owner=owner,
     )  # fmt: skip
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from seqfolio.strategies.execution import plan_orders
-from seqfolio.strategies.feeds import feed_names
+from seqfolio.strategies.feeds import feed_names, naive_timestamp
 from seqfolio.strategies.forecast_steps import NO_MODEL
 from seqfolio.strategies.lstm_rebalance import (
     WALKFORWARD_PARAMS,
@@ -25,7 +25,7 @@ from seqfolio.strategies.pipeline import Allocate, RebalanceContext, Step, run_s
 from seqfolio.strategies.records import OrderEvent, RebalanceRecord
 from seqfolio.strategies.schedules import add_schedule_timer, check_schedule
 
-__all__ = ["RebalanceStrategy", "resolve_allocator"]
+__all__ = ["RebalanceStrategy", "check_strategy_params", "resolve_allocator"]
 
 logger = logging.getLogger("seqfolio.strategies")
 
@@ -65,9 +65,9 @@ def resolve_allocator(allocator: Any, owner: str = _OWNER) -> Any:
             f"The 'allocator' parameter of {owner} must be a seqfolio allocator (an estimator with "
             f"fit() and get_params()). Got {type(allocator).__name__} instead."
         )
-    validate = getattr(allocator, "_validate_params", None)
-    if callable(validate):
-        validate()  # a bad allocator parameter fails here, not as a skipped rebalance at every date
+    check = getattr(allocator, "check_params", None)
+    if callable(check):
+        check()  # a bad allocator parameter fails here, not as a skipped rebalance at every date
     return allocator
 
 
@@ -87,6 +87,39 @@ def _check_number(name: str, value: Any, low: float, high: float, *, low_open: b
             f"The '{name}' parameter of {_OWNER} must be a number in {lb}{low}, {high}{rb}{none}. "
             f"Got {value!r} instead."
         )
+
+
+def check_strategy_params(
+    *,
+    lookback: Any = 252,
+    rebalance: Any = "monthly",
+    min_trade: Any = 0.0,
+    cash_buffer: Any = 0.02,
+    max_weight: Any = None,
+    fractional: Any = False,
+    retry_rejected: Any = True,
+) -> None:
+    """Validate RebalanceStrategy's own params without a cerebro (the CLI checks options with it).
+
+    Raises
+    ------
+    ValueError
+        ``The 'lookback' parameter of RebalanceStrategy must be an int >= 2. Got 1 instead.`` and
+        the same template for the others.
+    """
+    if isinstance(lookback, bool) or not isinstance(lookback, Integral) or lookback < 2:
+        raise ValueError(
+            f"The 'lookback' parameter of {_OWNER} must be an int >= 2. Got {lookback!r} instead."
+        )
+    check_schedule(_OWNER, "rebalance", rebalance)
+    _check_number("min_trade", min_trade, 0.0, 1.0, high_open=True)
+    _check_number("cash_buffer", cash_buffer, 0.0, 0.5, high_open=True)
+    _check_number("max_weight", max_weight, 0.0, 1.0, low_open=True, allow_none=True)
+    for name, value in (("fractional", fractional), ("retry_rejected", retry_rejected)):
+        if not isinstance(value, bool):
+            raise ValueError(
+                f"The '{name}' parameter of {_OWNER} must be a bool. Got {value!r} instead."
+            )
 
 
 class RebalanceStrategy(bt.Strategy):
@@ -192,27 +225,12 @@ class RebalanceStrategy(bt.Strategy):
     def __init__(self) -> None:
         p = self.p
         self.allocator = resolve_allocator(p.allocator)
-        lookback = p.lookback
-        if isinstance(lookback, bool) or not isinstance(lookback, Integral) or lookback < 2:
-            raise ValueError(
-                f"The 'lookback' parameter of {_OWNER} must be an int >= 2. Got {lookback!r} instead."
-            )
-        check_schedule(_OWNER, "rebalance", p.rebalance)
-        _check_number("min_trade", p.min_trade, 0.0, 1.0, high_open=True)
-        _check_number("cash_buffer", p.cash_buffer, 0.0, 0.5, high_open=True)
-        _check_number("max_weight", p.max_weight, 0.0, 1.0, low_open=True, allow_none=True)
-        for name in ("fractional", "retry_rejected"):
-            if not isinstance(getattr(p, name), bool):
-                raise ValueError(
-                    f"The '{name}' parameter of {_OWNER} must be a bool. "
-                    f"Got {getattr(p, name)!r} instead."
-                )
-        try:
-            self._start_date = None if p.start is None else pd.Timestamp(p.start)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"The 'start' parameter of {_OWNER} must be a date or None. Got {p.start!r} instead."
-            ) from None
+        check_strategy_params(
+            lookback=p.lookback, rebalance=p.rebalance, min_trade=p.min_trade,
+            cash_buffer=p.cash_buffer, max_weight=p.max_weight, fractional=p.fractional,
+            retry_rejected=p.retry_rejected,
+        )  # fmt: skip
+        self._start_date = naive_timestamp(p.start, "start", _OWNER)
         if not self.datas:
             raise ValueError(f"{_OWNER} needs at least one data feed; add feeds to cerebro first.")
 

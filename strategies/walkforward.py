@@ -58,7 +58,7 @@ from sklearn.base import clone
 
 from seqfolio.signals.indicators import ForecastIndicator, feed_closes, history_needed
 from seqfolio.strategies.checkpoints import CheckpointStore, checkpoint_key
-from seqfolio.strategies.feeds import feed_names
+from seqfolio.strategies.feeds import feed_names, naive_timestamp
 from seqfolio.strategies.schedules import SCHEDULES, add_schedule_timer
 
 __all__ = ["RetrainRecord", "WalkForward", "check_train_window", "count_schedule"]
@@ -221,12 +221,7 @@ class WalkForward:
                 f"{owner}: checkpoint_dir needs a model with save() and load(); "
                 f"{type(model).__name__} has none."
             )
-        try:
-            self.start = None if start is None else pd.Timestamp(start)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"The 'start' parameter of {owner} must be a date or None. Got {start!r} instead."
-            ) from None
+        self.start = naive_timestamp(start, "start", owner)  # tz-naive like the feeds' bars
         self.strategy = strategy
         self.template = model
         self.retrain_schedule = retrain

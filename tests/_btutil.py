@@ -65,6 +65,15 @@ def daily_values(strategy: RebalanceStrategy) -> pd.Series:
     return (1.0 + returns).cumprod()
 
 
+def catalogue_prices(n: int = 160, assets: list[str] | None = None, seed: int = 0) -> pd.DataFrame:
+    """The bad-input catalogue's tiny panel: ``n`` business days from 2021-01-01 of random walks."""
+    assets = ["A", "B", "C"] if assets is None else assets
+    rng = np.random.default_rng(seed)
+    index = pd.bdate_range("2021-01-01", periods=n, name="date")
+    steps = rng.normal(0.0003, 0.01, (n, len(assets)))
+    return pd.DataFrame(100 * np.exp(np.cumsum(steps, axis=0)), index=index, columns=assets)
+
+
 def synthetic_prices(n_bars: int = 300, n_assets: int = 4, seed: int = 0,
                      start: str = "2019-01-01") -> pd.DataFrame:  # fmt: skip
     rng = np.random.default_rng(seed)

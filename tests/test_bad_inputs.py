@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from _btutil import catalogue_prices
 
 from seqfolio.allocators import HERC, HRP, EqualWeight, InverseVariance, MeanVariance
 from seqfolio.backtest import run_backtest
@@ -26,10 +27,7 @@ ASSETS = ["A", "B", "C"]
 
 
 def _prices(n: int = N_BARS, assets: list[str] = ASSETS, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    index = pd.bdate_range("2021-01-01", periods=n, name="date")
-    steps = rng.normal(0.0003, 0.01, (n, len(assets)))
-    return pd.DataFrame(100 * np.exp(np.cumsum(steps, axis=0)), index=index, columns=assets)
+    return catalogue_prices(n, assets, seed)
 
 
 @pytest.fixture(scope="module")
@@ -470,7 +468,7 @@ def _check_result(result, prices):
         ),
         ({"cash_buffer": 0.7}, r"'cash_buffer' parameter .* in \[0.0, 0.5\)"),
         ({"rebalance": "montly"}, r"'rebalance' parameter of RebalanceStrategy"),
-        ({"start": "not a date"}, r"'start' parameter of RebalanceStrategy must be a date"),
+        ({"start": "not a date"}, r"'start' parameter of run_backtest must be a date"),
         ({"allocator": "hrpp"}, r"must be an allocator instance or one of"),
         ({"allocator": HRP(linkage="nope")}, r"'linkage' parameter of HRP must be one of"),
     ],
@@ -672,3 +670,37 @@ def test_cli_misaligned_benchmark_and_start_before_data_warn_and_run(
     assert len(returns) == len(prices) and np.isfinite(returns.to_numpy()).all()
     weights = pd.read_csv(out / "weights.csv")
     assert np.isfinite(weights.drop(columns=["date", "kind"]).to_numpy()).all()
+
+
+# =================================================================================================
+# the docs page lists every case
+# =================================================================================================
+def test_docs_page_names_every_catalogue_test_and_only_real_ones(
+    request: pytest.FixtureRequest,
+) -> None:
+    import re
+    from collections import Counter
+    from pathlib import Path
+
+    tests = Path(__file__).parent
+    doc = (tests.parent / "docs" / "bad_inputs.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`(?:[\w/]+\.py::)?(test_\w+)", doc))
+    defined: dict[str, str] = {}
+    for path in sorted(tests.glob("test_*.py")):
+        for name in re.findall(r"^def (test_\w+)", path.read_text(encoding="utf-8"), re.M):
+            defined.setdefault(name, path.name)
+    catalogue = {n for n, f in defined.items() if f.startswith("test_bad_inputs")}
+    catalogue.discard("test_docs_page_names_every_catalogue_test_and_only_real_ones")
+    assert not sorted(catalogue - named), "catalogue tests missing from docs/bad_inputs.md"
+    assert not sorted(named - set(defined)), "docs/bad_inputs.md names tests that do not exist"
+    # the page's table of case counts, for every file this session collected in full
+    collected = Counter(Path(str(item.path)).name for item in request.session.items)
+    table = dict(re.findall(r"\| `tests/(test_\w+\.py)` \| (\d+) \|", doc))
+    assert table, "the case-count table is missing from docs/bad_inputs.md"
+    for name, count in table.items():
+        if (
+            collected[name]
+            and not request.config.option.keyword
+            and not request.config.option.markexpr
+        ):
+            assert collected[name] == int(count), f"docs/bad_inputs.md counts {count} in {name}"
