@@ -94,11 +94,6 @@ class BacktestResult:
     forecast_failures: list[tuple[pd.Timestamp, str]] = field(default_factory=list)
     tearsheet_error: str | None = None
 
-    @property
-    def traded(self) -> bool:
-        """Whether any rebalance traded (False: every scheduled rebalance was skipped)."""
-        return len(self.rebalances) > 0
-
     def first_skip(self) -> tuple[pd.Timestamp, str] | None:
         """The first skipped rebalance that is not a warm-up (else the first skip; None if none).
 
