@@ -75,6 +75,18 @@ CHUNK = 1024
 """Samples per piece of a forward-only pass (validation loss, prediction), for the same reason."""
 
 
+def epoch_order(n: int, generator: torch.Generator, budget: int | None = None) -> torch.Tensor:
+    """The training-sample ids one epoch visits, in order: a seeded permutation of ``range(n)``.
+
+    With ``budget`` (fewer than ``n``), only the first ``budget`` ids of the permutation: a random
+    subset without replacement, a different one each epoch, drawn from ``generator`` alone, so the
+    same seed gives the same epochs. ``budget=None`` (or ``>= n``) visits every sample. The single
+    model and the population trainer both draw their epochs here.
+    """
+    order = torch.randperm(n, generator=generator)
+    return order if budget is None or budget >= n else order[:budget]
+
+
 def forward_chunks(
     model: nn.Module, data: Batches, workers: Workers, chunk: int = CHUNK
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -288,7 +300,7 @@ def train(
     stop = False
     for epoch in epochs:
         model.train()
-        order = torch.randperm(n, generator=generator)
+        order = epoch_order(n, generator)
         for start in range(0, n, batch_size):
             ids = order[start : start + batch_size]
             if len(ids) < 2:
