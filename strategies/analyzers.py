@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import pandas as pd
 
 from seqfolio.strategies.feeds import feed_names, naive_timestamp
 
-__all__ = ["TearSheet", "WeightsHistory", "rebalance_table", "strategy_label"]
+__all__ = ["TearSheet", "WeightsHistory", "rebalance_table", "run_output_path", "strategy_label"]
 
 
 def strategy_label(strategy: bt.Strategy) -> str:
@@ -26,6 +27,57 @@ def strategy_label(strategy: bt.Strategy) -> str:
             label = f"LSTM-{getattr(signal, 'target', type(signal).__name__)} → {label}"
         return label
     return type(strategy).__name__
+
+
+def _slug(value: Any) -> str:
+    """A parameter value as a file-name fragment: ``HRP(linkage='average')`` -> ``HRP_linkage_average``."""
+    text = value if isinstance(value, str) else repr(value)
+    return re.sub(r"[^\w.=-]+", "_", text).strip("_") or "_"
+
+
+def run_output_path(output: str | Path, strategy: bt.Strategy, owner: str = "TearSheet") -> Path:
+    """The file one run writes: ``output`` with the strategy's parameters filled in.
+
+    ``output`` may name any strategy parameter in braces (``"ts-{lookback}-{rebalance}.html"``).
+    Without braces it is used as it is -- except under ``cerebro.optstrategy``, where every run would
+    overwrite the same file: there the parameters that differ from the strategy's defaults are
+    added to the name (``tearsheet-lookback=126-rebalance=quarterly.html``), so that each run keeps
+    its own report and two runs get the same name only if their parameters are the same.
+
+    Raises
+    ------
+    ValueError
+        If ``output`` names a parameter the strategy does not have.
+    """
+    text = str(output)
+    params = dict(strategy.params._getkwargs())
+    if "{" in text:
+        try:
+            return Path(text.format(**{k: _slug(v) for k, v in params.items()}))
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"{owner}: 'output' {text!r} names {exc} in braces, which is not a parameter of "
+                f"{type(strategy).__name__}; use one of {sorted(params)}."
+            ) from None
+    if not getattr(strategy.env, "_dooptimize", False):
+        return Path(text)
+    defaults = dict(type(strategy).params._getkwargsdefault())
+    parts = [
+        f"{key}={_slug(value)}"
+        for key, value in params.items()
+        if not (key in defaults and _same(value, defaults[key]))
+    ]
+    if not parts:
+        return Path(text)
+    path = Path(text)
+    return path.with_name(f"{path.stem}-{'-'.join(parts)}{path.suffix}")
+
+
+def _same(value: Any, default: Any) -> bool:
+    try:
+        return bool(value == default) and type(value) is type(default)
+    except Exception:  # noqa: BLE001 - e.g. an array-valued parameter: not the default
+        return False
 
 
 def rebalance_table(records: list[Any]) -> pd.DataFrame:
@@ -111,6 +163,10 @@ class WeightsHistory(bt.Analyzer):
         ).T.fillna(0.0)
         for frame in (target, realised):
             frame.index.name = "date"
+        # The feeds and their lines are dropped: under optstrategy an analyzer is pickled back to the
+        # parent process (backtrader strips only attributes named data*), and it must carry its
+        # results, not the whole run's feeds.
+        self._datas, self._closes = [], []
         self.rets = {
             "daily": daily,
             "target": target.reindex(columns=[c for c in self._names if c in target.columns]),
@@ -133,7 +189,9 @@ class TearSheet(bt.analyzers.TimeReturn):
     Params
     ------
     output : str or path or None, default "tearsheet.html"
-        Where to write the HTML; None = only collect returns.
+        Where to write the HTML; None = only collect returns. Strategy parameters in braces are
+        filled in (``"ts-{lookback}.html"``); under ``optstrategy`` each run gets its own file, the
+        non-default parameters added to the name (:func:`run_output_path`).
     benchmark : pandas.Series or None
         Benchmark daily returns (or prices, converted). Never a ticker: offline QuantStats would
         silently show a zero benchmark.
@@ -180,6 +238,11 @@ class TearSheet(bt.analyzers.TimeReturn):
                 f"seqfolio.data.load_benchmark()). Got {type(benchmark).__name__} instead."
             )
         self._start_date = naive_timestamp(self.p.start, "start", "TearSheet")
+        # this run's file (checked now, not after the run): parameters filled in, one per
+        # optstrategy run
+        self._output = (
+            None if self.p.output is None else run_output_path(self.p.output, self.strategy)
+        )
         self.returns: pd.Series | None = None
         self.path: Path | None = None
         self.error: str | None = None
@@ -193,13 +256,13 @@ class TearSheet(bt.analyzers.TimeReturn):
             returns = returns.loc[self._start_date :]
         returns.name = self.p.strategy_name or strategy_label(self.strategy)
         self.returns = returns
-        if self.p.output is None:
+        if self._output is None:
             return
         try:
             self.path = tearsheet(
                 returns,
                 benchmark=self.p.benchmark,
-                output=self.p.output,
+                output=self._output,
                 title=self.p.title,
                 benchmark_name=self.p.benchmark_name,
             )
@@ -210,7 +273,7 @@ class TearSheet(bt.analyzers.TimeReturn):
             self.error = text if ours else f"{type(exc).__name__}: {text}"
             reason = self.error.removeprefix("tearsheet: ")
             warnings.warn(
-                f"TearSheet: no tear sheet written to {self.p.output} (the backtest's other results "
+                f"TearSheet: no tear sheet written to {self._output} (the backtest's other results "
                 f"are kept): {reason}",
                 TearSheetWarning,
                 stacklevel=2,

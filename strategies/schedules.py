@@ -25,7 +25,14 @@ from typing import Any
 import backtrader as bt
 import numpy as np
 
-__all__ = ["SCHEDULES", "Schedule", "add_schedule_timer", "check_schedule", "timer_kwargs"]
+__all__ = [
+    "SCHEDULES",
+    "Schedule",
+    "add_schedule_timer",
+    "check_schedule",
+    "drop_stale_timers",
+    "timer_kwargs",
+]
 
 Schedule = str | Callable[[dt.date], bool]
 SCHEDULES: tuple[str, ...] = ("daily", "weekly", "monthly", "quarterly")
@@ -90,10 +97,36 @@ def timer_kwargs(schedule: Schedule) -> dict[str, Any]:
     return kwargs
 
 
+def drop_stale_timers(cerebro: Any) -> int:
+    """Remove the timers of strategies from earlier runs of ``cerebro``; return how many.
+
+    backtrader keeps every timer a strategy adds in ``Cerebro._pretimers``, created once and never
+    cleared (1.9.78.123). A second ``cerebro.run()`` -- or the next combination of an
+    ``optstrategy`` run in one process -- would fire the earlier runs' timers too, into strategies
+    that have finished but still share the broker: they trade it and the results are silently wrong.
+    A strategy from an earlier run has been started (``Strategy._start`` sets ``_dlens``), while the
+    strategies of the run being built have not yet, so those timers are told apart safely; timers
+    of the cerebro itself (``cerebro.add_timer``) are kept.
+    """
+    timers = getattr(cerebro, "_pretimers", None)
+    if not timers:
+        return 0
+    stale = [
+        t for t in timers
+        if isinstance(t.p.owner, bt.Strategy) and hasattr(t.p.owner, "_dlens")
+    ]  # fmt: skip
+    for timer in stale:
+        timers.remove(timer)
+    return len(stale)
+
+
 def add_schedule_timer(strategy: bt.Strategy, schedule: Schedule, **tags: Any) -> Any:
     """Add a timer firing on ``schedule`` to ``strategy``; ``tags`` reach ``notify_timer`` as kwargs.
 
     Example: ``add_schedule_timer(self, "quarterly", action="retrain")`` then in ``notify_timer`` check
-    ``kwargs["action"]``.
+    ``kwargs["action"]``. The timers earlier runs of the same cerebro left behind are dropped first
+    (:func:`drop_stale_timers`), so a cerebro run twice, or an ``optstrategy`` run, gives each run
+    exactly the result it gives alone.
     """
+    drop_stale_timers(strategy.env)
     return strategy.add_timer(**timer_kwargs(schedule), **tags)
