@@ -29,6 +29,17 @@ from seqfolio.data import trailing_returns
 __all__ = ["AllocatorWeights"]
 
 
+def _one_calendar(datas: Any) -> bool:
+    """Whether preloaded feeds hold the same bars (dates); False when it cannot be told."""
+    stamps = []
+    for data in datas:
+        size = data.buflen()
+        if size <= 0:
+            return False
+        stamps.append(np.asarray(data.lines.datetime.getzero(0, size), dtype=float))
+    return all(len(s) == len(stamps[0]) and np.array_equal(s, stamps[0]) for s in stamps[1:])
+
+
 class AllocatorWeights(bt.Indicator):
     """Target weights of an allocator, one line per data feed (``w0``, ``w1``, ...).
 
@@ -47,9 +58,11 @@ class AllocatorWeights(bt.Indicator):
 
     Notes
     -----
-    The feeds must share one calendar (same dates): in ``runonce`` mode backtrader advances an
-    indicator's datas bar by bar, not by date. An asset without a price on every bar of the window
-    (e.g. a feed shorter than the window) gets weight 0. The number of lines is fixed by the number of
+    Feeds on different calendars (an asset listing late, a gap) are fine: backtrader's ``runonce``
+    mode advances an indicator's feeds bar by bar, not by date, so the indicator then asks cerebro
+    for bar-by-bar (next) mode (``_nextforce``), which synchronises feeds by date; with one shared
+    calendar runonce is kept. An asset without a price on every bar of the window (e.g. a feed
+    shorter than the window) gets weight 0. The number of lines is fixed by the number of
     feeds passed, through a cached subclass created per feed-name tuple (backtrader declares lines per
     class).
     """
@@ -89,6 +102,11 @@ class AllocatorWeights(bt.Indicator):
                     f"Got {value!r} instead."
                 )
         self.addminperiod(p.lookback + 1)
+        if not _one_calendar(self.datas):
+            # backtrader's runonce advances an indicator's feeds bar by bar, not by date: with feeds
+            # on different calendars (a late listing) it mixes dates up or crashes. Bar-by-bar
+            # (next) mode synchronises them by date; this asks cerebro for it (as Heikin-Ashi does).
+            self._nextforce = True
         self._names = list(self._feed_names or ())
         self._last: np.ndarray | None = None
         self._bars_since_fit = 0

@@ -56,6 +56,11 @@ class BacktestResult:
     retrain_failures : list of (Timestamp, str)
         With a walk-forward model: retrains that produced no model (the previous one was kept), with
         the reason (``strategy.walkforward.failures``).
+    delistings : list of (Timestamp, str)
+        Held assets whose feed ended, with what was done (sold at the last close, or kept: the
+        strategy's ``delisted`` policy); the date is the rebalance that found it.
+    orders : list of OrderEvent
+        Every order submitted and how it ended (the strategy's ``orders_log``).
     tearsheet : pathlib.Path or None
         The tear sheet written; None if none was asked for or it could not be written.
     tearsheet_error : str or None
@@ -93,6 +98,8 @@ class BacktestResult:
     retrain_failures: list[tuple[pd.Timestamp, str]] = field(default_factory=list)
     forecast_failures: list[tuple[pd.Timestamp, str]] = field(default_factory=list)
     tearsheet_error: str | None = None
+    delistings: list[tuple[pd.Timestamp, str]] = field(default_factory=list)
+    orders: list[Any] = field(default_factory=list)
 
     def first_skip(self) -> tuple[pd.Timestamp, str] | None:
         """The first skipped rebalance that is not a warm-up (else the first skip; None if none).
@@ -115,14 +122,15 @@ class BacktestResult:
             Columns ``date``, ``kind``, ``reason``; one row per event. ``kind`` is
             ``"allocation_failed"`` (a skipped rebalance on which the allocator failed),
             ``"forecast_failed"`` (one on which the forecast failed), ``"skipped"`` (any other
-            skipped rebalance), ``"fallback"`` or ``"retrain_failed"``. Empty (with those columns)
-            for a clean run.
+            skipped rebalance), ``"fallback"``, ``"retrain_failed"`` or ``"delisted"``. Empty (with
+            those columns) for a clean run.
         """
         kinds = {event: "allocation_failed" for event in self.allocation_failures}
         kinds.update({event: "forecast_failed" for event in self.forecast_failures})
         rows = [(d, "retrain_failed", r) for d, r in self.retrain_failures]
         rows += [(d, kinds.get((d, r), "skipped"), r) for d, r in self.skipped]
         rows += [(d, "fallback", r) for d, r in self.fallbacks]
+        rows += [(d, "delisted", r) for d, r in self.delistings]
         table = pd.DataFrame(rows, columns=["date", "kind", "reason"])
         return table.sort_values("date", kind="stable", ignore_index=True)
 
@@ -369,4 +377,6 @@ def run_backtest(
         forecast_failures=forecast_failures,
         fallbacks=[] if allocate is None else list(allocate.fallbacks),
         retrain_failures=[] if wf is None else list(wf.failures),
+        delistings=list(strategy.delistings),
+        orders=list(strategy.orders_log),
     )

@@ -115,7 +115,8 @@ class WeightsHistory(bt.Analyzer):
 
     Works with any strategy. ``get_analysis()`` returns a dict with
 
-    - ``"daily"``: DataFrame, one row per bar, one column per feed: position value / portfolio value;
+    - ``"daily"``: DataFrame, one row per bar, one column per feed (per traded feed of a
+      RebalanceStrategy given ``feeds=``): position value / portfolio value;
     - ``"target"`` and ``"realised"``: DataFrames, one row per rebalance (decision date), if the
       strategy has ``records`` (RebalanceStrategy), else empty;
     - ``"rebalances"``: DataFrame of turnover, costs and order counts per rebalance (see
@@ -130,8 +131,11 @@ class WeightsHistory(bt.Analyzer):
     params = dict(daily=True)
 
     def start(self) -> None:
-        self._names = feed_names(self.strategy.datas)
-        self._datas = list(self.strategy.datas)
+        datas = list(self.strategy.datas)
+        names = dict(zip(map(id, datas), feed_names(datas), strict=True))
+        # a RebalanceStrategy's traded feeds (its ``feeds``), else every feed
+        self._datas = list(getattr(self.strategy, "feeds", None) or datas)
+        self._names = [names[id(d)] for d in self._datas]
         self._closes = [d.lines.close for d in self._datas]
         self._stamps: list[float] = []
         self._rows: list[list[float]] = []

@@ -29,7 +29,7 @@ before the others (backtrader 1.9.78.123). Use ``exactbars=0`` or ``-1`` with su
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import backtrader as bt
@@ -42,9 +42,11 @@ __all__ = [
     "ClosePriceData",
     "add_price_feeds",
     "check_prices",
+    "feed_has_ended",
     "feed_names",
     "naive_timestamp",
     "price_feeds",
+    "select_feeds",
 ]
 
 
@@ -194,3 +196,86 @@ def add_price_feeds(cerebro: bt.Cerebro, prices: pd.DataFrame) -> list[ClosePric
 def feed_names(datas: Iterable[bt.AbstractDataBase]) -> list[str]:
     """Asset names of feeds: the ``name=`` given to ``adddata``, else ``data0``, ``data1``, ..."""
     return [getattr(d, "_name", "") or f"data{i}" for i, d in enumerate(datas)]
+
+
+def select_feeds(
+    datas: Sequence[bt.AbstractDataBase], selection: Any, owner: str = "RebalanceStrategy"
+) -> list[int]:
+    """Positions in ``datas`` of the feeds ``selection`` names (all of them for None).
+
+    Parameters
+    ----------
+    datas : sequence of feeds
+        The strategy's feeds, in cerebro order.
+    selection : None, or a sequence of feed names (str) and / or feed objects
+        Which feeds to trade. A name is the ``name=`` given to ``cerebro.adddata`` (``data0``,
+        ``data1``, ... for unnamed feeds).
+
+    Raises
+    ------
+    ValueError
+        For an empty selection, a name or feed the strategy does not have, or one chosen twice.
+    """
+    if selection is None:
+        return list(range(len(datas)))
+    names = feed_names(datas)
+    if isinstance(selection, (str, bt.AbstractDataBase)):
+        selection = [selection]
+    try:
+        chosen = list(selection)
+    except TypeError:
+        chosen = None
+    if not chosen:
+        raise ValueError(
+            f"The 'feeds' parameter of {owner} must be None (every feed) or a non-empty list of feed "
+            f"names or data feeds, e.g. {names[:2]}. Got {selection!r} instead."
+        )
+    positions = []
+    for item in chosen:
+        if isinstance(item, str):
+            where = [i for i, n in enumerate(names) if n == item]
+        else:
+            where = [i for i, d in enumerate(datas) if d is item]
+        if not where:
+            what = (
+                repr(item)
+                if isinstance(item, str)
+                else f"a feed named {getattr(item, '_name', '')!r}"
+            )
+            raise ValueError(
+                f"The 'feeds' parameter of {owner} names {what}, which is not a feed of this "
+                f"strategy; its feeds are {names}."
+            )
+        positions.append(where[0])
+    if len(set(positions)) != len(positions):
+        twice = sorted({names[i] for i in positions if positions.count(i) > 1})
+        raise ValueError(f"The 'feeds' parameter of {owner} names {twice} more than once.")
+    return positions
+
+
+def _final_stamp(data: bt.AbstractDataBase) -> float | None:
+    """backtrader float date of the feed's last source row, when the feed can tell it."""
+    source = getattr(data.p, "dataname", None)
+    if isinstance(source, (pd.Series, pd.DataFrame)) and isinstance(source.index, pd.DatetimeIndex):
+        if len(source.index) == 0:
+            return None
+        last = source.index[-1]
+        return float(bt.date2num(last.tz_localize(None) if last.tz is not None else last))
+    return None
+
+
+def feed_has_ended(data: bt.AbstractDataBase, now: float, preloaded: bool) -> bool | None:
+    """Whether a feed without a bar at ``now`` has ended for good (True) or has a gap (False).
+
+    A feed whose current bar is its last source row (a pandas-backed feed: ``ClosePriceData``,
+    ``PandasData``), or a preloaded feed that has delivered every bar it holds, has ended. None: the
+    feed cannot tell (a live-like feed, ``preload=False``, not backed by pandas).
+    """
+    if not len(data) or data.lines.datetime[0] >= now:
+        return False
+    final = _final_stamp(data)
+    if final is not None:
+        return bool(data.lines.datetime[0] >= final)
+    if preloaded:
+        return len(data) >= data.buflen()
+    return None

@@ -67,7 +67,7 @@ def build_walkforward(strategy: Any, owner: str = "RebalanceStrategy") -> WalkFo
     # the strategy's start already made tz-naive like the feeds (RebalanceStrategy._start_date)
     start = getattr(strategy, "_start_date", p.start)
     return WalkForward(
-        strategy, model, retrain=p.retrain, train_window=p.train_window, warm_start=p.warm_start,
+        strategy, model, datas=getattr(strategy, "feeds", None), retrain=p.retrain, train_window=p.train_window, warm_start=p.warm_start,
         checkpoint_dir=p.checkpoint_dir, start=start, progress=p.progress, owner=owner,
     )  # fmt: skip
 
@@ -78,17 +78,21 @@ def walkforward_steps(strategy: Any, wf: WalkForward | None) -> list[Step]:
     timings = strategy.timings
     if wf is None:
         return [
-            TrailingReturns(int(p.lookback)),
+            TrailingReturns(int(p.lookback), int(p.max_gap)),
             Timed(Allocate(strategy.allocator), timings),
             CapWeights(p.max_weight),
         ]
     if _is_lstm_allocator(wf.template):
-        return [TrailingReturns(int(p.lookback)), ModelWeights(wf), CapWeights(p.max_weight)]
+        return [
+            TrailingReturns(int(p.lookback), int(p.max_gap)),
+            ModelWeights(wf),
+            CapWeights(p.max_weight),
+        ]
     strategy.forecast_step = Forecast(
         wf, exposure_floor=p.exposure_floor, exposure_threshold=p.exposure_threshold
     )
     return [
-        TrailingReturns(int(p.lookback)),
+        TrailingReturns(int(p.lookback), int(p.max_gap)),
         strategy.forecast_step,
         Timed(Allocate(strategy.allocator), timings),
         CapWeights(p.max_weight),

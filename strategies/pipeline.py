@@ -26,6 +26,7 @@ logger = logging.getLogger("seqfolio.strategies")
 
 __all__ = [
     "Allocate",
+    "bridge_gaps",
     "CapWeights",
     "RebalanceContext",
     "Step",
@@ -78,14 +79,64 @@ class Step(Protocol):
     def __call__(self, ctx: RebalanceContext) -> None: ...
 
 
+def bridge_gaps(values: np.ndarray, max_gap: int) -> tuple[np.ndarray, np.ndarray]:
+    """Carry prices over the gaps of at most ``max_gap`` bars inside each column's window.
+
+    Parameters
+    ----------
+    values : ndarray of shape (rows, N)
+        Closes of a lookback window (NaN = no bar).
+    max_gap : int
+        Longest run of missing bars to bridge; 0 bridges nothing.
+
+    Returns
+    -------
+    (values, bridged) : ndarray, ndarray of bool
+        The closes with each bridgeable gap filled by the last close before it (so the return over
+        the gap lands on the bar after it, as one multi-day return), and which columns had a gap
+        bridged. A column still holding NaN (not listed over the whole window, no bar on the last
+        row, or a gap longer than ``max_gap``) is left for the caller to exclude.
+    """
+    bridged = np.zeros(values.shape[1], dtype=bool)
+    missing = np.isnan(values)
+    if max_gap <= 0 or not missing.any():
+        return values, bridged
+    out = values.copy()
+    for j in np.flatnonzero(missing.any(axis=0)):
+        gap = missing[:, j]
+        if gap[0] or gap[-1]:
+            continue  # not listed at the window's start, or no bar now: not a gap inside the window
+        starts = np.flatnonzero(gap[1:] & ~gap[:-1]) + 1
+        ends = np.flatnonzero(gap[:-1] & ~gap[1:]) + 1  # first priced row after each gap
+        if (ends - starts).max() > max_gap:
+            continue
+        for start, end in zip(starts, ends, strict=True):
+            out[start:end, j] = out[start - 1, j]
+        bridged[j] = True
+    return out, bridged
+
+
 @dataclass
 class TrailingReturns:
     """Reads ``prices``, ``tradable``; writes ``returns`` (``lookback`` rows) or ``skip_reason``.
 
-    Assets not tradable at t, or missing a price anywhere in the window, are left out.
+    Assets not tradable at t, or missing a price in the window, are left out -- except that a gap of
+    at most ``max_gap`` bars inside an asset's window is bridged (:func:`bridge_gaps`: the price is
+    carried over the gap and the return over it lands on the next bar), so one blank day does not
+    drop the asset from every rebalance whose window holds it.
+
+    Attributes
+    ----------
+    bridged : dict of str -> Timestamp
+        Assets whose gaps were bridged, with the first decision date on which that happened.
+    dropped : dict of str -> Timestamp
+        Tradable assets left out for a gap longer than ``max_gap``, with the first such decision date.
     """
 
     lookback: int
+    max_gap: int = 5
+    bridged: dict[str, pd.Timestamp] = field(default_factory=dict, repr=False)
+    dropped: dict[str, pd.Timestamp] = field(default_factory=dict, repr=False)
 
     def __call__(self, ctx: RebalanceContext) -> None:
         if len(ctx.prices) < self.lookback + 1:
@@ -101,8 +152,10 @@ class TrailingReturns:
         values = ctx.prices.to_numpy(dtype=float)[-rows:]
         columns = ctx.prices.columns
         tradable = set(ctx.tradable)
+        values, bridged = bridge_gaps(values, self.max_gap)
         alive = ~np.isnan(values).any(axis=0)
         keep = [i for i, c in enumerate(columns) if alive[i] and c in tradable]
+        self._record_gaps(ctx, columns, values, bridged, alive, tradable)
         if not keep:
             ctx.skip_reason = "no asset is priced over the whole lookback window"
             ctx.returns = ctx.prices.iloc[-rows:].iloc[1:, []]
@@ -113,6 +166,23 @@ class TrailingReturns:
         ctx.returns = pd.DataFrame(
             kept[1:] / kept[:-1] - 1.0, index=ctx.prices.index[-(rows - 1) :], columns=columns
         )
+
+    def _record_gaps(
+        self,
+        ctx: RebalanceContext,
+        columns: pd.Index,
+        values: np.ndarray,
+        bridged: np.ndarray,
+        alive: np.ndarray,
+        tradable: set[str],
+    ) -> None:
+        """Remember (once per asset) which tradable assets had gaps bridged or were dropped for one."""
+        for j in np.flatnonzero(bridged):
+            self.bridged.setdefault(str(columns[j]), ctx.date)
+        for j in np.flatnonzero(~alive):
+            inside = not (np.isnan(values[0, j]) or np.isnan(values[-1, j]))
+            if inside and columns[j] in tradable:  # listed all along, priced now: a long gap
+                self.dropped.setdefault(str(columns[j]), ctx.date)
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import math
@@ -13,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from seqfolio.strategies.execution import plan_orders
-from seqfolio.strategies.feeds import feed_names, naive_timestamp
+from seqfolio.strategies.feeds import feed_has_ended, feed_names, naive_timestamp, select_feeds
 from seqfolio.strategies.forecast_steps import NO_MODEL
 from seqfolio.strategies.lstm_rebalance import (
     WALKFORWARD_PARAMS,
@@ -21,7 +22,13 @@ from seqfolio.strategies.lstm_rebalance import (
     walkforward_history,
     walkforward_steps,
 )
-from seqfolio.strategies.pipeline import Allocate, RebalanceContext, Step, run_steps
+from seqfolio.strategies.pipeline import (
+    Allocate,
+    RebalanceContext,
+    Step,
+    TrailingReturns,
+    run_steps,
+)
 from seqfolio.strategies.records import OrderEvent, RebalanceRecord
 from seqfolio.strategies.schedules import add_schedule_timer, check_schedule
 
@@ -30,6 +37,8 @@ __all__ = ["RebalanceStrategy", "check_strategy_params", "resolve_allocator"]
 logger = logging.getLogger("seqfolio.strategies")
 
 _OWNER = "RebalanceStrategy"
+DELISTED_POLICIES: tuple[str, ...] = ("cash", "hold")
+"""What happens to a position in a feed that has ended: sold at its last close, or kept."""
 _EPOCH = bt.date2num(dt.datetime(1970, 1, 1))  # backtrader's float date of the Unix epoch
 
 
@@ -98,6 +107,9 @@ def check_strategy_params(
     max_weight: Any = None,
     fractional: Any = False,
     retry_rejected: Any = True,
+    capital: Any = None,
+    delisted: Any = "cash",
+    max_gap: Any = 5,
 ) -> None:
     """Validate RebalanceStrategy's own params without a cerebro (the CLI checks options with it).
 
@@ -115,6 +127,16 @@ def check_strategy_params(
     _check_number("min_trade", min_trade, 0.0, 1.0, high_open=True)
     _check_number("cash_buffer", cash_buffer, 0.0, 0.5, high_open=True)
     _check_number("max_weight", max_weight, 0.0, 1.0, low_open=True, allow_none=True)
+    _check_number("capital", capital, 0.0, 1.0, low_open=True, allow_none=True)
+    if delisted not in DELISTED_POLICIES or not isinstance(delisted, str):
+        raise ValueError(
+            f"The 'delisted' parameter of {_OWNER} must be one of {list(DELISTED_POLICIES)}. "
+            f"Got {delisted!r} instead."
+        )
+    if isinstance(max_gap, bool) or not isinstance(max_gap, Integral) or max_gap < 0:
+        raise ValueError(
+            f"The 'max_gap' parameter of {_OWNER} must be an int >= 0 (bars). Got {max_gap!r} instead."
+        )
     for name, value in (("fractional", fractional), ("retry_rejected", retry_rejected)):
         if not isinstance(value, bool):
             raise ValueError(
@@ -202,11 +224,31 @@ class RebalanceStrategy(bt.Strategy):
         Seconds spent in the allocator (``"allocating"``); training and predicting are in
         ``walkforward.timings``.
 
+    feeds : list of str or data feeds, or None, default None
+        The feeds to trade (names given to ``cerebro.adddata`` or the feed objects); None trades
+        every feed of the cerebro. Leave out a benchmark or index feed, or the feeds another
+        strategy trades (docs/backtrader.md, "Habits that work").
+    capital : float in (0, 1] or None, default None
+        Share of the broker's value this strategy manages: targets apply to ``capital`` times the
+        broker's value (cash and every position), and buys use at most the cash that share leaves.
+        None manages all the broker's cash plus this strategy's own positions (one strategy alone).
+    delisted : {"cash", "hold"}, default "cash"
+        A position in a feed that has ended (its asset delisted): ``"cash"`` sells it at its last
+        close at the next rebalance (filled with the rebalance's other orders, commission charged;
+        the research evaluator does the same); ``"hold"`` keeps it at its last close for the rest
+        of the run, outside the value the targets apply to. Either way a warning is logged and the
+        event recorded in ``delistings``.
+    max_gap : int, default 5
+        Gaps of at most this many bars inside an asset's lookback window are bridged (its last
+        close carried over; the return over the gap falls on the bar after it), so a blank day does
+        not drop the asset from every rebalance whose window holds it; longer gaps drop it from
+        those rebalances. 0 bridges nothing. One warning at the end of the run names the assets.
+
     Notes
     -----
     Commission and slippage are whatever the broker is set up with (``cerebro.broker.setcommission``,
-    ``set_slippage_perc``). Positions in a feed that has ended (or has a gap on bar t) cannot be
-    traded; they are left alone and excluded from the value the targets apply to.
+    ``set_slippage_perc``). A feed with a gap on bar t cannot be traded at t; its position is left
+    alone then and excluded from the value the targets apply to.
     """
 
     params = dict(
@@ -219,6 +261,10 @@ class RebalanceStrategy(bt.Strategy):
         fractional=False,
         start=None,
         retry_rejected=True,
+        feeds=None,
+        capital=None,
+        delisted="cash",
+        max_gap=5,
         **WALKFORWARD_PARAMS,
     )
 
@@ -228,13 +274,18 @@ class RebalanceStrategy(bt.Strategy):
         check_strategy_params(
             lookback=p.lookback, rebalance=p.rebalance, min_trade=p.min_trade,
             cash_buffer=p.cash_buffer, max_weight=p.max_weight, fractional=p.fractional,
-            retry_rejected=p.retry_rejected,
+            retry_rejected=p.retry_rejected, capital=p.capital, delisted=p.delisted,
+            max_gap=p.max_gap,
         )  # fmt: skip
         self._start_date = naive_timestamp(p.start, "start", _OWNER)
         if not self.datas:
             raise ValueError(f"{_OWNER} needs at least one data feed; add feeds to cerebro first.")
 
-        self.assets: list[str] = feed_names(self.datas)
+        chosen = select_feeds(self.datas, p.feeds, _OWNER)
+        all_names = feed_names(self.datas)
+        self.feeds: list[Any] = [self.datas[i] for i in chosen]
+        self._every_feed = len(chosen) == len(self.datas)
+        self.assets: list[str] = [all_names[i] for i in chosen]
         if len(set(self.assets)) != len(self.assets):
             raise ValueError(f"{_OWNER}: feed names must be unique; got {self.assets}.")
         self.timings: dict[str, float] = {"allocating": 0.0}
@@ -242,20 +293,22 @@ class RebalanceStrategy(bt.Strategy):
         # before the rebalance timer, so that a retrain on the same bar runs first
         self.walkforward = build_walkforward(self, _OWNER)
         self.steps: list[Step] = self.build_steps()
-        self._dt_lines = [d.lines.datetime for d in self.datas]
-        self._close_lines = [d.lines.close for d in self.datas]
-        self._by_name = dict(zip(self.assets, self.datas, strict=True))
+        self._dt_lines = [d.lines.datetime for d in self.feeds]
+        self._close_lines = [d.lines.close for d in self.feeds]
+        self._by_name = dict(zip(self.assets, self.feeds, strict=True))
         self._columns = pd.Index(self.assets)  # built once (copied): prices() runs often
         # The last `history_length` bars of closes, in a NumPy buffer twice as long written row by
         # row: when it is full the newest rows move back to the front (amortised O(1) per bar), so
         # prices() takes one slice instead of stacking a row per bar at every rebalance.
         self._capacity = int(self.history_length())
         self._stamps = np.empty(2 * self._capacity, dtype=float)
-        self._closes = np.empty((2 * self._capacity, len(self.datas)), dtype=float)
+        self._closes = np.empty((2 * self._capacity, len(self.feeds)), dtype=float)
         self._n_rows = 0  # rows of the buffers in use
         self.records: list[RebalanceRecord] = []
         self.orders_log: list[OrderEvent] = []
         self.skipped: list[tuple[pd.Timestamp, str]] = []
+        self.delistings: list[tuple[pd.Timestamp, str]] = []
+        self._delisted: set[str] = set()
         self._skips_reported = False
         self.n_rejected = 0
         self.timer_fires = 0
@@ -289,14 +342,17 @@ class RebalanceStrategy(bt.Strategy):
         return None
 
     # -- bar bookkeeping ------------------------------------------------------------------------
-    def _now(self) -> float:
-        """The newest datetime (backtrader float) over the feeds that have started."""
-        return max(line[0] for line in self._dt_lines if len(line))
+    def _now(self) -> float | None:
+        """The newest datetime (backtrader float) over the traded feeds that have started."""
+        return max((line[0] for line in self._dt_lines if len(line)), default=None)
 
-    def _snapshot(self, now: float | None = None) -> float:
-        """Record bar t's closes (NaN for feeds without a bar at t) once per bar; return t."""
+    def _snapshot(self, now: float | None = None) -> float | None:
+        """Record bar t's closes (NaN for feeds without a bar at t) once per bar; return t (None
+        while no traded feed has started)."""
         if now is None:
             now = self._now()
+            if now is None:
+                return None
         n = self._n_rows
         if n and self._stamps[n - 1] == now:
             return now
@@ -331,8 +387,12 @@ class RebalanceStrategy(bt.Strategy):
         self.next()
 
     def next(self) -> None:
-        # the strategy's clock is the newest datetime over the feeds (Strategy._clk_update)
-        self._snapshot(self.lines.datetime[0])
+        # the strategy's clock is the newest datetime over all its feeds (Strategy._clk_update);
+        # with a selection of feeds, the newest over the selection
+        self._snapshot(self.lines.datetime[0] if self._every_feed else None)
+        value = self.broker.getvalue()
+        if value != value:  # NaN: a feed has a NaN close (backtrader values positions at the close)
+            self._raise_nan_close()
         if self._unsettled is not None and not any(
             rec is self._unsettled for _, _, rec in self._open_orders.values()
         ):
@@ -348,6 +408,8 @@ class RebalanceStrategy(bt.Strategy):
             return
         self.timer_fires += 1
         now = self._snapshot()
+        if now is None:
+            return
         date = pd.Timestamp(bt.num2date(now))
         if self._start_date is not None and date < self._start_date:
             return
@@ -362,48 +424,134 @@ class RebalanceStrategy(bt.Strategy):
         ctx = run_steps(
             self.steps, RebalanceContext(date=date, prices=self.prices(), tradable=tradable)
         )
-        if ctx.skip_reason is not None or ctx.weights is None:
-            reason = ctx.skip_reason or "no weights"
-            self.skipped.append((date, reason))
-            logger.debug("%s: rebalance skipped: %s", date.date(), reason)
-            return None
+        if ctx.skip_reason is None and ctx.weights is not None:
+            return self._trade(date, now, tradable, ctx.weights)
+        reason = ctx.skip_reason or "no weights"
+        self.skipped.append((date, reason))
+        logger.debug("%s: rebalance skipped: %s", date.date(), reason)
+        return None
 
+    def _trade(
+        self, date: pd.Timestamp, now: float, tradable: list[str], weights: pd.Series
+    ) -> RebalanceRecord | None:
+        """Size and submit the orders that move the portfolio to ``weights`` (decided at ``date``)."""
         by_name = self._by_name
         live = [by_name[a] for a in tradable]
         sizes = np.array([self.getposition(d).size for d in live], dtype=float)
         closes = np.array([d.close[0] for d in live], dtype=float)
+        if not np.isfinite(closes).all():
+            self._raise_nan_close()
         held = sizes != 0
         # Series built from arrays (not by pandas arithmetic and masking): this runs per rebalance
         positions = pd.Series(
             sizes[held], index=[a for a, h in zip(tradable, held, strict=True) if h]
         )
         prices = pd.Series(closes, index=tradable)
-        cash = self.broker.getcash()
-        value = cash + float((sizes * closes).sum())
-
-        def commission(asset: str, size: float, price: float) -> float:
-            info = self.broker.getcommissioninfo(by_name[asset])
-            return float(info.getcommission(size, price))
-
+        cash_outs, stuck = self._untradable_positions(date, now, set(tradable))
+        released = sum(size * price for _, size, price in cash_outs)
+        commission = self._commission
+        fees = sum(abs(commission(a, -size, price)) for a, size, price in cash_outs)
+        cash = self.broker.getcash() + released - fees
+        value = cash + fees + float((sizes * closes).sum())
+        if self.p.capital is not None:
+            value = float(self.p.capital) * self.broker.getvalue() - stuck
+            cash = min(cash, max(value - float((sizes * closes).sum()), 0.0))
+        if value <= 0:
+            reason = f"capital: no value left to manage ({value:,.2f}) after untradable positions"
+            self.skipped.append((date, reason))
+            logger.warning("%s: rebalance skipped: %s", date.date(), reason)
+            return None
         planned = plan_orders(
-            targets=ctx.weights, positions=positions, prices=prices, cash=cash,
+            targets=weights, positions=positions, prices=prices, cash=cash,
             value=value, cash_buffer=self.p.cash_buffer, min_trade=self.p.min_trade,
             fractional=self.p.fractional, commission=commission,
         )  # fmt: skip
-        record = RebalanceRecord(date=date, target=ctx.weights.copy(), value=value)
+        record = RebalanceRecord(date=date, target=weights.copy(), value=value)
         self.records.append(record)
+        for (
+            asset,
+            size,
+            price,
+        ) in cash_outs:  # a delisted feed never ticks again: fill at its last close
+            self._submit(
+                record, asset, -size, price=price, exectype=bt.Order.Historical, histnotify=True
+            )
         for item in planned:
-            data = by_name[item.asset]
-            order = (self.sell if item.is_sell else self.buy)(data=data, size=abs(item.size))
-            event = OrderEvent(date=date, asset=item.asset, size=item.size)
-            self.orders_log.append(event)
-            record.n_orders += 1
-            record.order_refs.append(order.ref)
-            self._open_orders[order.ref] = (order, event, record)
+            self._submit(record, item.asset, item.size)
         if self._unsettled is not None:
             self._settle(self._unsettled)
         self._unsettled = record
         return record
+
+    def _commission(self, asset: str, size: float, price: float) -> float:
+        info = self.broker.getcommissioninfo(self._by_name[asset])
+        return float(info.getcommission(size, price))
+
+    def _submit(self, record: RebalanceRecord, asset: str, size: float, **kwargs: Any) -> None:
+        data = self._by_name[asset]
+        order = (self.sell if size < 0 else self.buy)(data=data, size=abs(size), **kwargs)
+        event = OrderEvent(date=record.date, asset=asset, size=size)
+        self.orders_log.append(event)
+        record.n_orders += 1
+        record.order_refs.append(order.ref)
+        self._open_orders[order.ref] = (order, event, record)
+
+    def _untradable_positions(
+        self, date: pd.Timestamp, now: float, tradable: set[str]
+    ) -> tuple[list[tuple[str, float, float]], float]:
+        """Held feeds without a bar at ``date``: the delisted ones to cash out (``delisted="cash"``)
+        as (asset, shares, last close), and the value of the rest (gaps; delisted under "hold")."""
+        cash_outs: list[tuple[str, float, float]] = []
+        stuck = 0.0
+        for asset, data in self._by_name.items():
+            if asset in tradable:
+                continue
+            size = self.getposition(data).size
+            if not size:
+                continue
+            price = float(data.close[0])
+            if (
+                self._note_delisting(date, now, asset, data, size, price)
+                and self.p.delisted == "cash"
+            ):
+                cash_outs.append((asset, size, price))
+            else:
+                stuck += size * price
+        return cash_outs, stuck
+
+    def _note_delisting(
+        self, date: pd.Timestamp, now: float, asset: str, data: Any, size: float, price: float
+    ) -> bool:
+        """Whether ``data`` has ended; the first time, record the event and warn."""
+        if not feed_has_ended(data, now, bool(self.env._dopreload)):
+            return False
+        if asset in self._delisted:
+            return True
+        self._delisted.add(asset)
+        last = pd.Timestamp(bt.num2date(data.lines.datetime[0])).date()
+        value = self.broker.getvalue()
+        share = f" ({size * price / value:.1%} of the portfolio)" if value > 0 else ""
+        if self.p.delisted == "cash":
+            what = f"sold {size:g} shares at its last close {price:.4g} (delisted='cash')"
+        else:
+            what = f"kept at its last close {price:.4g} for the rest of the run (delisted='hold')"
+        reason = f"{asset}: feed ended on {last} while held{share}; {what}"
+        self.delistings.append((date, reason))
+        logger.warning("%s: %s", date.date(), reason)
+        return True
+
+    def _raise_nan_close(self) -> None:
+        """Name the feed and date of a NaN close (backtrader would value the portfolio at NaN)."""
+        for name, data in zip(feed_names(self.datas), self.datas, strict=True):
+            if len(data) and data.close[0] != data.close[0]:
+                day = pd.Timestamp(bt.num2date(data.lines.datetime[0])).date()
+                raise ValueError(
+                    f"{_OWNER}: feed {name!r} has a NaN close on {day}; backtrader values every "
+                    "position at the close, so the portfolio value would be NaN. Leave the rows "
+                    "without a price out of that feed's data (e.g. frame.dropna()), or build the "
+                    "feeds with seqfolio.strategies.add_price_feeds, which does."
+                )
+        raise ValueError(f"{_OWNER}: the broker's portfolio value is NaN.")
 
     def _cancel_open_orders(self) -> None:
         for order, _, _ in list(self._open_orders.values()):
@@ -472,7 +620,7 @@ class RebalanceStrategy(bt.Strategy):
         """Fill in realised weights, turnover and fill date once a rebalance's orders are done."""
         value = self.broker.getvalue()
         held = {}
-        for name, data in zip(self.assets, self.datas, strict=True):
+        for name, data in zip(self.assets, self.feeds, strict=True):
             size = self.getposition(data).size
             if size or name in record.target.index:
                 held[name] = size * data.close[0] / value if value else 0.0
@@ -494,11 +642,39 @@ class RebalanceStrategy(bt.Strategy):
             self._settle(self._unsettled)
         if self.walkforward is not None:
             self.walkforward.close()
+        # a feed that ended after the last rebalance is still held at its close: say so too
+        # (exactbars >= 1 leaves the feeds' line buffers unreadable by now)
+        with contextlib.suppress(IndexError):
+            now = self._now()
+            if now is not None:
+                self._untradable_positions(pd.Timestamp(bt.num2date(now)), now, set())
         self._report_skipped()
+        self._report_gaps()
         if self.n_rejected:
             logger.warning(
                 "%d order(s) were rejected by the broker; see orders_log.", self.n_rejected
             )
+
+    def _report_gaps(self) -> None:
+        """One warning naming the assets whose gaps were bridged or that a long gap left out."""
+        for step in self.steps:
+            step = getattr(step, "step", step)
+            if not isinstance(step, TrailingReturns):
+                continue
+            if step.bridged:
+                logger.warning(
+                    "%s: gaps of at most %d bars bridged for %s (first on %s): the return over a "
+                    "gap falls on the bar after it",
+                    type(self).__name__, step.max_gap, sorted(step.bridged),
+                    min(step.bridged.values()).date(),
+                )  # fmt: skip
+            if step.dropped:
+                logger.warning(
+                    "%s: %s left out of rebalances for gaps longer than max_gap=%d bars (first "
+                    "on %s)",
+                    type(self).__name__, sorted(step.dropped), step.max_gap,
+                    min(step.dropped.values()).date(),
+                )  # fmt: skip
 
     def _report_skipped(self) -> None:
         """Log the skipped rebalances once, at the end of the run (each one was logged at DEBUG).

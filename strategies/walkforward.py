@@ -169,6 +169,8 @@ class WalkForward:
         ``fit(model, prices) -> fitted model``; default :func:`fit_on_prices`.
     owner : str
         Name used in error messages.
+    datas : sequence of feeds or None
+        The feeds the model trains and predicts on (default: all the strategy's feeds).
 
     Attributes
     ----------
@@ -197,6 +199,7 @@ class WalkForward:
         progress: bool = False,
         fit: Callable[[Any, pd.DataFrame], Any] | None = None,
         owner: str = "WalkForward",
+        datas: Any = None,
     ) -> None:
         if not callable(retrain) and (not isinstance(retrain, str) or retrain not in SCHEDULES):
             raise ValueError(
@@ -229,7 +232,9 @@ class WalkForward:
         self.warm_start = warm_start
         self.fit_fn = fit or fit_on_prices
         self.owner = owner
-        self.names = feed_names(strategy.datas)
+        self.datas = list(strategy.datas if datas is None else datas)
+        all_names = dict(zip(map(id, strategy.datas), feed_names(strategy.datas), strict=True))
+        self.names = [all_names.get(id(d), getattr(d, "_name", "")) for d in self.datas]
         self.store = None if checkpoint_dir is None else CheckpointStore(checkpoint_dir)
         self.model: Any = None
         self.version = 0
@@ -251,7 +256,7 @@ class WalkForward:
         if enabled:
             try:  # best effort: the feeds' own calendars (ClosePriceData / PandasData keep them)
                 index = pd.DatetimeIndex([])
-                for data in self.strategy.datas:
+                for data in self.datas:
                     frame = getattr(data.p, "dataname", None)
                     if isinstance(frame, (pd.Series, pd.DataFrame)):
                         index = index.union(pd.DatetimeIndex(frame.index))
@@ -281,7 +286,7 @@ class WalkForward:
 
     # -- timers --------------------------------------------------------------------------------
     def _now(self) -> pd.Timestamp:
-        stamps = [d.lines.datetime[0] for d in self.strategy.datas if len(d)]
+        stamps = [d.lines.datetime[0] for d in self.datas if len(d)]
         return pd.Timestamp(bt.num2date(max(stamps)))
 
     def notify_timer(self, timer: Any, when: Any, *args: Any, **kwargs: Any) -> bool:
@@ -297,7 +302,7 @@ class WalkForward:
     def training_prices(self) -> pd.DataFrame:
         """Closes up to the current bar: the last ``train_window`` dates, or all of them."""
         n = None if self.train_window == "expanding" else int(self.train_window)
-        return feed_closes(self.strategy.datas, self.names, n)
+        return feed_closes(self.datas, self.names, n)
 
     def retrain(self, date: pd.Timestamp | None = None, *, trigger: str = "schedule") -> bool:
         """Train a new model on the closes up to the current bar; True if it succeeded."""
@@ -426,7 +431,7 @@ class WalkForward:
     def indicator(self, **kwargs: Any) -> ForecastIndicator:
         """A :class:`~seqfolio.signals.indicators.ForecastIndicator` over the strategy's feeds that
         follows every retrain (call it in the strategy's ``__init__``)."""
-        return ForecastIndicator(*self.strategy.datas, model=self.current, **kwargs)
+        return ForecastIndicator(*self.datas, model=self.current, **kwargs)
 
     def retrain_table(self) -> pd.DataFrame:
         """One row per successful retrain."""

@@ -14,6 +14,7 @@ import textwrap
 from pathlib import Path
 
 import backtrader as bt
+import pandas as pd
 import pytest
 from _btutil import small_prices
 
@@ -231,3 +232,148 @@ def test_walk_forward_models_run_twice_and_optimised_like_alone(model):
     cerebro.addanalyzer(FinalValue, _name="final")
     got = [run.analyzers.final.get_analysis() for (run,) in cerebro.run(maxcpus=1)]
     assert got == [first, single(**{name: values[1]})[2]]
+
+
+# -- choosing the feeds; several strategies on one cerebro -------------------------------------
+def _index_frame(prices):
+    """A made-up index on the stocks' calendar: the feed a user adds for a Benchmark observer."""
+    return prices.mean(axis=1).rename("SPX").to_frame()
+
+
+def test_feeds_leave_an_index_feed_alone_and_give_the_plain_result(prices, alone):
+    cerebro = _cerebro(prices)
+    add_price_feeds(cerebro, _index_frame(prices))
+    cerebro.addobserver(bt.observers.Benchmark, data=cerebro.datas[-1])
+    cerebro.addstrategy(RebalanceStrategy, allocator=HRP(), lookback=60, feeds=list(prices.columns))
+    cerebro.addanalyzer(FinalValue, _name="final")
+    cerebro.addanalyzer(WeightsHistory, _name="weights")
+    strategy = cerebro.run()[0]
+    assert strategy.assets == list(prices.columns)
+    assert strategy.analyzers.final.get_analysis() == alone[(60, "monthly")]
+    assert "SPX" not in strategy.analyzers.weights.get_analysis()["daily"].columns
+
+
+class BuyAndHold(bt.Strategy):
+    """A second strategy: half the cash into one feed on the first bar, then hold."""
+
+    params = dict(feed="SPX", share=0.5)
+
+    def __init__(self):
+        self.data_ = self.getdatabyname(self.p.feed)
+        self.bought = None
+
+    def next(self):
+        if self.bought is None:
+            self.bought = int(self.p.share * self.broker.getvalue() / self.data_.close[0])
+            self.buy(data=self.data_, size=self.bought)
+
+
+def test_two_strategies_each_trade_their_own_feeds_and_capital(prices):
+    cerebro = _cerebro(prices)
+    add_price_feeds(cerebro, _index_frame(prices))
+    cerebro.addstrategy(BuyAndHold)
+    cerebro.addstrategy(
+        RebalanceStrategy, allocator=HRP(), lookback=60, feeds=list(prices.columns), capital=0.45
+    )
+    hold, rebalancer = cerebro.run()
+    assert {o.asset for o in rebalancer.orders_log} <= set(prices.columns)
+    assert rebalancer.n_rejected == 0
+    assert cerebro.broker.getposition(cerebro.datas[-1]).size == hold.bought
+    assert cerebro.broker.getcash() > 0
+    # each rebalance manages 45 % of the broker's value
+    for record in rebalancer.records[1:]:
+        assert 0.3 * 1e6 < record.value < 0.8 * 1e6
+
+
+def test_feeds_errors_name_the_feeds(prices):
+    cerebro = _cerebro(prices)
+    cerebro.addstrategy(RebalanceStrategy, feeds=["AAPL", "SPY"])
+    with pytest.raises(ValueError, match=r"'SPY'.*its feeds are \['AAPL'"):
+        cerebro.run()
+
+
+# -- delisted assets and gaps -------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def delisting(prices):
+    out = prices.copy()
+    out.loc["2019-06-15":, "XOM"] = float("nan")  # XOM's feed ends on 2019-06-14
+    return out
+
+
+@pytest.mark.parametrize("policy", ["cash", "hold"])
+def test_a_delisted_position_is_cashed_out_or_held_with_a_warning(delisting, policy, caplog):
+    from seqfolio.backtest import run_backtest
+
+    with caplog.at_level("WARNING", logger="seqfolio.strategies"):
+        result = run_backtest(
+            delisting, allocator="hrp", lookback=60, strategy_kwargs={"delisted": policy}
+        )
+    last = delisting["XOM"].last_valid_index()
+    after = result.weights.loc[last + pd.Timedelta(days=40) :, "XOM"]
+    events = result.events()
+    delisted = events[events["kind"] == "delisted"]
+    assert len(delisted) == 1 and "XOM: feed ended on 2019-06-14 while held" in delisted.iloc[0, 2]
+    assert any("XOM: feed ended" in r.message for r in caplog.records)
+    if policy == "cash":
+        assert (after == 0).all()
+        sale = [o for o in result.orders if o.asset == "XOM" and o.date > last and o.size < 0][0]
+        assert sale.status == "Completed"
+        assert sale.executed_price == pytest.approx(delisting.loc[last, "XOM"])
+    else:
+        assert (after > 0).all()
+
+
+def test_a_short_gap_keeps_the_asset_in_every_rebalance(prices, caplog):
+    gapped = prices.copy()
+    gapped.loc["2019-03-04":"2019-03-05", "JNJ"] = float("nan")  # two blank days
+    with caplog.at_level("WARNING", logger="seqfolio.strategies"):
+        cerebro = _cerebro(gapped)
+        cerebro.addstrategy(RebalanceStrategy, allocator=HRP(), lookback=120)
+        bridged = cerebro.run()[0]
+    cerebro = _cerebro(gapped)
+    cerebro.addstrategy(RebalanceStrategy, allocator=HRP(), lookback=120, max_gap=0)
+    dropped = cerebro.run()[0]
+    assert all("JNJ" in r.target.index for r in bridged.records)
+    assert (
+        sum("JNJ" not in r.target.index for r in dropped.records) == 5
+    )  # the old behaviour: Apr .. Aug
+    assert any("bridged for ['JNJ']" in r.message for r in caplog.records)
+
+
+# -- clear messages instead of raw crashes -------------------------------------------------------
+def test_nan_close_in_a_pandasdata_feed_is_named(prices):
+    cerebro = bt.Cerebro(stdstats=False)
+    for column in prices.columns:
+        frame = pd.DataFrame({"close": prices[column]}).assign(open=lambda d: d.close)
+        if column == "KO":
+            frame.loc["2019-02-01", "close"] = float("nan")
+        cerebro.adddata(bt.feeds.PandasData(dataname=frame), name=column)
+    cerebro.broker.setcash(1e6)
+    cerebro.addstrategy(RebalanceStrategy, allocator=HRP(), lookback=60)
+    with pytest.raises(ValueError, match="feed 'KO' has a NaN close on 2019-02-01"):
+        cerebro.run()
+
+
+@pytest.mark.parametrize("late", [0, 2])
+def test_allocator_weights_with_a_late_feed_are_the_same_under_runonce(prices, late):
+    from seqfolio.allocators.indicators import AllocatorWeights
+
+    ragged = prices.copy()
+    ragged.iloc[:30, late] = float("nan")
+
+    class Record(bt.Strategy):
+        def __init__(self):
+            self.w = AllocatorWeights(*self.datas, allocator=HRP(), lookback=60)
+            self.rows = []
+
+        def next(self):
+            self.rows.append((self.datetime[0], tuple(self.w.weights())))
+
+    rows = []
+    for runonce in (True, False):
+        cerebro = bt.Cerebro(stdstats=False, runonce=runonce)
+        add_price_feeds(cerebro, ragged)
+        cerebro.addstrategy(Record)
+        rows.append(cerebro.run()[0].rows)
+    assert len(rows[0]) > 500
+    assert rows[0] == rows[1]

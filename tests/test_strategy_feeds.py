@@ -66,9 +66,13 @@ def test_feeds_reject_empty_column():
         price_feeds(prices)
 
 
-def test_late_and_early_feeds(ragged):
+@pytest.mark.parametrize("max_gap", [0, 5])
+def test_late_and_early_feeds(ragged, max_gap):
     lookback = 40
-    cerebro, strategy = run(ragged, allocator="ivp", lookback=lookback, rebalance="weekly")
+    cerebro, strategy = run(
+        ragged, allocator="ivp", lookback=lookback, rebalance="weekly", max_gap=max_gap,
+        delisted="hold",
+    )  # fmt: skip
     index = ragged.index
     listed = index[100 + lookback]  # S1 needs lookback + 1 priced bars
     last_s2 = index[169]
@@ -77,8 +81,10 @@ def test_late_and_early_feeds(ragged):
         assert not record.target.isna().any()
         assert ("S1" in record.target.index) == (record.date >= listed)
         assert ("S2" not in record.target.index) or record.date <= last_s2
+        on_gap = index[120] <= record.date <= index[122]  # no bar: not tradable that day
         gap_window = index[119] < record.date <= index[122 + lookback]
-        assert ("S3" in record.target.index) != gap_window
+        # max_gap=0: the 3-bar gap drops S3 while it is in the window; 5 bridges it
+        assert ("S3" in record.target.index) == (not on_gap and not (gap_window and not max_gap))
     s1_orders = [o for o in strategy.orders_log if o.asset == "S1"]
     assert s1_orders and min(o.date for o in s1_orders) >= listed
     assert all(o.date <= last_s2 for o in strategy.orders_log if o.asset == "S2")
@@ -117,7 +123,7 @@ def test_trailing_returns_step_matches_data_trailing_returns(ragged):
         prices = ragged.iloc[:end]
         tradable = [c for c in ragged.columns if c != "S0"]
         ctx = RebalanceContext(date=prices.index[-1], prices=prices, tradable=tradable)
-        TrailingReturns(40)(ctx)
+        TrailingReturns(40, max_gap=0)(ctx)
         expected = trailing_returns(prices, 40)
         expected = expected[[c for c in expected.columns if c in tradable]]
         pd.testing.assert_frame_equal(ctx.returns, expected, check_exact=True, check_freq=False)
