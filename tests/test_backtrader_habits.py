@@ -377,3 +377,25 @@ def test_allocator_weights_with_a_late_feed_are_the_same_under_runonce(prices, l
         rows.append(cerebro.run()[0].rows)
     assert len(rows[0]) > 500
     assert rows[0] == rows[1]
+
+
+# -- resampled feeds ---------------------------------------------------------------------------
+def test_weekly_resampled_feeds_decide_on_weekly_closes(prices):
+    """With cerebro.resampledata(..., Weeks) a bar is a week: lookback counts weeks and every
+    decision equals the allocator fitted on the weekly closes up to that week."""
+    from seqfolio.strategies import price_feeds
+
+    cerebro = bt.Cerebro(stdstats=False)
+    for feed in price_feeds(prices):
+        cerebro.resampledata(feed, name=feed._name, timeframe=bt.TimeFrame.Weeks)
+    cerebro.broker.setcash(1_000_000.0)
+    cerebro.addstrategy(RebalanceStrategy, allocator=HRP(), lookback=52)
+    strategy = cerebro.run()[0]
+    weekly = prices.groupby(prices.index.to_period("W-SUN")).tail(1)  # last day of each week
+    assert len(strategy.records) >= 20
+    for record in strategy.records:
+        window = weekly.loc[: record.date].iloc[-53:]
+        expected = HRP().fit(window.pct_change().iloc[1:]).weights_
+        pd.testing.assert_series_equal(
+            record.target, expected, check_names=False, check_exact=False, rtol=1e-12
+        )
