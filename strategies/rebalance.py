@@ -280,6 +280,12 @@ class RebalanceStrategy(bt.Strategy):
         self._start_date = naive_timestamp(p.start, "start", _OWNER)
         if not self.datas:
             raise ValueError(f"{_OWNER} needs at least one data feed; add feeds to cerebro first.")
+        if self.env.p.cheat_on_open or getattr(self.broker.p, "coc", False):
+            raise ValueError(
+                f"{_OWNER} decides on bar t's close and fills at bar t+1: cheat-on-open "
+                "(Cerebro(cheat_on_open=True)) or cheat-on-close (broker.set_coc(True)) would fill "
+                "at bar t's own price, seen before the decision is made. Turn them off."
+            )
 
         chosen = select_feeds(self.datas, p.feeds, _OWNER)
         all_names = feed_names(self.datas)

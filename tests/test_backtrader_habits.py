@@ -399,3 +399,13 @@ def test_weekly_resampled_feeds_decide_on_weekly_closes(prices):
         pd.testing.assert_series_equal(
             record.target, expected, check_names=False, check_exact=False, rtol=1e-12
         )
+
+
+@pytest.mark.parametrize("cheat", ["open", "close"])
+def test_cheating_fills_are_refused(prices, cheat):
+    cerebro = _cerebro(prices, cheat_on_open=cheat == "open")
+    if cheat == "close":
+        cerebro.broker.set_coc(True)
+    cerebro.addstrategy(RebalanceStrategy, allocator=HRP(), lookback=60)
+    with pytest.raises(ValueError, match="cheat-on-open"):
+        cerebro.run()
