@@ -16,16 +16,12 @@ from seqfolio.allocators.herc import HERC, herc_weights
 from seqfolio.allocators.hrp import HRP, hrp_weights
 from seqfolio.allocators.mean_variance import MeanVariance
 from seqfolio.allocators.naive import EqualWeight, InverseVariance, InverseVolatility
-
-ALLOCATORS: dict[str, type[BaseAllocator]] = {
-    "hrp": HRP,
-    "herc": HERC,
-    "mvo": MeanVariance,
-    "ew": EqualWeight,
-    "ivp": InverseVariance,
-    "ivol": InverseVolatility,
-}
-"""Short names used by the CLI and configs."""
+from seqfolio.allocators.registry import (
+    ALLOCATORS,
+    allocator_names,
+    make_allocator,
+    zero_variance_intolerant,
+)
 
 __all__ = [
     "ALLOCATORS",
@@ -38,6 +34,9 @@ __all__ = [
     "InverseVariance",
     "InverseVolatility",
     "MeanVariance",
+    "allocator_names",
     "herc_weights",
     "hrp_weights",
+    "make_allocator",
+    "zero_variance_intolerant",
 ]

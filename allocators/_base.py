@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
@@ -37,7 +39,10 @@ class BaseAllocator(BaseEstimator):
 
     _min_observations: int = 2
     _has_weight_bounds: bool = True
-    _needs_positive_variance: bool = False
+    needs_positive_variance: ClassVar[bool] = False
+    """Capability: True if an asset with zero variance (a constant price) in the window makes ``fit``
+    raise an :class:`AllocationError` (risk-based weights divide by the variance). The CLI, the data
+    reader's warning and the docs read it: :func:`~seqfolio.allocators.zero_variance_intolerant`."""
 
     # -- hooks for subclasses -------------------------------------------------------------------
     def _validate_params(self) -> None:
@@ -143,7 +148,7 @@ class BaseAllocator(BaseEstimator):
             # valid (checked by check_params); whether they fit this window is data-dependent
             low, high = float(self.min_weight), float(self.max_weight)
             check_bounds_feasible(owner, n_assets, low, high)
-        if self._needs_positive_variance:
+        if self.needs_positive_variance:
             with np.errstate(over="ignore", invalid="ignore"):  # huge returns: reported later
                 variances = np.diag(cov) if cov is not None else frame.var(ddof=1).to_numpy()
             check_positive_variance(frame, variances, owner)

@@ -1,20 +1,31 @@
 """Input and parameter validation shared by every allocator.
 
-Messages follow one template (DESIGN.md section 5):
+The parameter checks are the package's one vocabulary (:mod:`seqfolio._validation`); this module
+adds the checks of allocator inputs. Messages follow one template:
 ``The 'max_weight' parameter of HRP must be a float in [0, 1]. Got 1.5 instead.`` and
 ``HRP.fit: returns contain NaN in columns ['AAPL']; drop or fill them first.``
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-_MAX_NAMES = 10
+from seqfolio._validation import check_choice, check_int, check_real, label_list
+
+__all__ = [
+    "AllocationError",
+    "check_choice",
+    "check_covariance",
+    "check_expected_returns",
+    "check_int",
+    "check_positive_variance",
+    "check_real",
+    "check_returns",
+    "check_weight_bounds",
+]
 
 
 class AllocationError(ValueError):
@@ -23,73 +34,6 @@ class AllocationError(ValueError):
     :class:`~seqfolio.allocators.Fallback` catches it and tries its next member; parameter errors are
     plain ``ValueError`` and are never swallowed.
     """
-
-
-def _names(labels: Iterable[object]) -> str:
-    labels = list(labels)
-    shown = [str(x) for x in labels[:_MAX_NAMES]]
-    return repr(shown) + (
-        f" (+{len(labels) - _MAX_NAMES} more)" if len(labels) > _MAX_NAMES else ""
-    )
-
-
-def check_choice(owner: str, name: str, value: object, choices: Sequence[str]) -> str:
-    """Return ``value`` if it is one of ``choices``, else raise a ValueError listing them."""
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(
-            f"The '{name}' parameter of {owner} must be one of {list(choices)}. Got {value!r} instead."
-        )
-    return value
-
-
-def check_real(
-    owner: str,
-    name: str,
-    value: Any,
-    *,
-    low: float | None = None,
-    high: float | None = None,
-    low_open: bool = False,
-    high_open: bool = False,
-) -> float:
-    """Return ``value`` as a float if it is a real number within the bounds given."""
-    ok = isinstance(value, Real) and not isinstance(value, bool) and np.isfinite(float(value))
-    if ok and low is not None:
-        ok = float(value) > low if low_open else float(value) >= low
-    if ok and high is not None:
-        ok = float(value) < high if high_open else float(value) <= high
-    if not ok:
-        left = "(" if low_open else "["
-        right = ")" if high_open else "]"
-        span = (
-            f" in {left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
-        )
-        raise ValueError(
-            f"The '{name}' parameter of {owner} must be a float{span}. Got {value!r} instead."
-        )
-    return float(value)
-
-
-def check_int(
-    owner: str,
-    name: str,
-    value: object,
-    *,
-    low: int,
-    high: int | None = None,
-    allow_none: bool = False,
-) -> int | None:
-    """Return ``value`` if it is an integer >= ``low`` (and <= ``high``; or None when allowed)."""
-    if value is None and allow_none:
-        return None
-    number = int(value) if isinstance(value, Integral) and not isinstance(value, bool) else None
-    if number is None or number < low or (high is not None and number > high):
-        none = " or None" if allow_none else ""
-        span = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ValueError(
-            f"The '{name}' parameter of {owner} must be an int {span}{none}. Got {value!r} instead."
-        )
-    return number
 
 
 def check_weight_bounds(owner: str, min_weight: object, max_weight: object) -> tuple[float, float]:
@@ -177,7 +121,9 @@ def check_returns(returns: object, owner: str, *, min_observations: int = 2) -> 
         raise ValueError(f"{owner}.fit: returns have no columns; pass one column per asset.")
     if frame.columns.has_duplicates:
         dupes = frame.columns[frame.columns.duplicated()].unique()
-        raise ValueError(f"{owner}.fit: duplicate asset columns {_names(dupes)}; make them unique.")
+        raise ValueError(
+            f"{owner}.fit: duplicate asset columns {label_list(dupes)}; make them unique."
+        )
     # A numeric array means every value is a number, so no column can hold text: skip the
     # per-column dtype scan, which costs more than the rest of this check (backtests call fit often).
     if frame.to_numpy().dtype.kind not in "iuf":
@@ -188,7 +134,7 @@ def check_returns(returns: object, owner: str, *, min_observations: int = 2) -> 
         ]
         if not_real:
             raise ValueError(
-                f"{owner}.fit: returns columns {_names(c for c, _ in not_real)} are not real "
+                f"{owner}.fit: returns columns {label_list(c for c, _ in not_real)} are not real "
                 f"numeric columns (dtype {', '.join(sorted({d for _, d in not_real}))}); pass "
                 "per-period simple returns as floats, e.g. prices.pct_change()."
             )
@@ -199,7 +145,7 @@ def check_returns(returns: object, owner: str, *, min_observations: int = 2) -> 
         ]
         if non_numeric:
             raise ValueError(
-                f"{owner}.fit: returns columns {_names(non_numeric)} are not numeric; convert them "
+                f"{owner}.fit: returns columns {label_list(non_numeric)} are not numeric; convert them "
                 "to float."
             )
     values = frame.to_numpy(dtype=float)
@@ -207,13 +153,13 @@ def check_returns(returns: object, owner: str, *, min_observations: int = 2) -> 
     if np.isnan(values).any():
         nan_cols = frame.columns[np.isnan(values).any(axis=0)]
         raise ValueError(
-            f"{owner}.fit: returns contain NaN in columns {_names(nan_cols)}; drop or fill them first "
+            f"{owner}.fit: returns contain NaN in columns {label_list(nan_cols)}; drop or fill them first "
             "(seqfolio.data.trailing_returns keeps only assets alive over the whole window)."
         )
     if np.isinf(values).any():
         inf_cols = frame.columns[np.isinf(values).any(axis=0)]
         raise ValueError(
-            f"{owner}.fit: returns contain inf in columns {_names(inf_cols)}; check for zero prices."
+            f"{owner}.fit: returns contain inf in columns {label_list(inf_cols)}; check for zero prices."
         )
     if len(frame) < min_observations:
         raise ValueError(
@@ -232,7 +178,7 @@ def check_positive_variance(returns: pd.DataFrame, variances: np.ndarray, owner:
     flat = returns.columns[~(variances > 0)]
     if len(flat):
         raise AllocationError(
-            f"{owner}.fit: columns {_names(flat)} have zero variance (constant price) in this window; "
+            f"{owner}.fit: columns {label_list(flat)} have zero variance (constant price) in this window; "
             "remove them or use a longer lookback."
         )
 
@@ -251,13 +197,13 @@ def check_covariance(covariance: object, columns: pd.Index, owner: str) -> np.nd
         )
         if len(dupes):
             raise ValueError(
-                f"{owner}.fit: covariance has duplicate labels {_names(dupes.unique())}; give each "
+                f"{owner}.fit: covariance has duplicate labels {label_list(dupes.unique())}; give each "
                 "asset one row and one column."
             )
         missing = [c for c in columns if c not in covariance.index or c not in covariance.columns]
         if missing:
             raise ValueError(
-                f"{owner}.fit: covariance has no row/column for assets {_names(missing)}; its labels "
+                f"{owner}.fit: covariance has no row/column for assets {label_list(missing)}; its labels "
                 "must cover the returns' columns."
             )
         matrix = _real_values(covariance.loc[columns, columns], owner, "covariance")
@@ -270,7 +216,7 @@ def check_covariance(covariance: object, columns: pd.Index, owner: str) -> np.nd
             )
     if not np.isfinite(matrix).all():
         bad = columns[~np.isfinite(matrix).all(axis=0)]
-        raise ValueError(f"{owner}.fit: covariance has NaN or inf for assets {_names(bad)}.")
+        raise ValueError(f"{owner}.fit: covariance has NaN or inf for assets {label_list(bad)}.")
     scale = max(float(np.abs(matrix).max()), np.finfo(float).tiny)
     if not np.allclose(matrix, matrix.T, rtol=1e-8, atol=1e-12 * scale):
         raise ValueError(f"{owner}.fit: covariance is not symmetric; pass (C + C.T) / 2.")
@@ -295,13 +241,13 @@ def check_expected_returns(expected_returns: object, columns: pd.Index, owner: s
         if expected_returns.index.has_duplicates:
             dupes = expected_returns.index[expected_returns.index.duplicated()].unique()
             raise ValueError(
-                f"{owner}.fit: expected_returns has duplicate labels {_names(dupes)}; give each "
+                f"{owner}.fit: expected_returns has duplicate labels {label_list(dupes)}; give each "
                 "asset one value."
             )
         missing = [c for c in columns if c not in expected_returns.index]
         if missing:
             raise ValueError(
-                f"{owner}.fit: expected_returns has no value for assets {_names(missing)}; "
+                f"{owner}.fit: expected_returns has no value for assets {label_list(missing)}; "
                 "provide one per column of returns."
             )
         vector = _real_values(expected_returns.loc[columns], owner, "expected_returns")
@@ -313,5 +259,7 @@ def check_expected_returns(expected_returns: object, columns: pd.Index, owner: s
             )
     if not np.isfinite(vector).all():
         bad = columns[~np.isfinite(vector)]
-        raise ValueError(f"{owner}.fit: expected_returns has NaN or inf for assets {_names(bad)}.")
+        raise ValueError(
+            f"{owner}.fit: expected_returns has NaN or inf for assets {label_list(bad)}."
+        )
     return vector

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pandas as pd
 import scipy.cluster.hierarchy as sch
@@ -124,7 +126,7 @@ class HERC(BaseAllocator):
     Raffinot, T. (2018). The Hierarchical Equal Risk Contribution Portfolio. SSRN 3237540.
     """
 
-    _needs_positive_variance = True
+    needs_positive_variance: ClassVar[bool] = True
 
     def __init__(
         self,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pandas as pd
 
@@ -136,7 +138,7 @@ class HRP(BaseAllocator):
     np.float64(1.0)
     """
 
-    _needs_positive_variance = True
+    needs_positive_variance: ClassVar[bool] = True
 
     def __init__(
         self,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pandas as pd
 
@@ -35,7 +37,7 @@ class EqualWeight(BaseAllocator):
 class _InverseRisk(BaseAllocator):
     """Weights proportional to ``variance ** -power``."""
 
-    _needs_positive_variance = True
+    needs_positive_variance: ClassVar[bool] = True
     _power: float = 1.0
 
     def __init__(

@@ -1,7 +1,7 @@
 """Walk-forward LSTM retraining in your *own* backtrader Strategy, in a few lines.
 
 An inverse-volatility portfolio whose volatilities are LSTM forecasts: the forecaster is retrained every
-quarter on the last 756 closes (``WalkForward``), its forecasts are an indicator that follows every
+quarter on the last 756 closes (``Retrainer``), its forecasts are an indicator that follows every
 retrain (``ForecastIndicator``, safe in backtrader's default runonce mode), and the strategy rebalances
 monthly in ``next()``: decided on bar t's closes, filled at bar t+1.
 
@@ -20,7 +20,7 @@ import backtrader as bt
 from seqfolio.data import load_benchmark, load_sample
 from seqfolio.signals import LSTMForecaster
 from seqfolio.strategies import TearSheet, add_price_feeds, add_schedule_timer
-from seqfolio.strategies.walkforward import WalkForward
+from seqfolio.strategies import Retrainer
 
 
 class InverseForecastVol(bt.Strategy):
@@ -30,17 +30,17 @@ class InverseForecastVol(bt.Strategy):
 
     def __init__(self) -> None:
         # 1. the walk-forward controller: adds a "retrain" timer (create it before your own timers)
-        self.wf = WalkForward(self, self.p.forecaster, retrain=self.p.retrain,
+        self.retrainer = Retrainer(self, self.p.forecaster, retrain=self.p.retrain,
                               train_window=self.p.train_window, start=self.p.start)  # fmt: skip
         # 2. the forecasts as an indicator, one line per feed, following every retrain
-        self.vol = self.wf.indicator()
+        self.vol = self.retrainer.indicator()
         add_schedule_timer(self, "monthly", action="rebalance")
         self.rebalance_due = False
         self.rebalances = 0
 
     def notify_timer(self, timer: Any, when: Any, *args: Any, **kwargs: Any) -> None:
         # 3. let the controller handle its own timer first
-        if self.wf.notify_timer(timer, when, *args, **kwargs):
+        if self.retrainer.notify_timer(timer, when, *args, **kwargs):
             return
         if kwargs.get("action") == "rebalance":
             self.rebalance_due = True
@@ -59,7 +59,7 @@ class InverseForecastVol(bt.Strategy):
         self.rebalances += 1
 
     def stop(self) -> None:
-        self.wf.close()  # 4. close the progress bar
+        self.retrainer.close()  # 4. close the progress bar
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -88,11 +88,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         benchmark=load_benchmark().rename("S&P 500"),
                         strategy_name="Inverse LSTM vol")  # fmt: skip
     strat = cerebro.run()[0]
-    table = strat.wf.retrain_table()
+    table = strat.retrainer.retrain_table()
     print(table[["n_bars", "seconds", "source"]].to_string())
     summary = {
         "value": cerebro.broker.getvalue(),
-        "retrains": strat.wf.version,
+        "retrains": strat.retrainer.version,
         "rebalances": strat.rebalances,
         "tearsheet": strat.analyzers.ts.path,
     }

@@ -16,7 +16,9 @@ from typing import Any
 
 import pandas as pd
 
-from seqfolio._params import is_real_number
+from seqfolio._validation import is_real_number
+from seqfolio.calendar import naive_date
+from seqfolio.events import SKIP_KINDS, Event, events_table, first_skip, of_kind
 
 __all__ = ["BacktestResult", "check_broker", "run_backtest", "with_history"]
 
@@ -40,25 +42,12 @@ class BacktestResult:
     final_value : float
     n_rejected : int
         Orders rejected by the broker.
-    skipped : list of (Timestamp, str)
-        Scheduled rebalances that did not trade, with the reason (warm-up, allocator failure, no
-        trained model yet, ...).
-    allocation_failures : list of (Timestamp, str)
-        The skipped rebalances on which the allocator raised (e.g. ``AllocationError``) or returned
-        unusable weights, with the error (a subset of ``skipped``; the strategy's
-        ``allocate_step.failures``, or with an ``LSTMAllocator`` its ``ModelWeights`` step's).
-    forecast_failures : list of (Timestamp, str)
-        With ``signal=``: the skipped rebalances on which the forecast failed (e.g. a broken model
-        whose output is not finite), with the error (a subset of ``skipped``).
-    fallbacks : list of (Timestamp, str)
-        Rebalances decided by a :class:`~seqfolio.allocators.Fallback` member other than the first:
-        ``"<member> used: <why the earlier ones failed>"`` (they traded normally).
-    retrain_failures : list of (Timestamp, str)
-        With a walk-forward model: retrains that produced no model (the previous one was kept), with
-        the reason (``strategy.walkforward.failures``).
-    delistings : list of (Timestamp, str)
-        Held assets whose feed ended, with what was done (sold at the last close, or kept: the
-        strategy's ``delisted`` policy); the date is the rebalance that found it.
+    event_log : list of Event
+        What did not go as planned, in date order (:mod:`seqfolio.events`): skipped rebalances
+        (warm-up, allocator or forecast failure, no trained model yet, ...), fallbacks, failed
+        retrains, delistings. :meth:`events` gives it as a table; ``skipped``,
+        ``allocation_failures``, ``forecast_failures``, ``fallbacks``, ``retrain_failures`` and
+        ``delistings`` list it by kind as ``(date, reason)``.
     orders : list of OrderEvent
         Every order submitted and how it ended (the strategy's ``orders_log``).
     tearsheet : pathlib.Path or None
@@ -88,61 +77,41 @@ class BacktestResult:
     rebalances: pd.DataFrame
     final_value: float
     n_rejected: int
-    skipped: list[tuple[pd.Timestamp, str]] = field(default_factory=list)
+    event_log: list[Event] = field(default_factory=list)
+    orders: list[Any] = field(default_factory=list)
     tearsheet: Any = None
+    tearsheet_error: str | None = None
     retrains: pd.DataFrame | None = None
     forecasts: pd.DataFrame | None = None
     timings: dict[str, float] = field(default_factory=dict)
-    allocation_failures: list[tuple[pd.Timestamp, str]] = field(default_factory=list)
-    fallbacks: list[tuple[pd.Timestamp, str]] = field(default_factory=list)
-    retrain_failures: list[tuple[pd.Timestamp, str]] = field(default_factory=list)
-    forecast_failures: list[tuple[pd.Timestamp, str]] = field(default_factory=list)
-    tearsheet_error: str | None = None
-    delistings: list[tuple[pd.Timestamp, str]] = field(default_factory=list)
-    orders: list[Any] = field(default_factory=list)
+
+    skipped = property(lambda self: of_kind(self.event_log, *SKIP_KINDS))
+    allocation_failures = property(lambda self: of_kind(self.event_log, "allocation_failed"))
+    forecast_failures = property(lambda self: of_kind(self.event_log, "forecast_failed"))
+    fallbacks = property(lambda self: of_kind(self.event_log, "fallback"))
+    retrain_failures = property(lambda self: of_kind(self.event_log, "retrain_failed"))
+    delistings = property(lambda self: of_kind(self.event_log, "delisted"))
 
     def first_skip(self) -> tuple[pd.Timestamp, str] | None:
         """The first skipped rebalance that is not a warm-up (else the first skip; None if none).
 
         The reason to show when a run never traded, as the end-of-run log line does.
         """
-        from seqfolio.strategies.forecast_steps import NO_MODEL
-
-        for date, reason in self.skipped:
-            if not (reason.startswith("warm-up:") or reason.startswith(NO_MODEL)):
-                return date, reason
-        return self.skipped[0] if self.skipped else None
+        event = first_skip(self.event_log)
+        return None if event is None else (event.date, event.reason)
 
     def events(self) -> pd.DataFrame:
-        """Skipped rebalances, fallbacks and failed retrains as one table, in date order.
-
-        Returns
-        -------
-        pandas.DataFrame
-            Columns ``date``, ``kind``, ``reason``; one row per event. ``kind`` is
-            ``"allocation_failed"`` (a skipped rebalance on which the allocator failed),
-            ``"forecast_failed"`` (one on which the forecast failed), ``"skipped"`` (any other
-            skipped rebalance), ``"fallback"``, ``"retrain_failed"`` or ``"delisted"``. Empty (with
-            those columns) for a clean run.
-        """
-        kinds = {event: "allocation_failed" for event in self.allocation_failures}
-        kinds.update({event: "forecast_failed" for event in self.forecast_failures})
-        rows = [(d, "retrain_failed", r) for d, r in self.retrain_failures]
-        rows += [(d, kinds.get((d, r), "skipped"), r) for d, r in self.skipped]
-        rows += [(d, "fallback", r) for d, r in self.fallbacks]
-        rows += [(d, "delisted", r) for d, r in self.delistings]
-        table = pd.DataFrame(rows, columns=["date", "kind", "reason"])
-        return table.sort_values("date", kind="stable", ignore_index=True)
+        """:attr:`event_log` as one table in date order: columns ``date``, ``kind``, ``reason``
+        (the kinds of :mod:`seqfolio.events`); empty with those columns for a clean run."""
+        return events_table(self.event_log)
 
 
 def with_history(prices: pd.DataFrame, start: Any, lookback: int) -> pd.DataFrame:
     """``prices`` from ``lookback + 1`` rows before ``start`` on, so the first rebalance has history."""
     if start is None:
         return prices
-    from seqfolio.strategies.feeds import naive_timestamp
-
     tz = getattr(prices.index, "tz", None)
-    stamp = naive_timestamp(start, "start", "with_history", tz)
+    stamp = naive_date(start, "start", "with_history", tz)
     index = prices.index if tz is None else prices.index.tz_localize(None)
     first = int(index.searchsorted(stamp))
     return prices.iloc[max(0, first - lookback - 1) :]
@@ -274,22 +243,15 @@ def run_backtest(
     """
     import backtrader as bt
 
-    from seqfolio.strategies import (
-        Forecast,
-        ModelWeights,
-        RebalanceStrategy,
-        TearSheet,
-        WeightsHistory,
-        add_price_feeds,
-    )
-    from seqfolio.strategies.feeds import check_prices, naive_timestamp
+    from seqfolio.strategies import RebalanceStrategy, TearSheet, WeightsHistory, add_price_feeds
+    from seqfolio.strategies.feeds import check_prices
 
     check_broker(cash=cash, commission=commission)
     check_prices(prices, "run_backtest")
     # The feeds' bars are tz-naive wall-clock times: start / end are made so, in the prices' zone.
     tz = prices.index.tz
-    start = naive_timestamp(start, "start", "run_backtest", tz)
-    end_date = naive_timestamp(end, "end", "run_backtest", tz)
+    start = naive_date(start, "start", "run_backtest", tz)
+    end_date = naive_date(end, "end", "run_backtest", tz)
     if tz is not None:
         prices = prices.tz_localize(None)
     if end_date is not None:
@@ -330,16 +292,7 @@ def run_backtest(
         if bar is not None:
             bar.close()
     total = time.perf_counter() - t0
-    wf = strategy.walkforward
-    allocate = strategy.allocate_step
-    failures = [] if allocate is None else list(allocate.failures)
-    forecast_failures: list[tuple[pd.Timestamp, str]] = []
-    for step in strategy.steps:
-        inner = getattr(step, "step", step)  # unwrapped from Timed
-        if isinstance(inner, ModelWeights):  # an LSTMAllocator's unusable weights
-            failures += inner.failures
-        elif isinstance(inner, Forecast):
-            forecast_failures += inner.failures
+    wf = strategy.retrainer
     timings = {
         "total": total,
         "training": wf.timings["training"] if wf else 0.0,
@@ -367,16 +320,11 @@ def run_backtest(
         rebalances=history["rebalances"],
         final_value=float(cerebro.broker.getvalue()),
         n_rejected=strategy.n_rejected,
-        skipped=list(strategy.skipped),
+        event_log=strategy.events,
+        orders=list(strategy.orders_log),
         tearsheet=sheet.path,
         tearsheet_error=sheet.error,
         retrains=None if wf is None else wf.retrain_table(),
         forecasts=forecasts,
         timings=timings,
-        allocation_failures=sorted(failures, key=lambda failure: failure[0]),
-        forecast_failures=forecast_failures,
-        fallbacks=[] if allocate is None else list(allocate.fallbacks),
-        retrain_failures=[] if wf is None else list(wf.failures),
-        delistings=list(strategy.delistings),
-        orders=list(strategy.orders_log),
     )

@@ -277,7 +277,8 @@ def check_options(options: dict[str, Any], command: str) -> list[str]:
         is_lstm_allocator,
         parse_threads,
     )
-    from seqfolio.strategies.rebalance import check_strategy_params, resolve_allocator
+    from seqfolio.allocators import make_allocator
+    from seqfolio.strategies.rebalance import check_strategy_params
 
     check_out_folder(options["out"])
     check_strategy_params(
@@ -289,7 +290,7 @@ def check_options(options: dict[str, Any], command: str) -> list[str]:
     names = _allocator_names(options, command)
     for name in names:
         if not is_lstm_allocator(name):
-            resolve_allocator(_allocator(options, name))
+            make_allocator(_allocator(options, name), owner="RebalanceStrategy")
     _signal_target(options)
     parse_threads(options.get("threads", 1))
     history_bars(options, names)  # --train-window, when a walk-forward model is used

@@ -133,10 +133,10 @@ def model_kwargs(
     elif target is not None:
         signal = LSTMForecaster(target=target, max_epochs=8, sample_stride=3, **network)
         short = next(k for k, v in SIGNALS.items() if v == target).replace("lstm", "LSTM")
-        from seqfolio.strategies.rebalance import resolve_allocator
+        from seqfolio.allocators import make_allocator
 
         # an unknown name fails here as it would without --signal, naming the valid allocators
-        label = type(resolve_allocator(allocator)).__name__
+        label = type(make_allocator(allocator)).__name__
         kwargs = dict(allocator=allocator, signal=signal,
                       name=f"{short} → {label} {options['rebalance']}")  # fmt: skip
         folder = f"lstm-{target}"

@@ -1,90 +1,33 @@
-"""Parameter and input checks for the signal estimators.
+"""Input checks for the signal estimators (price and return frames).
 
-Messages follow the package template (DESIGN.md section 5), e.g.
+The parameter checks are the package's one vocabulary (:mod:`seqfolio._validation`), re-exported
+here for the signal modules. Messages follow the package template, e.g.
 ``The 'window' parameter of LSTMForecaster must be an int >= 2. Got 0 instead.`` and
 ``LSTMForecaster.fit: prices need at least 250 rows for window=60, horizon=21; got 100.``
-``seqfolio.signals`` knows nothing of ``seqfolio.allocators`` (DESIGN.md section 1), so it keeps its own copy.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from numbers import Integral, Real
-
 import numpy as np
 import pandas as pd
 
+from seqfolio._validation import check_bool, check_choice, check_int, check_real
+from seqfolio._validation import label_list as names
 
-def check_int(
-    owner: str, name: str, value: object, *, low: int, allow_none: bool = False
-) -> int | None:
-    """Return ``value`` if it is an int >= ``low`` (or None when allowed), else raise ValueError."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, Integral) or int(value) < low:
-        extra = " or None" if allow_none else ""
-        raise ValueError(
-            f"The '{name}' parameter of {owner} must be an int >= {low}{extra}. Got {value!r} instead."
-        )
-    return int(value)
-
-
-def check_real(
-    owner: str,
-    name: str,
-    value: object,
-    *,
-    low: float | None = None,
-    high: float | None = None,
-    low_open: bool = False,
-    high_open: bool = False,
-) -> float:
-    """Return ``value`` as a float if it is a finite real number within the bounds given."""
-    number = float(value) if isinstance(value, Real) and not isinstance(value, bool) else np.nan
-    ok = bool(np.isfinite(number))
-    if ok and low is not None:
-        ok = number > low if low_open else number >= low
-    if ok and high is not None:
-        ok = number < high if high_open else number <= high
-    if not ok:
-        left = "(" if low_open else "["
-        right = ")" if high_open else "]"
-        lo = "-inf" if low is None else low
-        hi = "inf" if high is None else high
-        raise ValueError(
-            f"The '{name}' parameter of {owner} must be a float in {left}{lo}, {hi}{right}. "
-            f"Got {value!r} instead."
-        )
-    return number
-
-
-def check_choice(owner: str, name: str, value: object, choices: Sequence[str]) -> str:
-    """Return ``value`` if it is one of ``choices``, else raise a ValueError listing them."""
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(
-            f"The '{name}' parameter of {owner} must be one of {list(choices)}. Got {value!r} instead."
-        )
-    return value
-
-
-def check_bool(owner: str, name: str, value: object) -> bool:
-    """Return ``value`` if it is a bool, else raise ValueError."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(
-            f"The '{name}' parameter of {owner} must be a bool. Got {value!r} instead."
-        )
-    return bool(value)
-
-
-_MAX_NAMES = 10  # labels shown in a message before "(+N more)"
-
-
-def names(labels: Iterable[object]) -> str:
-    """``['A', 'B']`` for a message, at most ``_MAX_NAMES`` labels then ``(+N more)``."""
-    labels = list(labels)
-    shown = [str(x) for x in labels[:_MAX_NAMES]]
-    more = len(labels) - _MAX_NAMES
-    return repr(shown) + (f" (+{more} more)" if more > 0 else "")
+__all__ = [
+    "check_above_minus_one",
+    "check_bool",
+    "check_choice",
+    "check_frame",
+    "check_int",
+    "check_price_frame",
+    "check_real",
+    "check_returns_frame",
+    "check_sorted_index",
+    "date_label",
+    "names",
+    "numeric_values",
+]
 
 
 def check_frame(data: object, where: str, what: str, hint: str) -> pd.DataFrame:

@@ -312,6 +312,10 @@ class LSTMAllocator(BaseEstimator):
         """Rows of returns :meth:`predict` needs: 20 bars of momentum warm-up + ``window``."""
         return 20 + int(self.window)
 
+    def history_needed(self) -> int:
+        """Rows of prices :meth:`predict` needs (one more than :attr:`history_length_` returns)."""
+        return self.history_length_ + 1
+
     def predict(self, returns: pd.DataFrame) -> pd.Series:
         """Weights from the fitted network for the window ending at the last row of ``returns``.
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from seqfolio._params import parse_date
+from seqfolio._validation import check_date
 from seqfolio.signals._validation import (
     check_bool,
     check_choice,
@@ -569,6 +569,22 @@ class LSTMForecaster(BaseEstimator):
         out[index.t, index.a] = decoded
         return out
 
+    def history_needed(self) -> int:
+        """Rows of prices :meth:`predict` needs for the last bar: feature warm-up + ``window`` - 1.
+
+        Exact once fitted; before that a safe bound (``ffd_d="auto"`` may pick any order of its grid,
+        so the widest FFD window of the grid is assumed). What a strategy keeps in its price history.
+        """
+        if hasattr(self, "ffd_d_"):
+            return self._warmup(self.ffd_d_) + int(self.window) - 1
+        if self.ffd_d is None:
+            orders = None
+        elif self.ffd_d == "auto":
+            orders = [round(0.1 * k, 1) for k in range(1, 11)]
+        else:
+            orders = [float(self.ffd_d)]
+        return feature_warmup(orders, float(self.ffd_threshold)) + int(self.window) - 1
+
     def _check_predict_length(self, frame: pd.DataFrame, where: str) -> None:
         minimum = self._warmup(self.ffd_d_) + self.window - 1
         if len(frame) < minimum:
@@ -710,7 +726,7 @@ def _start_bar(index: pd.Index, start: object, where: str) -> int:
             f"{where}: 'start' needs prices indexed by date (a DatetimeIndex); their index is a "
             f"{type(index).__name__}. Index the prices by date, or leave start=None."
         )
-    stamp = parse_date(start, "start", where, example="2021-01-04")
+    stamp = check_date(where, "start", start, example="2021-01-04")
     if isinstance(start, str) and stamp.tz is None and index.tz is not None:
         stamp = stamp.tz_localize(index.tz)  # read a date string in the index's timezone
     if (stamp.tz is None) != (index.tz is None):

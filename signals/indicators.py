@@ -30,7 +30,6 @@ import numpy as np
 import pandas as pd
 
 from seqfolio._feed_lines import per_feed_subclass
-from seqfolio.signals.features import feature_warmup
 
 __all__ = ["ForecastIndicator", "feed_closes", "history_needed"]
 
@@ -80,17 +79,10 @@ def feed_closes(
 
 
 def history_needed(model: Any) -> int | None:
-    """Rows of closes a fitted model needs to forecast the last bar (None = unknown: give everything).
-
-    ``LSTMForecaster``: feature warm-up (FFD width or 64) + ``window`` - 1; ``LSTMAllocator``:
-    ``history_length_`` returns, i.e. one more close.
-    """
-    if hasattr(model, "ffd_d_") and hasattr(model, "window"):
-        return feature_warmup(model.ffd_d_, model.ffd_threshold) + int(model.window) - 1
-    length = getattr(model, "history_length_", None)
-    if isinstance(length, (int, np.integer)):
-        return int(length) + 1
-    return None
+    """Rows of closes a model needs to forecast the last bar: its ``history_needed()`` (None =
+    unknown, for a model without one: give everything)."""
+    needed = getattr(model, "history_needed", None)
+    return int(needed()) if callable(needed) else None
 
 
 def _is_returns_model(model: Any) -> bool:

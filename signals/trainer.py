@@ -35,7 +35,7 @@ class TrainingDiverged(ValueError):
     """A training or validation loss became NaN or infinite: the fit produced no model.
 
     A ``ValueError``, so a walk-forward retrain that diverges is recorded as a failed retrain and the
-    previous model stays in use (:mod:`seqfolio.strategies.walkforward`).
+    previous model stays in use (:mod:`seqfolio.pipeline.retraining`).
     """
 
 

@@ -8,28 +8,34 @@
 >>> feeds = add_price_feeds(cerebro, load_sample("2015-01-01", "2022-12-31"))   # doctest: +SKIP
 >>> cerebro.addstrategy(RebalanceStrategy, allocator=HRP(), rebalance="monthly", lookback=252)
 >>> cerebro.addanalyzer(TearSheet, output="tearsheet.html", benchmark=...)     # doctest: +SKIP
+
+The decision pipeline itself (steps, forecasts, retraining rules) is engine-agnostic and lives in
+:mod:`seqfolio.pipeline`; its main names are re-exported here for backtrader users.
 """
 
 from __future__ import annotations
 
-from seqfolio.strategies.analyzers import TearSheet, WeightsHistory, rebalance_table, strategy_label
-from seqfolio.strategies.checkpoints import CheckpointStore
-from seqfolio.strategies.execution import PlannedOrder, plan_orders
-from seqfolio.strategies.feeds import ClosePriceData, add_price_feeds, feed_names, price_feeds
-from seqfolio.strategies.forecast_steps import Forecast, ModelWeights, ScaleExposure
-from seqfolio.strategies.pipeline import (
+from seqfolio.pipeline import (
     Allocate,
     CapWeights,
+    CheckpointStore,
+    Forecast,
+    ModelWeights,
     RebalanceContext,
+    RetrainRecord,
+    ScaleExposure,
     Step,
     TrailingReturns,
     cap_weights,
     run_steps,
 )
-from seqfolio.strategies.rebalance import RebalanceStrategy, resolve_allocator
+from seqfolio.strategies.analyzers import TearSheet, WeightsHistory, rebalance_table, strategy_label
+from seqfolio.strategies.execution import PlannedOrder, plan_orders
+from seqfolio.strategies.feeds import ClosePriceData, add_price_feeds, feed_names, price_feeds
+from seqfolio.strategies.rebalance import RebalanceStrategy
 from seqfolio.strategies.records import OrderEvent, RebalanceRecord
+from seqfolio.strategies.retraining import Retrainer, WalkForward
 from seqfolio.strategies.schedules import SCHEDULES, add_schedule_timer, timer_kwargs
-from seqfolio.strategies.walkforward import RetrainRecord, WalkForward
 
 __all__ = [
     "SCHEDULES",
@@ -45,6 +51,7 @@ __all__ = [
     "RebalanceRecord",
     "RebalanceStrategy",
     "RetrainRecord",
+    "Retrainer",
     "ScaleExposure",
     "Step",
     "TearSheet",
@@ -58,7 +65,6 @@ __all__ = [
     "plan_orders",
     "price_feeds",
     "rebalance_table",
-    "resolve_allocator",
     "run_steps",
     "strategy_label",
     "timer_kwargs",

@@ -10,7 +10,8 @@ from typing import Any
 import backtrader as bt
 import pandas as pd
 
-from seqfolio.strategies.feeds import feed_names, naive_timestamp
+from seqfolio.calendar import naive_date
+from seqfolio.strategies.feeds import feed_names
 
 __all__ = ["TearSheet", "WeightsHistory", "rebalance_table", "run_output_path", "strategy_label"]
 
@@ -241,7 +242,7 @@ class TearSheet(bt.analyzers.TimeReturn):
                 "TearSheet: 'benchmark' must be a pandas Series of returns or prices (e.g. "
                 f"seqfolio.data.load_benchmark()). Got {type(benchmark).__name__} instead."
             )
-        self._start_date = naive_timestamp(self.p.start, "start", "TearSheet")
+        self._start_date = naive_date(self.p.start, "start", "TearSheet")
         # this run's file (checked now, not after the run): parameters filled in, one per
         # optstrategy run
         self._output = (

@@ -36,15 +36,12 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
-from seqfolio._params import parse_date
-
 __all__ = [
     "ClosePriceData",
     "add_price_feeds",
     "check_prices",
     "feed_has_ended",
     "feed_names",
-    "naive_timestamp",
     "price_feeds",
     "select_feeds",
 ]
@@ -74,29 +71,6 @@ def check_prices(prices: pd.DataFrame, owner: str = "price_feeds") -> None:
             f"{owner}: prices have duplicate columns {duplicated}; each asset needs one column "
             "with a unique name (rename or drop the duplicates)."
         )
-
-
-def naive_timestamp(value: Any, name: str, owner: str, tz: Any = None) -> pd.Timestamp | None:
-    """``value`` as a tz-naive Timestamp on the feeds' clock (None stays None).
-
-    Feeds carry tz-naive wall-clock times (:func:`price_feeds` drops a tz-aware index's zone). A
-    tz-aware ``value`` is first converted to ``tz`` (the prices' zone, when they had one), then its
-    zone is dropped, so it compares with the bars; a naive one is taken as it is.
-
-    Raises
-    ------
-    ValueError
-        If ``value`` is not a date (``"The 'end' parameter of run_backtest must be a date ..."``;
-        a number such as ``2018`` is refused, as ``pd.Timestamp(2018)`` means 1970).
-    """
-    if value is None:
-        return None
-    stamp = parse_date(value, name, owner)
-    if stamp.tz is not None:
-        if tz is not None:
-            stamp = stamp.tz_convert(tz)
-        stamp = stamp.tz_localize(None)
-    return stamp
 
 
 def _close_values(prices: pd.DataFrame, column: Any) -> np.ndarray:

@@ -143,7 +143,7 @@ def test_research_report_crash_keeps_previous_tables(
 
 
 def test_checkpoint_crash_mid_save_leaves_no_checkpoint(tmp_path: Path) -> None:
-    from seqfolio.strategies.checkpoints import CheckpointStore
+    from seqfolio.pipeline import CheckpointStore
 
     class HalfSaved:
         def save(self, path: Path) -> None:

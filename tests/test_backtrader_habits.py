@@ -304,7 +304,7 @@ def delisting(prices):
 def test_a_delisted_position_is_cashed_out_or_held_with_a_warning(delisting, policy, caplog):
     from seqfolio.backtest import run_backtest
 
-    with caplog.at_level("WARNING", logger="seqfolio.strategies"):
+    with caplog.at_level("WARNING", logger="seqfolio"):
         result = run_backtest(
             delisting, allocator="hrp", lookback=60, strategy_kwargs={"delisted": policy}
         )
@@ -326,7 +326,7 @@ def test_a_delisted_position_is_cashed_out_or_held_with_a_warning(delisting, pol
 def test_a_short_gap_keeps_the_asset_in_every_rebalance(prices, caplog):
     gapped = prices.copy()
     gapped.loc["2019-03-04":"2019-03-05", "JNJ"] = float("nan")  # two blank days
-    with caplog.at_level("WARNING", logger="seqfolio.strategies"):
+    with caplog.at_level("WARNING", logger="seqfolio"):
         cerebro = _cerebro(gapped)
         cerebro.addstrategy(RebalanceStrategy, allocator=HRP(), lookback=120)
         bridged = cerebro.run()[0]

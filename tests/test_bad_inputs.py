@@ -464,7 +464,7 @@ def _check_result(result, prices):
         ({"lookback": 20.5}, r"'lookback' parameter of RebalanceStrategy must be an int >= 2"),
         (
             {"max_weight": 1.5},
-            r"'max_weight' parameter of RebalanceStrategy must be a number in \(0.0, 1.0\]",
+            r"'max_weight' parameter of RebalanceStrategy must be a float in \(0.0, 1.0\]",
         ),
         ({"cash_buffer": 0.7}, r"'cash_buffer' parameter .* in \[0.0, 0.5\)"),
         ({"rebalance": "montly"}, r"'rebalance' parameter of RebalanceStrategy"),
@@ -489,7 +489,7 @@ def test_strategy_bad_parameters(prices, params, message):
 
 
 def test_strategy_lookback_longer_than_data(prices, caplog):
-    with caplog.at_level(logging.WARNING, logger="seqfolio.strategies"):
+    with caplog.at_level(logging.WARNING, logger="seqfolio"):
         result = run_backtest(prices, allocator="hrp", lookback=500)
     assert result.rebalances.empty and result.target.empty
     assert result.skipped and all(r.startswith("warm-up:") for _, r in result.skipped)
@@ -508,7 +508,7 @@ def test_strategy_start_before_any_data(prices):
 
 def test_strategy_constant_price_asset(prices, caplog):
     flat = prices.assign(C=50.0)
-    with caplog.at_level(logging.WARNING, logger="seqfolio.strategies"):
+    with caplog.at_level(logging.WARNING, logger="seqfolio"):
         result = run_backtest(flat, allocator="hrp", lookback=20)
     assert result.rebalances.empty
     assert any("zero variance (constant price)" in r for _, r in result.skipped)

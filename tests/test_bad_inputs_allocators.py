@@ -28,7 +28,7 @@ from seqfolio.allocators import (
     MeanVariance,
 )
 from seqfolio.strategies import RebalanceStrategy, add_price_feeds
-from seqfolio.strategies.pipeline import Allocate, RebalanceContext
+from seqfolio.pipeline import Allocate, RebalanceContext
 
 
 @pytest.fixture
@@ -218,7 +218,7 @@ def test_strategy_step_skips_a_rebalance_on_a_solver_failure(returns):
     assert ctx.weights is None
     assert "MeanVariance failed" in ctx.skip_reason
     assert "found no solution" in ctx.skip_reason
-    assert len(step.failures) == 1
+    assert [e.kind for e in ctx.events] == ["allocation_failed"]
 
 
 @pytest.mark.parametrize(
@@ -256,8 +256,7 @@ def test_bounds_infeasible_for_the_window_fall_back(allocator, message, returns)
         warnings.simplefilter("ignore", RuntimeWarning)
         step(ctx)
     assert ctx.weights.tolist() == [1 / 3] * 3
-    assert not step.failures
-    assert len(step.fallbacks) == 1
+    assert [e.kind for e in ctx.events] == ["fallback"]
 
 
 @pytest.mark.parametrize(

@@ -306,9 +306,10 @@ class _FakeModel:
 
 
 class _FakeWalkForward:
+    last_failure = None
+
     def __init__(self, output: Any) -> None:
         self.output = output
-        self.failures: list[Any] = []
 
     def ensure(self, date: pd.Timestamp) -> _FakeModel:
         return _FakeModel()
@@ -336,10 +337,12 @@ def test_model_weights_skip_unusable_weights(prices, output, reason, caplog):
     window = prices.iloc[:30]
     ctx = RebalanceContext(date=window.index[-1], prices=window, tradable=ASSETS,
                            returns=window.pct_change().iloc[1:])  # fmt: skip
-    with caplog.at_level(logging.WARNING, logger="seqfolio.strategies"):
+    with caplog.at_level(logging.WARNING, logger="seqfolio"):
         step(ctx)
     assert ctx.weights is None and ctx.skip_reason is not None and reason in ctx.skip_reason
-    assert step.failures == [(window.index[-1], ctx.skip_reason)]
+    assert [(e.date, e.kind, e.reason) for e in ctx.events] == [
+        (window.index[-1], "allocation_failed", ctx.skip_reason)
+    ]
     assert any("rebalance skipped, portfolio kept" in m for m in caplog.messages)
 
 
@@ -389,7 +392,7 @@ def test_a_failed_forecast_skips_the_rebalance_and_keeps_the_portfolio(monkeypat
     prices = _prices(n=220)
     signal = BrokenAfterFirst(target="volatility", window=10, horizon=5, hidden_size=4,
                               max_epochs=1, n_threads=1, random_state=0)  # fmt: skip
-    with caplog.at_level(logging.WARNING, logger="seqfolio.strategies"):
+    with caplog.at_level(logging.WARNING, logger="seqfolio"):
         result = run_backtest(prices, allocator="hrp", signal=signal, lookback=20,
                               train_window=100, retrain="quarterly",
                               start=prices.index[100])  # fmt: skip

@@ -37,7 +37,7 @@ def random_prices(n_bars: int = 300, n_assets: int = 3, seed: int = 0) -> pd.Dat
 @pytest.fixture(autouse=True)
 def _quiet_skip_warnings(caplog: pytest.LogCaptureFixture) -> None:
     """Skipped rebalances log a warning each on the seqfolio.strategies logger; keep the output short."""
-    caplog.set_level(logging.ERROR, logger="seqfolio.strategies")
+    caplog.set_level(logging.ERROR, logger="seqfolio")
 
 
 # -- evaluate_weights: bad inputs ------------------------------------------------------------------

@@ -45,10 +45,10 @@ def test_optimiser_failure_uses_the_fallback_and_counts_it(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         _, strat = run(prices, allocator=allocator)
-    step = strat.allocate_step
-    assert [d for d, _ in step.fallbacks] == [bad]
-    assert "HRP used" in step.fallbacks[0][1] and "injected solver failure" in step.fallbacks[0][1]
-    assert strat.skipped == base.skipped and not step.failures  # only the warm-up ones
+    assert [d for d, _ in strat.fallbacks] == [bad]
+    assert "HRP used" in strat.fallbacks[0][1]
+    assert "injected solver failure" in strat.fallbacks[0][1]
+    assert strat.skipped == base.skipped and not strat.allocation_failures  # only the warm-ups
     assert [r.date for r in strat.records] == [r.date for r in base.records]  # nothing lost
     assert any("injected solver failure" in str(w.message) for w in caught)
     # the other rebalances are exactly the plain MeanVariance ones
@@ -62,12 +62,12 @@ def test_optimiser_failure_without_fallback_skips_records_and_goes_on(
     flaky: Any, prices: pd.DataFrame, caplog: pytest.LogCaptureFixture
 ) -> None:
     base, bad = flaky
-    with caplog.at_level(logging.WARNING, logger="seqfolio.strategies"):
+    with caplog.at_level(logging.WARNING, logger="seqfolio"):
         _, strat = run(prices, allocator=FlakyMeanVariance(objective="min_variance"))
     new = [s for s in strat.skipped if s not in base.skipped]
     assert [d for d, _ in new] == [bad]
     assert "FlakyMeanVariance failed: injected solver failure" in new[0][1]
-    assert [d for d, _ in strat.allocate_step.failures] == [bad]
+    assert [d for d, _ in strat.allocation_failures] == [bad]
     assert [r.date for r in strat.records] == [r.date for r in base.records if r.date != bad]
     assert any("rebalance skipped" in m and "injected" in m for m in caplog.messages)
     returns = strat.analyzers.ts.returns
@@ -141,9 +141,9 @@ def test_retrain_with_nan_loss_keeps_the_previous_model(
 
     monkeypatch.setattr(trainer, "train", train_nan_on_second_retrain)
     data = small_prices("2018-01-01", "2019-12-31")
-    with caplog.at_level(logging.WARNING, logger="seqfolio.strategies"):
+    with caplog.at_level(logging.WARNING, logger="seqfolio"):
         _, strat = run_wf(data, signal=tiny_forecaster(), start="2019-01-01", retrain="quarterly")
-    wf = strat.walkforward
+    wf = strat.retrainer
     assert calls["n"] == 4  # 2019-01, -04 (NaN), -07, -10
     assert len(wf.failures) == 1 and "diverged" in wf.failures[0][1]
     assert wf.failures[0][0].strftime("%Y-%m") == "2019-04"

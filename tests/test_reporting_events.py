@@ -45,7 +45,7 @@ def _summaries(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 def test_allocation_failure_is_recorded_summarised_and_warned_once(
     prices: pd.DataFrame, bad: pd.Timestamp, tmp_path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.DEBUG, logger="seqfolio.strategies"):
+    with caplog.at_level(logging.DEBUG, logger="seqfolio"):
         result = _backtest(prices, FlakyMeanVariance(objective="min_variance"))
     assert [d for d, _ in result.allocation_failures] == [bad]
     assert "FlakyMeanVariance failed: injected solver failure" in result.allocation_failures[0][1]
@@ -98,7 +98,7 @@ def test_fallback_is_recorded_and_summarised(
     prices: pd.DataFrame, bad: pd.Timestamp, tmp_path, caplog: pytest.LogCaptureFixture
 ) -> None:
     allocator = Fallback([FlakyMeanVariance(objective="min_variance"), HRP()])
-    with caplog.at_level(logging.INFO, logger="seqfolio.strategies"):
+    with caplog.at_level(logging.INFO, logger="seqfolio"):
         with pytest.warns(RuntimeWarning, match="injected solver failure"):
             result = _backtest(prices, allocator)
     assert [d for d, _ in result.fallbacks] == [bad]
@@ -119,7 +119,7 @@ def test_fallback_is_recorded_and_summarised(
 def test_clean_run_reports_nothing_and_writes_no_events_csv(
     prices: pd.DataFrame, tmp_path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.DEBUG, logger="seqfolio.strategies"):
+    with caplog.at_level(logging.DEBUG, logger="seqfolio"):
         result = _backtest(prices, "hrp")
     assert result.skipped == result.allocation_failures == result.fallbacks == []
     assert result.retrain_failures == [] and result.events().empty
@@ -133,8 +133,11 @@ def test_clean_run_reports_nothing_and_writes_no_events_csv(
 
 
 def _stub(skipped: list[tuple[pd.Timestamp, str]], walkforward: bool) -> SimpleNamespace:
+    from seqfolio.events import Event
+
     return SimpleNamespace(
-        skipped=skipped, records=[object()] * 4, walkforward=object() if walkforward else None,
+        _events=[Event(date, "skipped", reason) for date, reason in skipped],
+        records=[object()] * 4, retrainer=object() if walkforward else None,
         _skips_reported=False,
     )  # fmt: skip
 
@@ -168,7 +171,7 @@ def test_end_of_run_line_is_info_only_for_an_expected_warm_up(
     stub = _stub(list(zip(dates, reasons, strict=True)), walkforward)
     if not traded:
         stub.records = []
-    with caplog.at_level(logging.DEBUG, logger="seqfolio.strategies"):
+    with caplog.at_level(logging.DEBUG, logger="seqfolio"):
         RebalanceStrategy._report_skipped(stub)  # type: ignore[arg-type]
         RebalanceStrategy._report_skipped(stub)  # type: ignore[arg-type]  # reported once only
     (line,) = _summaries(caplog)

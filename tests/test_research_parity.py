@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from seqfolio.allocators import HERC, HRP
+from seqfolio.calendar import decision_dates
 from seqfolio.data import load_sample
-from seqfolio.research.schedules import decision_dates
 from seqfolio.research.simulation import simulate, target_weights
 from seqfolio.strategies import RebalanceStrategy, add_price_feeds
 

@@ -85,7 +85,7 @@ def test_sell_proceeds_fund_buys_without_margin_rejections():
 def test_rejected_orders_are_counted_logged_and_retried(caplog):
     """With no cash buffer, a buy sized on close t overdraws cash when prices rise at t+1."""
     prices = small_prices("2018-01-01", "2020-12-31")
-    with caplog.at_level("WARNING", logger="seqfolio.strategies"):
+    with caplog.at_level("WARNING", logger="seqfolio"):
         _, strategy = run(prices, rebalance="weekly", cash_buffer=0.0)
     rejected = [o for o in strategy.orders_log if o.status == "Margin"]
     assert strategy.n_rejected == len(rejected) >= 1

@@ -24,7 +24,7 @@ def _killing_strategy(after: int) -> type:
     class KilledAfter(base):  # type: ignore[misc, valid-type]
         def notify_timer(self, timer: Any, when: Any, *args: Any, **kwargs: Any) -> None:
             super().notify_timer(timer, when, *args, **kwargs)
-            if self.walkforward.version >= after:
+            if self.retrainer.version >= after:
                 raise Killed(f"killed after retrain {after}")
 
     return KilledAfter
@@ -32,7 +32,7 @@ def _killing_strategy(after: int) -> type:
 
 def _summary(cerebro, strat) -> tuple:  # type: ignore[no-untyped-def]
     return (order_tuples(strat), strat.analyzers.ts.returns, cerebro.broker.getvalue(),
-            [r.date for r in strat.walkforward.history])  # fmt: skip
+            [r.date for r in strat.retrainer.history])  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -55,7 +55,7 @@ def test_resume_equals_uninterrupted(tmp_path: Path, kwargs: dict) -> None:
     assert len(saved) == 3
     assert not [p for p in folder.iterdir() if ".tmp-" in p.name]  # atomic writes leave no temp
     cerebro, strat = run_wf(prices, checkpoint_dir=folder, **params)
-    wf = strat.walkforward
+    wf = strat.retrainer
     assert wf.n_loaded == 3 and [r.source for r in wf.history][:4] == ["checkpoint"] * 3 + [
         "trained"
     ]
@@ -66,7 +66,7 @@ def test_resume_equals_uninterrupted(tmp_path: Path, kwargs: dict) -> None:
     assert len(sorted(folder.glob("retrain-*.pt"))) == len(wf.history) == 6
     # a third run loads everything and trains nothing
     _, again = run_wf(prices, checkpoint_dir=folder, **params)
-    assert again.walkforward.n_loaded == 6
+    assert again.retrainer.n_loaded == 6
     assert order_tuples(again) == reference[0]
 
 
@@ -75,9 +75,9 @@ def test_changed_arguments_do_not_reuse_checkpoints(tmp_path: Path) -> None:
     params = dict(start="2019-01-01", checkpoint_dir=tmp_path)
     run_wf(prices, signal=tiny_forecaster(random_state=0), **params)
     _, strat = run_wf(prices, signal=tiny_forecaster(random_state=1), **params)
-    assert strat.walkforward.n_loaded == 0
+    assert strat.retrainer.n_loaded == 0
     _, strat = run_wf(prices, signal=tiny_forecaster(random_state=0), train_window=180, **params)
-    assert strat.walkforward.n_loaded == 0
+    assert strat.retrainer.n_loaded == 0
 
 
 def test_checkpoints_need_save_and_load(tmp_path: Path) -> None:
@@ -86,7 +86,7 @@ def test_checkpoints_need_save_and_load(tmp_path: Path) -> None:
     from sklearn.base import BaseEstimator
 
     from seqfolio.strategies import add_price_feeds
-    from seqfolio.strategies.walkforward import WalkForward
+    from seqfolio.strategies import Retrainer
 
     class NoSave(BaseEstimator):
         def fit(self, prices: pd.DataFrame) -> NoSave:
@@ -94,7 +94,7 @@ def test_checkpoints_need_save_and_load(tmp_path: Path) -> None:
 
     class S(bt.Strategy):
         def __init__(self) -> None:
-            WalkForward(self, NoSave(), checkpoint_dir=tmp_path)
+            Retrainer(self, NoSave(), checkpoint_dir=tmp_path)
 
     cerebro = bt.Cerebro()
     add_price_feeds(cerebro, synthetic_prices(n_bars=20, n_assets=2))
@@ -128,7 +128,7 @@ def test_unreadable_checkpoint_is_retrained(tmp_path: Path) -> None:
     victim = sorted(tmp_path.glob("retrain-*.pt"))[1]
     victim.write_bytes(b"not a checkpoint")
     _, strat = run_wf(prices, **params)
-    assert [r.source for r in strat.walkforward.history] == ["checkpoint", "trained"] + [
+    assert [r.source for r in strat.retrainer.history] == ["checkpoint", "trained"] + [
         "checkpoint"
     ] * 2
     assert order_tuples(strat) == reference

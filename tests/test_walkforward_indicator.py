@@ -1,4 +1,4 @@
-"""ForecastIndicator + WalkForward in a hand-written strategy: every retrained model is visible.
+"""ForecastIndicator + Retrainer in a hand-written strategy: every retrained model is visible.
 
 DESIGN.md section 3: in runonce mode backtrader computes indicators before any timer fires, so a
 model-backed indicator without ``_nextforce`` would never see a model retrained in ``notify_timer``.
@@ -19,7 +19,7 @@ from sklearn.base import BaseEstimator
 
 from seqfolio.signals.indicators import ForecastIndicator, feed_closes
 from seqfolio.strategies import add_price_feeds
-from seqfolio.strategies.walkforward import WalkForward
+from seqfolio.strategies import Retrainer
 
 
 class StampModel(BaseEstimator):
@@ -46,20 +46,20 @@ class UserStrategy(bt.Strategy):
     )
 
     def __init__(self) -> None:
-        self.wf = WalkForward(self, self.p.model, retrain=self.p.retrain,
+        self.retrainer = Retrainer(self, self.p.model, retrain=self.p.retrain,
                               train_window=self.p.train_window)  # fmt: skip
-        self.fc = self.p.indicator(*self.datas, model=self.wf.current)
+        self.fc = self.p.indicator(*self.datas, model=self.retrainer.current)
         self.seen: list[tuple[pd.Timestamp, float, int]] = []
 
     def notify_timer(self, timer: Any, when: Any, *args: Any, **kwargs: Any) -> None:
-        self.wf.notify_timer(timer, when, *args, **kwargs)
+        self.retrainer.notify_timer(timer, when, *args, **kwargs)
 
     def next(self) -> None:
         date = pd.Timestamp(self.datetime.date(0))
-        self.seen.append((date, self.fc.lines[0][0], self.wf.version))
+        self.seen.append((date, self.fc.lines[0][0], self.retrainer.version))
 
     def stop(self) -> None:
-        self.wf.close()
+        self.retrainer.close()
 
 
 class PrecomputedIndicator(ForecastIndicator):
@@ -79,7 +79,7 @@ def test_runonce_cerebro_shows_every_retrained_model() -> None:
     prices = synthetic_prices(n_bars=260, n_assets=3)
     cerebro, strat = _run(prices, runonce=True, model=StampModel())
     assert cerebro._dorunonce is False  # _nextforce switched runonce off
-    retrains = [r.date for r in strat.wf.history]
+    retrains = [r.date for r in strat.retrainer.history]
     expected_months = prices.index.to_period("M").unique()
     assert len(retrains) == len(expected_months)  # first bar of every month
     seen = pd.DataFrame(strat.seen, columns=["date", "value", "version"]).set_index("date")
@@ -96,7 +96,7 @@ def test_precomputed_indicator_misses_every_retrain() -> None:
     """The trap the class attribute avoids: precomputed in runonce mode, the lines stay NaN."""
     prices = synthetic_prices(n_bars=120, n_assets=2)
     _, strat = _run(prices, runonce=True, model=StampModel(), indicator=PrecomputedIndicator)
-    assert strat.wf.version > 1
+    assert strat.retrainer.version > 1
     assert all(math.isnan(v) for _, v, _ in strat.seen)
 
 
@@ -119,16 +119,16 @@ def test_indicator_with_tiny_lstm_follows_each_retrain() -> None:
     class Recording(UserStrategy):
         def next(self) -> None:
             super().next()
-            if self.wf.model is not None and (not models or models[-1][1] is not self.wf.model):
-                window = feed_closes(self.datas, self.wf.names)
-                models.append((self.seen[-1][0], self.wf.model, window))
+            if self.retrainer.model is not None and (not models or models[-1][1] is not self.retrainer.model):
+                window = feed_closes(self.datas, self.retrainer.names)
+                models.append((self.seen[-1][0], self.retrainer.model, window))
 
     cerebro = bt.Cerebro(stdstats=False, runonce=True)
     add_price_feeds(cerebro, prices)
     cerebro.addstrategy(Recording, model=tiny_forecaster("volatility"), retrain="quarterly",
                         train_window=200)  # fmt: skip
     strat = cerebro.run()[0]
-    assert strat.wf.version >= 2 and len(models) == strat.wf.version
+    assert strat.retrainer.version >= 2 and len(models) == strat.retrainer.version
     seen = pd.DataFrame(strat.seen, columns=["date", "value", "version"]).set_index("date")
     for date, model, window in models:
         expected = model.predict(window).iloc[0]

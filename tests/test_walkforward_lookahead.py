@@ -33,7 +33,7 @@ def _upto(strat, day: pd.Timestamp) -> dict:  # type: ignore[no-untyped-def]
     forecasts = {}
     if strat.forecast_step is not None:
         forecasts = {d: f for d, f in strat.forecast_step.forecasts.items() if d <= day}
-    retrains = [(r.date, r.n_bars) for r in strat.walkforward.history if r.date <= day]
+    retrains = [(r.date, r.n_bars) for r in strat.retrainer.history if r.date <= day]
     returns = strat.analyzers.ts.returns.loc[:day]
     return dict(orders=orders, targets=targets, forecasts=forecasts, retrains=retrains,
                 returns=returns)  # fmt: skip

@@ -9,9 +9,9 @@ import pytest
 from _btutil import order_tuples, small_prices, synthetic_prices
 from _wfutil import run_wf, strategy_class, tiny_allocator, tiny_forecaster
 
+from seqfolio.calendar import count_decisions
 from seqfolio.signals import LSTMAllocator
 from seqfolio.strategies import add_price_feeds
-from seqfolio.strategies.walkforward import count_schedule
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def prices() -> pd.DataFrame:
 
 def test_retrains_on_schedule_only(prices: pd.DataFrame) -> None:
     _, strat = run_wf(prices, signal=tiny_forecaster(), start="2019-01-01", retrain="quarterly")
-    wf = strat.walkforward
+    wf = strat.retrainer
     dates = [r.date for r in wf.history]
     # first bar of each quarter from 2019-01 to 2020-04: 6 retrains, none bootstrapped
     assert [d.strftime("%Y-%m") for d in dates] == [
@@ -31,14 +31,14 @@ def test_retrains_on_schedule_only(prices: pd.DataFrame) -> None:
     assert all(r.first_bar < r.date for r in wf.history)
     assert len(strat.records) == 18 and not strat.skipped  # monthly rebalances all traded
     calendar = prices.index[prices.index >= "2019-01-01"]
-    assert count_schedule(calendar, "quarterly") == 6
-    assert count_schedule(calendar, "monthly") == 18
+    assert count_decisions(calendar, "quarterly") == 6
+    assert count_decisions(calendar, "monthly") == 18
     assert strat.analyzers.ts.returns.name == "LSTM-volatility → HRP monthly"
 
 
 def test_bootstrap_when_start_is_mid_quarter(prices: pd.DataFrame) -> None:
     _, strat = run_wf(prices, signal=tiny_forecaster(), start="2019-02-15", retrain="quarterly")
-    triggers = [(r.date.strftime("%Y-%m-%d"), r.trigger) for r in strat.walkforward.history]
+    triggers = [(r.date.strftime("%Y-%m-%d"), r.trigger) for r in strat.retrainer.history]
     assert triggers[0] == ("2019-03-01", "bootstrap")  # first rebalance on or after start
     assert [t for _, t in triggers[1:]] == ["schedule"] * 5
 
@@ -46,7 +46,7 @@ def test_bootstrap_when_start_is_mid_quarter(prices: pd.DataFrame) -> None:
 def test_rebalances_before_first_training_are_skipped(prices: pd.DataFrame) -> None:
     # 300 bars of training data are not available before mid-2019
     _, strat = run_wf(prices, signal=tiny_forecaster(), train_window=400, retrain="monthly")
-    wf = strat.walkforward
+    wf = strat.retrainer
     assert wf.failures and "train_window needs 400" in wf.failures[0][1]
     no_model = [d for d, r in strat.skipped if "no trained model yet" in r]
     assert len(no_model) >= 5  # after the lookback warm-up, until 400 bars exist
@@ -62,7 +62,7 @@ def test_rebalances_before_first_training_are_skipped(prices: pd.DataFrame) -> N
 def test_expanding_window_and_warm_start(prices: pd.DataFrame) -> None:
     _, strat = run_wf(prices, signal=tiny_forecaster(), start="2019-01-01",
                       train_window="expanding", warm_start=True)  # fmt: skip
-    history = strat.walkforward.history
+    history = strat.retrainer.history
     sizes = [r.n_bars for r in history]
     assert sizes == sorted(sizes) and sizes[0] == len(prices.loc[: history[0].date])
     assert len({id(r) for r in history}) == len(history)
@@ -82,7 +82,7 @@ def test_expanding_window_and_warm_start(prices: pd.DataFrame) -> None:
 )
 def test_every_signal_trades(prices: pd.DataFrame, kwargs: dict) -> None:
     _, strat = run_wf(prices.loc["2018-06-01":], start="2019-06-01", **kwargs)
-    assert strat.walkforward.version >= 2
+    assert strat.retrainer.version >= 2
     assert len(strat.records) >= 10 and not strat.skipped
     target = getattr(kwargs.get("signal"), "target", None)
     for record in strat.records:
@@ -117,7 +117,7 @@ def test_allocator_model_retrains_on_schedule_not_at_rebalances(prices: pd.DataF
         _, strat = run_wf(prices, allocator=tiny_allocator(), start="2019-01-01")
     finally:
         LSTMAllocator.fit = original  # type: ignore[method-assign]
-    assert len(fits) == strat.walkforward.version == 6
+    assert len(fits) == strat.retrainer.version == 6
     assert len(strat.records) == 18
 
 
@@ -128,7 +128,7 @@ def test_allocator_model_retrains_on_schedule_not_at_rebalances(prices: pd.DataF
             dict(signal=tiny_forecaster(), retrain="montly"),
             ValueError,
             r"The 'retrain' parameter of RebalanceStrategy must be one of \['daily', 'weekly', "
-            r"'monthly', 'quarterly'\] or a callable. Got 'montly' instead.",
+            r"'monthly', 'quarterly'\] or a callable date -> bool. Got 'montly' instead.",
         ),
         (
             dict(signal=tiny_forecaster(), train_window="rolling"),
@@ -178,7 +178,7 @@ def test_identical_under_runonce_and_preload(prices: pd.DataFrame, kwargs: dict)
         cerebro, strat = run_wf(prices, start="2019-01-01",
                                 cerebro_kwargs=dict(runonce=runonce, preload=preload), **kwargs)  # fmt: skip
         results.append((order_tuples(strat), strat.analyzers.ts.returns,
-                        [r.date for r in strat.walkforward.history], cerebro.broker.getvalue()))  # fmt: skip
+                        [r.date for r in strat.retrainer.history], cerebro.broker.getvalue()))  # fmt: skip
     for other in results[1:]:
         assert other[0] == results[0][0]
         pd.testing.assert_series_equal(other[1], results[0][1])
@@ -187,5 +187,5 @@ def test_identical_under_runonce_and_preload(prices: pd.DataFrame, kwargs: dict)
 
 def test_progress_bar_counts_retrains(prices: pd.DataFrame) -> None:
     _, strat = run_wf(prices, signal=tiny_forecaster(), start="2019-01-01", progress=True)
-    bar = strat.walkforward._bar
-    assert bar.total == 6 and bar.n == strat.walkforward.version == 6
+    bar = strat.retrainer._bar
+    assert bar.total == 6 and bar.n == strat.retrainer.version == 6

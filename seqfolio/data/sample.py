@@ -12,7 +12,7 @@ from importlib import resources
 
 import pandas as pd
 
-from seqfolio._params import parse_date
+from seqfolio._validation import check_date
 from seqfolio.data.readers import read_prices
 
 _STOCKS_FILE = "sp500_20_adjclose_1990_2022.csv.gz"
@@ -35,7 +35,7 @@ def _timestamp(owner: str, name: str, value: object) -> pd.Timestamp | None:
     """A ``start`` / ``end`` bound as a tz-naive Timestamp, or a ValueError in the project's template."""
     if value is None:
         return None
-    stamp = parse_date(value, name, owner, example="2005-01-01")  # '2018' means 2018-01-01
+    stamp = check_date(owner, name, value, example="2005-01-01")  # '2018' means 2018-01-01
     if stamp.tz is not None:
         raise ValueError(
             f"The '{name}' parameter of {owner} must be a tz-naive date (the sample's dates have no "

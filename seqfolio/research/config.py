@@ -9,7 +9,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from seqfolio.research.schedules import SCHEDULES
+from seqfolio._validation import check_choice, check_int, check_real
+from seqfolio.calendar import SCHEDULES
+
+_OWNER = "PortfolioConfig"
 
 
 @dataclass(frozen=True)
@@ -44,38 +47,30 @@ class PortfolioConfig:
     commission: float = 0.001
 
     def __post_init__(self) -> None:
-        from seqfolio.allocators import ALLOCATORS
+        from seqfolio.allocators import allocator_names
 
-        if self.allocator not in ALLOCATORS:
-            raise ValueError(
-                f"The 'allocator' of PortfolioConfig must be one of {sorted(ALLOCATORS)}. "
-                f"Got {self.allocator!r} instead."
-            )
-        if self.rebalance not in SCHEDULES:
-            raise ValueError(
-                f"The 'rebalance' of PortfolioConfig must be one of {list(SCHEDULES)}. "
-                f"Got {self.rebalance!r} instead."
-            )
-        if (
-            isinstance(self.lookback, bool)
-            or not isinstance(self.lookback, int)
-            or self.lookback < 2
-        ):
-            raise ValueError(
-                f"The 'lookback' of PortfolioConfig must be an int >= 2. Got {self.lookback!r}."
-            )
-        try:
-            self.make_allocator()
-        except TypeError as exc:
-            raise ValueError(
-                f"PortfolioConfig: bad params {self.params!r} for {self.allocator!r}: {exc}"
-            ) from None
+        check_choice(_OWNER, "allocator", self.allocator, allocator_names())
+        check_choice(_OWNER, "rebalance", self.rebalance, SCHEDULES)
+        # plain Python values (a NumPy int from a search space becomes an int)
+        object.__setattr__(self, "lookback", check_int(_OWNER, "lookback", self.lookback, low=2))
+        max_weight = check_real(
+            _OWNER, "max_weight", self.max_weight, low=0.0, high=1.0, low_open=True,
+            allow_none=True,
+        )  # fmt: skip
+        object.__setattr__(self, "max_weight", max_weight)
+        buffer = check_real(
+            _OWNER, "cash_buffer", self.cash_buffer, low=0.0, high=0.5, high_open=True
+        )
+        object.__setattr__(self, "cash_buffer", buffer)
+        cost = check_real(_OWNER, "commission", self.commission, low=0.0, high=0.1, high_open=True)
+        object.__setattr__(self, "commission", cost)
+        self.make_allocator()  # unknown or bad allocator params fail here
 
     def make_allocator(self) -> Any:
         """A fresh allocator instance."""
-        from seqfolio.allocators import ALLOCATORS
+        from seqfolio.allocators import make_allocator
 
-        return ALLOCATORS[self.allocator](**self.params)
+        return make_allocator(self.allocator, self.params, owner=_OWNER)
 
     @property
     def label(self) -> str:

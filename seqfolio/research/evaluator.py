@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from seqfolio._params import is_real_number
+from seqfolio._validation import is_real_number
 
 
 @dataclass(frozen=True)

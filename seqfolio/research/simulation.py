@@ -14,31 +14,33 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from seqfolio._validation import check_int
+from seqfolio.calendar import decision_dates, naive_date
+from seqfolio.events import SKIP_KINDS, Event, of_kind
 from seqfolio.research.evaluator import Evaluation, drop_empty_rows, evaluate_weights
-from seqfolio.research.schedules import decision_dates
 
 
 @dataclass(frozen=True)
 class Targets:
-    """Target weights per decision date, and the scheduled dates that did not trade (with why).
+    """Target weights per decision date, and what did not go as planned.
 
     Attributes
     ----------
     weights : pandas.DataFrame
         One row per decision date that produced weights.
-    skipped : list of (Timestamp, str)
+    events : list of Event
         Every scheduled date that did not trade, with the reason (warm-up, no priced asset, an
-        allocator failure, ...).
-    failures : list of (Timestamp, str)
-        The skipped dates on which the allocator failed (a subset of ``skipped``).
-    fallbacks : list of (Timestamp, str)
-        Dates decided by a :class:`~seqfolio.allocators.Fallback` member other than the first.
+        allocator failure, ...), and the decisions a later :class:`~seqfolio.allocators.Fallback`
+        member made (:mod:`seqfolio.events`). ``skipped``, ``failures`` and ``fallbacks`` list them
+        by kind as ``(date, reason)``.
     """
 
     weights: pd.DataFrame
-    skipped: list[tuple[pd.Timestamp, str]] = field(default_factory=list)
-    failures: list[tuple[pd.Timestamp, str]] = field(default_factory=list)
-    fallbacks: list[tuple[pd.Timestamp, str]] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+
+    skipped = property(lambda self: of_kind(self.events, *SKIP_KINDS))
+    failures = property(lambda self: of_kind(self.events, "allocation_failed", "forecast_failed"))
+    fallbacks = property(lambda self: of_kind(self.events, "fallback"))
 
 
 def target_weights(
@@ -50,6 +52,7 @@ def target_weights(
     max_weight: float | None = None,
     start: Any = None,
     end: Any = None,
+    max_gap: int = 5,
 ) -> Targets:
     """Decide target weights on every scheduled bar in ``[start, end]`` from closes up to that bar.
 
@@ -61,38 +64,45 @@ def target_weights(
         priced rows: it is left out of the lookback windows and the schedule.
     allocator : allocator instance or short name
         Cloned and refitted at every decision date.
-    lookback, rebalance, max_weight
-        As :class:`~seqfolio.strategies.RebalanceStrategy`.
+    lookback, rebalance, max_weight, max_gap
+        As :class:`~seqfolio.strategies.RebalanceStrategy` (the same pipeline runs:
+        :func:`~seqfolio.pipeline.build_steps`).
     start, end : date-like, optional
-        Decision dates considered.
+        Decision dates considered (read as :class:`~seqfolio.strategies.RebalanceStrategy` reads its
+        ``start``: a number such as 2018 is refused, not taken as nanoseconds after 1970).
     """
-    from seqfolio.strategies.pipeline import (
-        Allocate,
-        CapWeights,
-        RebalanceContext,
-        TrailingReturns,
-        run_steps,
-    )
-    from seqfolio.strategies.rebalance import resolve_allocator
+    from seqfolio.allocators import make_allocator
+    from seqfolio.pipeline import RebalanceContext, build_steps, run_steps
 
-    allocate = Allocate(resolve_allocator(allocator, owner="target_weights"))
-    steps = [TrailingReturns(lookback), allocate, CapWeights(max_weight)]
+    owner = "target_weights"
+    check_int(owner, "lookback", lookback, low=2)
+    check_int(owner, "max_gap", max_gap, low=0)
+    steps = build_steps(
+        allocator=make_allocator(allocator, owner=owner), lookback=lookback,
+        max_weight=max_weight, max_gap=max_gap,
+    )  # fmt: skip
     prices = drop_empty_rows(prices)
     index = prices.index
+    tz = getattr(index, "tz", None)
     dates = decision_dates(index, rebalance)
-    if start is not None:
-        dates = dates[dates >= pd.Timestamp(start)]
-    if end is not None:
-        dates = dates[dates <= pd.Timestamp(end)]
+    first = naive_date(start, "start", owner, tz)
+    last = naive_date(end, "end", owner, tz)
+    if tz is not None:  # a naive start / end is read in the prices' zone
+        first = None if first is None else first.tz_localize(tz)
+        last = None if last is None else last.tz_localize(tz)
+    if first is not None:
+        dates = dates[dates >= first]
+    if last is not None:
+        dates = dates[dates <= last]
     values = prices.to_numpy(dtype=float)
-    rows, kept, skipped = [], [], []
+    rows, kept, events = [], [], []
     for date in dates:
         stop = index.get_loc(date) + 1
         window = prices.iloc[max(0, stop - lookback - 1) : stop]
         tradable = list(prices.columns[np.isfinite(values[stop - 1])])
         ctx = run_steps(steps, RebalanceContext(date=date, prices=window, tradable=tradable))
+        events += ctx.events
         if ctx.skip_reason is not None or ctx.weights is None:
-            skipped.append((date, ctx.skip_reason or "no weights"))
             continue
         rows.append(ctx.weights.reindex(prices.columns, fill_value=0.0).to_numpy())
         kept.append(date)
@@ -101,12 +111,7 @@ def target_weights(
         index=pd.DatetimeIndex(kept, name="date"),
         columns=prices.columns,
     )
-    return Targets(
-        weights=frame,
-        skipped=skipped,
-        failures=list(allocate.failures),
-        fallbacks=list(allocate.fallbacks),
-    )
+    return Targets(weights=frame, events=events)
 
 
 def simulate(
@@ -130,8 +135,10 @@ def simulate(
     ValueError
         If no scheduled date in ``[start, end]`` produced weights (e.g. too little history).
     """
-    if end is not None:
-        prices = prices.loc[: pd.Timestamp(end)]
+    last = naive_date(end, "end", "simulate", getattr(prices.index, "tz", None))
+    if last is not None:
+        index = prices.index
+        prices = prices.loc[: last if index.tz is None else last.tz_localize(index.tz)]
     targets = target_weights(
         prices, allocator=allocator, lookback=lookback, rebalance=rebalance,
         max_weight=max_weight, start=start,

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from seqfolio.events import Event, events_summary
 from seqfolio.research.config import PortfolioConfig
 from seqfolio.research.evaluator import Evaluation, drop_empty_rows, evaluate_weights
 from seqfolio.research.parallel import Runner, executor
@@ -118,10 +119,6 @@ def evaluate_windows(
 EVENT_COLUMNS = ["config", "window", "date", "kind", "reason"]
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
 @dataclass
 class WalkForwardReport:
     """Results of :func:`walk_forward`.
@@ -157,42 +154,23 @@ class WalkForwardReport:
 
     def events_summary(self) -> dict[str, str]:
         """One line per configuration with events, e.g. ``"3 of 48 decisions skipped (3 allocator
-        failures; first 2020-05-01: HRP failed: ...), 1 decision fell back to HRP"``."""
+        failures; first 2020-05-01: HRP failed: ...), 1 decision fell back to HRP"``
+        (:func:`seqfolio.events.events_summary`)."""
         lines = {}
         for label, group in self.events.groupby("config", sort=False):
-            kinds = group["kind"]
-            failed = group[kinds == "allocation_failed"]
-            skipped = group[kinds != "fallback"]
+            events = [Event(row.date, row.kind, row.reason) for row in group.itertuples()]
             planned = self.per_window.loc[self.per_window["config"] == label, "decisions"].sum()
-            parts = []
-            if len(skipped):
-                first = failed.iloc[0] if len(failed) else skipped.iloc[0]
-                why = f"{_count(len(failed), 'allocator failure')}; " if len(failed) else ""
-                parts.append(
-                    f"{len(skipped)} of {int(planned)} decisions skipped ({why}first "
-                    f"{pd.Timestamp(first['date']).date()}: {first['reason']})"
-                )
-            fell_back = group.loc[kinds == "fallback", "reason"].str.split(" used:").str[0]
-            if len(fell_back):
-                members = ", ".join(dict.fromkeys(fell_back))
-                parts.append(f"{_count(len(fell_back), 'decision')} fell back to {members}")
-            lines[str(label)] = ", ".join(parts)
+            lines[str(label)] = events_summary(events, noun="decision", planned=int(planned))
         return lines
 
 
 def _window_events(
     config: PortfolioConfig, window: Window, targets: Targets
 ) -> list[dict[str, Any]]:
-    failed = set(targets.failures)
     rows = [
-        {"config": config.label, "window": window.number, "date": date,
-         "kind": "allocation_failed" if (date, reason) in failed else "skipped", "reason": reason}
-        for date, reason in targets.skipped
-    ]  # fmt: skip
-    rows += [
-        {"config": config.label, "window": window.number, "date": date, "kind": "fallback",
-         "reason": reason}
-        for date, reason in targets.fallbacks
+        {"config": config.label, "window": window.number, "date": e.date, "kind": e.kind,
+         "reason": e.reason}
+        for e in targets.events
     ]  # fmt: skip
     return sorted(rows, key=lambda row: row["date"])
 

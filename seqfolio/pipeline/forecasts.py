@@ -1,4 +1,4 @@
-"""Pipeline steps that bring a walk-forward model into the rebalance (see :mod:`.pipeline`).
+"""Pipeline steps that bring a walk-forward model into the rebalance (see :mod:`.steps`).
 
 ``RebalanceStrategy(signal=LSTMForecaster(target=...))`` runs::
 
@@ -21,40 +21,59 @@ correlation     ``covariance`` from the trailing volatilities and
 A forecast that is NaN for an asset (not listed long enough for a full window) is replaced by the
 trailing estimate from ``ctx.returns`` (noted in ``ctx.notes["filled"]``). Every step reads only the
 context, whose prices end at the decision bar: no step can see the future.
+
+The steps ask a :class:`ModelSource` for the current model: in backtrader the retraining controller
+(:class:`~seqfolio.strategies.Retrainer`, driven by timers), in research the same retraining rules
+driven by the decision dates. Neither this module nor the steps import backtrader.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
+from seqfolio.events import WARM_UP
+from seqfolio.pipeline.steps import RebalanceContext
 from seqfolio.signals.convert import (
     exposure_multiplier,
     returns_to_expected,
     shrink_correlation,
     volatility_to_covariance,
 )
-from seqfolio.strategies.pipeline import RebalanceContext
-from seqfolio.strategies.walkforward import WalkForward
 
-__all__ = ["NO_MODEL", "Forecast", "ModelWeights", "ScaleExposure", "Timed"]
+__all__ = ["NO_MODEL", "Forecast", "ModelSource", "ModelWeights", "ScaleExposure"]
 
-logger = logging.getLogger("seqfolio.strategies")
+logger = logging.getLogger("seqfolio.pipeline")
 
-NO_MODEL = "no trained model yet"
+NO_MODEL = WARM_UP[1]
 """How the skip reason of a rebalance before the first trained model starts (the expected warm-up of a
 walk-forward model; :meth:`~seqfolio.strategies.RebalanceStrategy.stop` reports those at INFO)."""
 
 
-def _no_model_reason(wf: WalkForward) -> str:
-    if wf.failures:
-        return f"{NO_MODEL} (last retrain failed: {wf.failures[-1][1]})"
-    return NO_MODEL
+class ModelSource(Protocol):
+    """Where the forecast steps get the current model from (see the module notes)."""
+
+    def ensure(self, date: pd.Timestamp) -> Any:
+        """The current model, training a first one if there is none yet (None: none available)."""
+
+    def predict(self, data: pd.DataFrame) -> pd.Series:
+        """The current model's ``predict(data)``."""
+
+    def history_needed(self) -> int:
+        """Rows of prices the model needs to predict the last bar."""
+
+    @property
+    def last_failure(self) -> str | None:
+        """Why the last retrain failed (None if it did not)."""
+
+
+def _no_model_reason(source: ModelSource) -> str:
+    failure = source.last_failure
+    return NO_MODEL if failure is None else f"{NO_MODEL} (last retrain failed: {failure})"
 
 
 def _trailing_correlation(returns: pd.DataFrame) -> pd.DataFrame:
@@ -68,16 +87,16 @@ def _trailing_correlation(returns: pd.DataFrame) -> pd.DataFrame:
 class Forecast:
     """Reads ``prices``, ``returns``; writes ``covariance`` / ``expected_returns`` / ``notes``.
 
-    Asks the walk-forward model (``wf.ensure``: bootstrap-trains one if none exists yet) for a forecast
+    Asks the model source (``source.ensure``: bootstrap-trains one if none exists yet) for a forecast
     at the decision bar and converts it as in the module table. Skips the rebalance when there is no
     model yet. A forecast that fails (``ValueError``, e.g. a broken model whose output is not finite)
-    also skips it (the portfolio is left as it is), logs a warning and is counted in ``failures``,
-    like an allocator failure; a NaN forecast for one asset (no complete window) is filled with the
-    trailing estimate instead.
+    also skips it (the portfolio is left as it is), logs a warning and is recorded as a
+    ``forecast_failed`` event, like an allocator failure; a NaN forecast for one asset (no complete
+    window) is filled with the trailing estimate instead.
 
     Parameters
     ----------
-    wf : WalkForward
+    source : ModelSource
     exposure_floor, exposure_threshold : float
         :func:`~seqfolio.signals.exposure_multiplier`'s ``floor`` and ``threshold`` (regime / drawdown).
     correlation_weight : float
@@ -87,35 +106,32 @@ class Forecast:
     ----------
     forecasts : dict of Timestamp to Series
         The forecast used at each rebalance.
-    failures : list of (Timestamp, str)
-        Rebalances skipped because the forecast failed, with the reason.
     """
 
-    wf: WalkForward
+    source: ModelSource
     exposure_floor: float = 0.25
     exposure_threshold: float = 0.5
     correlation_weight: float = 0.5
     forecasts: dict[pd.Timestamp, pd.Series] = field(default_factory=dict)
-    failures: list[tuple[pd.Timestamp, str]] = field(default_factory=list, repr=False)
 
     def __call__(self, ctx: RebalanceContext) -> None:
-        model = self.wf.ensure(ctx.date)
+        model = self.source.ensure(ctx.date)
         if model is None:
-            ctx.skip_reason = _no_model_reason(self.wf)
+            ctx.skip_reason = _no_model_reason(self.source)
             return
         returns = ctx.returns
         if returns is None or returns.shape[1] == 0:
             return
-        need = self.wf.history_needed()
+        need = self.source.history_needed()
         if len(ctx.prices) < need:
             ctx.skip_reason = (
                 f"warm-up: the model needs {need} bars of prices, {len(ctx.prices)} kept"
             )
             return
         try:
-            forecast = self.wf.predict(ctx.prices.iloc[-need:]).astype(float)
+            forecast = self.source.predict(ctx.prices.iloc[-need:]).astype(float)
         except ValueError as exc:
-            _skip_as_failure(ctx, self.failures, f"{type(model).__name__} forecast failed: {exc}")
+            ctx.fail("forecast_failed", f"{type(model).__name__} forecast failed: {exc}")
             return
         self.forecasts[ctx.date] = forecast
         ctx.notes["forecast"] = forecast
@@ -167,22 +183,16 @@ class ModelWeights:
 
     A prediction that fails (``ValueError``), has a NaN or infinite weight, or has no positive weight
     skips the rebalance (the portfolio is left as it is: an empty target would sell everything), logs
-    a warning and is counted in ``failures``, like an allocator failure in
-    :class:`~seqfolio.strategies.Allocate`.
-
-    Attributes
-    ----------
-    failures : list of (Timestamp, str)
-        Rebalances skipped because the model's weights were unusable, with the reason.
+    a warning and is recorded as an ``allocation_failed`` event, like an allocator failure in
+    :class:`~seqfolio.pipeline.Allocate`.
     """
 
-    wf: WalkForward
-    failures: list[tuple[pd.Timestamp, str]] = field(default_factory=list, repr=False)
+    source: ModelSource
 
     def __call__(self, ctx: RebalanceContext) -> None:
-        model = self.wf.ensure(ctx.date)
+        model = self.source.ensure(ctx.date)
         if model is None:
-            ctx.skip_reason = _no_model_reason(self.wf)
+            ctx.skip_reason = _no_model_reason(self.source)
             return
         if ctx.returns is None or ctx.returns.shape[1] == 0:
             ctx.skip_reason = ctx.skip_reason or "no returns to allocate on"
@@ -196,32 +206,20 @@ class ModelWeights:
         returns = prices[keep].pct_change(fill_method=None).iloc[1:]
         name = type(model).__name__
         try:
-            weights = self.wf.predict(returns)
+            weights = self.source.predict(returns)
         except ValueError as exc:
-            self._fail(ctx, f"{name} failed: {exc}")
+            ctx.fail("allocation_failed", f"{name} failed: {exc}")
             return
         weights = pd.Series(weights, dtype=float)
         bad = [str(a) for a in weights.index[~np.isfinite(weights.to_numpy())]]
         if bad:
-            self._fail(ctx, f"{name} returned non-finite weights for {bad}")
+            ctx.fail("allocation_failed", f"{name} returned non-finite weights for {bad}")
             return
         weights = weights[weights > 0]
         if weights.empty:
-            self._fail(ctx, f"{name} returned no positive weight")
+            ctx.fail("allocation_failed", f"{name} returned no positive weight")
             return
         ctx.weights = (weights / weights.sum()).rename("weight")
-
-    def _fail(self, ctx: RebalanceContext, reason: str) -> None:
-        _skip_as_failure(ctx, self.failures, reason)
-
-
-def _skip_as_failure(
-    ctx: RebalanceContext, failures: list[tuple[pd.Timestamp, str]], reason: str
-) -> None:
-    """Skip this rebalance (portfolio kept), record why in ``failures`` and warn."""
-    ctx.skip_reason = reason
-    failures.append((ctx.date, reason))
-    logger.warning("%s: rebalance skipped, portfolio kept: %s", ctx.date.date(), reason)
 
 
 @dataclass
@@ -233,21 +231,3 @@ class ScaleExposure:
         if exposure is None or ctx.weights is None:
             return
         ctx.weights = ctx.weights * float(exposure)
-
-
-@dataclass
-class Timed:
-    """Wrap a step and add its wall time to ``timings[bucket]``."""
-
-    step: Any
-    timings: dict[str, float]
-    bucket: str = "allocating"
-
-    def __call__(self, ctx: RebalanceContext) -> None:
-        t0 = time.perf_counter()
-        try:
-            self.step(ctx)
-        finally:
-            self.timings[self.bucket] = (
-                self.timings.get(self.bucket, 0.0) + time.perf_counter() - t0
-            )

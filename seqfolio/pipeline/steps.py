@@ -1,10 +1,12 @@
 """The rebalancing pipeline: small steps over a typed context (in the spirit of pmorissette's ``bt``).
 
-:class:`~seqfolio.strategies.RebalanceStrategy` builds a list of steps once and, at every rebalance,
-runs them in order on a fresh :class:`RebalanceContext`. Each step documents which fields it reads
-and writes; a step can stop the rebalance by setting ``ctx.skip_reason``. Later steps (an LSTM
-forecast writing ``covariance`` / ``expected_returns``, issue 5) slot in before :class:`Allocate`
-without touching the others.
+The engine path (:class:`~seqfolio.strategies.RebalanceStrategy`) and the research path
+(:func:`~seqfolio.research.target_weights`) build the same list of steps
+(:func:`~seqfolio.pipeline.build_steps`) and, at every decision, run them in order on a fresh
+:class:`RebalanceContext`. Each step documents which fields it reads and writes; a step can stop the
+rebalance by setting ``ctx.skip_reason``, and records what went wrong as
+:class:`~seqfolio.events.Event` s in ``ctx.events``. Forecast steps
+(:mod:`seqfolio.pipeline.forecasts`) slot in before :class:`Allocate` without touching the others.
 
 Look-ahead: ``ctx.prices`` holds closes up to and including the decision bar and nothing later; every
 step only reads the context, so no step can see the future.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -22,15 +25,18 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-logger = logging.getLogger("seqfolio.strategies")
+from seqfolio.events import Event
+
+logger = logging.getLogger("seqfolio.pipeline")
 
 __all__ = [
     "Allocate",
-    "bridge_gaps",
     "CapWeights",
     "RebalanceContext",
     "Step",
+    "Timed",
     "TrailingReturns",
+    "bridge_gaps",
     "cap_weights",
     "run_steps",
 ]
@@ -60,6 +66,9 @@ class RebalanceContext:
         Set by a step to skip this rebalance (the portfolio is left as it is).
     notes : dict
         Free-form diagnostics from steps.
+    events : list of Event
+        What went wrong at this decision (an allocator failure, a fallback, ...), recorded by the
+        steps; the caller adds them to its own log.
     """
 
     date: pd.Timestamp
@@ -71,6 +80,14 @@ class RebalanceContext:
     weights: pd.Series | None = None
     skip_reason: str | None = None
     notes: dict[str, Any] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+
+    def fail(self, kind: str, reason: str) -> None:
+        """Skip this rebalance (the portfolio is left as it is) because of a failure, record it as
+        an event of ``kind`` and warn."""
+        self.skip_reason = reason
+        self.events.append(Event(self.date, kind, reason))
+        logger.warning("%s: rebalance skipped, portfolio kept: %s", self.date.date(), reason)
 
 
 class Step(Protocol):
@@ -192,22 +209,13 @@ class Allocate:
     A clone of ``allocator`` is fitted at every rebalance (the original is never mutated). A window
     with a single asset gets weight 1 without calling the allocator. An allocator error
     (``ValueError``, including ``AllocationError``) skips the rebalance with the message as reason
-    (the portfolio is left as it is), logs a warning and is counted in ``failures``; the run goes on.
-    With a :class:`~seqfolio.allocators.Fallback`, a rebalance on which a later member had to be used
-    is counted in ``fallbacks`` (and noted in ``ctx.notes["fallback"]``).
-
-    Attributes
-    ----------
-    failures : list of (Timestamp, str)
-        Rebalances skipped because the allocator failed, with the reason.
-    fallbacks : list of (Timestamp, str)
-        Rebalances decided by a Fallback member other than the first: the member used and why the
-        earlier ones failed.
+    (the portfolio is left as it is), logs a warning and is recorded as an ``allocation_failed``
+    event; the run goes on. With a :class:`~seqfolio.allocators.Fallback`, a rebalance on which a
+    later member had to be used is recorded as a ``fallback`` event ("<member> used: <why the
+    earlier ones failed>") and noted in ``ctx.notes["fallback"]``.
     """
 
     allocator: Any
-    failures: list[tuple[pd.Timestamp, str]] = field(default_factory=list, repr=False)
-    fallbacks: list[tuple[pd.Timestamp, str]] = field(default_factory=list, repr=False)
 
     def __call__(self, ctx: RebalanceContext) -> None:
         returns = ctx.returns
@@ -227,25 +235,20 @@ class Allocate:
             fitted = clone(self.allocator).fit(returns, **kwargs)
             weights = fitted.weights_
         except ValueError as exc:
-            self._fail(ctx, f"{name} failed: {exc}")
+            ctx.fail("allocation_failed", f"{name} failed: {exc}")
             return
         weights = weights.astype(float)
         if not np.isfinite(weights.to_numpy()).all():
-            self._fail(ctx, f"{name} returned non-finite weights")
+            ctx.fail("allocation_failed", f"{name} returned non-finite weights")
             return
         used = getattr(fitted, "used_index_", 0)
         if used:
             member = type(fitted.used_).__name__
             why = "; ".join(getattr(fitted, "errors_", []))
-            self.fallbacks.append((ctx.date, f"{member} used: {why}"))
+            ctx.events.append(Event(ctx.date, "fallback", f"{member} used: {why}"))
             ctx.notes["fallback"] = member
             logger.info("%s: %s fell back to %s (%s)", ctx.date.date(), name, member, why)
         ctx.weights = weights
-
-    def _fail(self, ctx: RebalanceContext, reason: str) -> None:
-        ctx.skip_reason = reason
-        self.failures.append((ctx.date, reason))
-        logger.warning("%s: rebalance skipped, portfolio kept: %s", ctx.date.date(), reason)
 
 
 def cap_weights(weights: pd.Series, max_weight: float) -> pd.Series:
@@ -286,10 +289,37 @@ class CapWeights:
         ctx.weights = cap_weights(ctx.weights, self.max_weight)
 
 
+@dataclass
+class Timed:
+    """Wrap a step and add its wall time to ``timings[bucket]``."""
+
+    step: Any
+    timings: dict[str, float]
+    bucket: str = "allocating"
+
+    def __call__(self, ctx: RebalanceContext) -> None:
+        t0 = time.perf_counter()
+        try:
+            self.step(ctx)
+        finally:
+            self.timings[self.bucket] = (
+                self.timings.get(self.bucket, 0.0) + time.perf_counter() - t0
+            )
+
+
 def run_steps(steps: Sequence[Step], ctx: RebalanceContext) -> RebalanceContext:
-    """Run ``steps`` in order on ``ctx``, stopping at the first one that sets ``skip_reason``."""
+    """Run ``steps`` in order on ``ctx``, stopping at the first one that sets ``skip_reason``.
+
+    A rebalance that ends without weights always has a skip reason and a skip event in
+    ``ctx.events`` (``skipped``, unless a step already recorded why: an allocator or forecast
+    failure).
+    """
     for step in steps:
         step(ctx)
         if ctx.skip_reason is not None:
             break
+    if ctx.skip_reason is None and ctx.weights is None:
+        ctx.skip_reason = "no weights"
+    if ctx.skip_reason is not None and not any(e.is_skip for e in ctx.events):
+        ctx.events.append(Event(ctx.date, "skipped", ctx.skip_reason))
     return ctx

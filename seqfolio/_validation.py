@@ -1,0 +1,190 @@
+"""The one parameter-check vocabulary of seqfolio: int, real, choice, bool, date.
+
+Every estimator, strategy, configuration and command checks its parameters here, so one value gets one
+verdict everywhere. The NumPy-scalar policy is the same for all: NumPy integers count as ints
+(``np.int64(252)``), NumPy floats as reals, ``np.True_`` as a bool; a bool is never a number.
+Values come back as plain Python types. Messages follow one template::
+
+    The 'lookback' parameter of RebalanceStrategy must be an int >= 2. Got 1 instead.
+
+This module sits at the bottom of the package (docs/architecture.md): it imports nothing of seqfolio.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from numbers import Integral, Number, Real
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "MAX_LABELS",
+    "check_bool",
+    "check_choice",
+    "check_date",
+    "check_int",
+    "check_real",
+    "is_bool",
+    "is_int",
+    "is_real_number",
+    "label_list",
+]
+
+MAX_LABELS = 10
+"""Labels a message lists before ``(+N more)``."""
+
+
+def is_bool(value: object) -> bool:
+    """A bool, Python's or NumPy's (``np.True_``)."""
+    return isinstance(value, (bool, np.bool_))
+
+
+def is_int(value: object) -> bool:
+    """An integer, Python's or NumPy's (``np.int64``), but not a bool."""
+    return isinstance(value, Integral) and not is_bool(value)
+
+
+def is_real_number(value: object) -> bool:
+    """A real number, Python's or NumPy's (``np.float32``, ``np.int64``), but not a bool."""
+    return isinstance(value, Real) and not is_bool(value)
+
+
+def _none(allow_none: bool) -> str:
+    return " or None" if allow_none else ""
+
+
+def check_int(
+    owner: str,
+    name: str,
+    value: object,
+    *,
+    low: int | None = None,
+    high: int | None = None,
+    allow_none: bool = False,
+) -> int | None:
+    """``value`` as an int if it is an integer within ``[low, high]`` (None when allowed).
+
+    Raises
+    ------
+    ValueError
+        ``The 'window' parameter of LSTMForecaster must be an int >= 2. Got 0 instead.``
+    """
+    if value is None and allow_none:
+        return None
+    number = int(value) if is_int(value) else None  # type: ignore[call-overload]
+    if number is None or (low is not None and number < low) or (high is not None and number > high):
+        if low is not None and high is not None:
+            span = f" in [{low}, {high}]"
+        elif low is not None:
+            span = f" >= {low}"
+        elif high is not None:
+            span = f" <= {high}"
+        else:
+            span = ""
+        raise ValueError(
+            f"The '{name}' parameter of {owner} must be an int{span}{_none(allow_none)}. "
+            f"Got {value!r} instead."
+        )
+    return number
+
+
+def check_real(
+    owner: str,
+    name: str,
+    value: object,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    allow_none: bool = False,
+) -> float | None:
+    """``value`` as a float if it is a finite real number within the bounds given.
+
+    Raises
+    ------
+    ValueError
+        ``The 'max_weight' parameter of HRP must be a float in (0.0, 1.0]. Got 1.5 instead.``
+    """
+    if value is None and allow_none:
+        return None
+    number = float(value) if is_real_number(value) else np.nan  # type: ignore[arg-type]
+    ok = bool(np.isfinite(number))
+    if ok and low is not None:
+        ok = number > low if low_open else number >= low
+    if ok and high is not None:
+        ok = number < high if high_open else number <= high
+    if not ok:
+        left = "(" if low_open else "["
+        right = ")" if high_open else "]"
+        lo = "-inf" if low is None else low
+        hi = "inf" if high is None else high
+        raise ValueError(
+            f"The '{name}' parameter of {owner} must be a float in {left}{lo}, {hi}{right}"
+            f"{_none(allow_none)}. Got {value!r} instead."
+        )
+    return number
+
+
+def check_choice(
+    owner: str, name: str, value: object, choices: Sequence[str], *, allow_none: bool = False
+) -> str | None:
+    """``value`` if it is one of ``choices`` (strings), else a ValueError listing them."""
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(
+            f"The '{name}' parameter of {owner} must be one of {list(choices)}{_none(allow_none)}. "
+            f"Got {value!r} instead."
+        )
+    return value
+
+
+def check_bool(owner: str, name: str, value: object) -> bool:
+    """``value`` as a bool if it is one (``np.True_`` included); 1 or "yes" are refused."""
+    if not is_bool(value):
+        raise ValueError(
+            f"The '{name}' parameter of {owner} must be a bool. Got {value!r} instead."
+        )
+    return bool(value)
+
+
+def check_date(
+    owner: str, name: str, value: object, *, example: str = "2021-06-30", allow_none: bool = False
+) -> pd.Timestamp | None:
+    """``value`` as a Timestamp (its time zone, if any, kept), or a ValueError naming it.
+
+    ``pd.Timestamp`` takes almost anything: ``pd.Timestamp(2018)`` is 2018 nanoseconds after 1970,
+    not the year 2018, so a number would silently mean "no bound". Numbers and bools are refused;
+    what to do with a time zone is the caller's business (the data's, the feeds' or a model's).
+
+    Raises
+    ------
+    ValueError
+        ``The 'start' parameter of run_backtest must be a date (e.g. '2021-06-30') or None. Got
+        2018 instead.`` for a number, a bool, an unparseable string or a missing value.
+    """
+    if value is None and allow_none:
+        return None
+    stamp = None
+    if not isinstance(value, (bool, np.bool_, Number)):
+        try:
+            stamp = pd.Timestamp(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError, OverflowError):
+            stamp = None
+    if stamp is None or pd.isna(stamp):
+        raise ValueError(
+            f"The '{name}' parameter of {owner} must be a date (e.g. '{example}') or None. "
+            f"Got {value!r} instead."
+        )
+    return stamp
+
+
+def label_list(labels: Iterable[Any]) -> str:
+    """``['A', 'B']`` for a message: at most :data:`MAX_LABELS` labels, then ``(+N more)``."""
+    labels = list(labels)
+    shown = [str(x) for x in labels[:MAX_LABELS]]
+    more = len(labels) - MAX_LABELS
+    return repr(shown) + (f" (+{more} more)" if more > 0 else "")

@@ -1,0 +1,146 @@
+"""The order book of a RebalanceStrategy: the orders it submitted, how each ended, and retries."""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import backtrader as bt
+import pandas as pd
+
+from seqfolio.strategies.records import OrderEvent, RebalanceRecord
+
+__all__ = ["OrderBook"]
+
+logger = logging.getLogger("seqfolio.strategies")
+
+_REJECTED = ("Margin", "Rejected")
+
+
+class OrderBook:
+    """Submits a strategy's orders and follows them to the end (``notify_order``).
+
+    Parameters
+    ----------
+    strategy : backtrader.Strategy
+        The owner: orders go through its ``buy`` / ``sell`` / ``cancel``.
+    retry_rejected : bool
+        Resubmit a ``Margin``-rejected buy once, shrunk to the cash then available (see
+        :meth:`_retry_buy`).
+    cash_buffer : float
+        Fraction of the cash a retry leaves unspent.
+    fractional : bool
+        Retries in fractional shares.
+
+    Attributes
+    ----------
+    log : list of OrderEvent
+        Every order submitted and how it ended.
+    """
+
+    def __init__(
+        self, strategy: bt.Strategy, *, retry_rejected: bool, cash_buffer: float, fractional: bool
+    ) -> None:
+        self.strategy = strategy
+        self.retry_rejected = bool(retry_rejected)
+        self.cash_buffer = float(cash_buffer)
+        self.fractional = bool(fractional)
+        self.log: list[OrderEvent] = []
+        self._open: dict[int, tuple[bt.Order, OrderEvent, RebalanceRecord]] = {}
+        self._retry_bar: float | None = None
+        self._retry_committed = 0.0
+
+    @property
+    def n_rejected(self) -> int:
+        """Orders the broker rejected (``Margin`` or ``Rejected``)."""
+        return sum(event.status in _REJECTED for event in self.log)
+
+    def is_settled(self, record: RebalanceRecord) -> bool:
+        """Whether every order of ``record`` has ended."""
+        return not any(rec is record for _, _, rec in self._open.values())
+
+    def submit(
+        self, record: RebalanceRecord, data: Any, asset: str, size: float, **kwargs: Any
+    ) -> None:
+        """Submit a market order (``kwargs`` e.g. a Historical fill) for ``size`` shares (< 0 sells)."""
+        strategy = self.strategy
+        order = (strategy.sell if size < 0 else strategy.buy)(data=data, size=abs(size), **kwargs)
+        self._track(order, OrderEvent(date=record.date, asset=asset, size=size), record)
+
+    def _track(self, order: bt.Order, event: OrderEvent, record: RebalanceRecord) -> None:
+        self.log.append(event)
+        record.n_orders += 1
+        record.order_refs.append(order.ref)
+        self._open[order.ref] = (order, event, record)
+
+    def cancel_open(self) -> None:
+        """Cancel the orders still alive (a new rebalance replaces them)."""
+        for order, _, _ in list(self._open.values()):
+            if order.alive():
+                self.strategy.cancel(order)
+
+    def close(self) -> None:
+        """At the end of the run: orders still open never fill and no notification will come, so
+        they are cancelled and marked here."""
+        for order, event, record in list(self._open.values()):
+            if order.alive():
+                self.strategy.cancel(order)
+                event.status = "Canceled"
+                record.n_cancelled += 1
+                del self._open[order.ref]
+
+    def notify(self, order: bt.Order) -> None:
+        """Record how an order ended (call from the strategy's ``notify_order``)."""
+        entry = self._open.get(order.ref)
+        if entry is None or order.status in (order.Submitted, order.Accepted, order.Partial):
+            return
+        _, event, record = entry
+        event.status = order.getstatusname()
+        del self._open[order.ref]
+        if order.status == order.Completed:
+            event.executed_date = pd.Timestamp(bt.num2date(order.executed.dt))
+            event.executed_size = float(order.executed.size)
+            event.executed_price = float(order.executed.price)
+            event.commission = float(order.executed.comm)
+            record.traded += abs(event.executed_size * event.executed_price)
+            record.costs += event.commission
+        elif order.status in (order.Margin, order.Rejected):
+            record.n_rejected += 1
+            logger.warning(
+                "%s: %s order for %s %s was rejected (%s)", record.date.date(),
+                "sell" if event.size < 0 else "buy", abs(event.size), event.asset, event.status,
+            )  # fmt: skip
+            if self.retry_rejected and event.size > 0 and order.status == order.Margin:
+                self._retry_buy(order.data, event, record)
+        elif order.status in (order.Canceled, order.Expired):
+            record.n_cancelled += 1
+
+    def _retry_buy(self, data: Any, event: OrderEvent, record: RebalanceRecord) -> None:
+        """Resubmit a Margin-rejected buy, shrunk to the cash left now; it fills at the next bar.
+
+        Runs at the bar the rejection happened (t+1), sized on that bar's close (known at t+1), so the
+        retry is as honest as the original order. Cash already promised to other retries of the same
+        bar is set aside. One retry per order: a rejected retry is only counted.
+        """
+        strategy = self.strategy
+        now = float(data.lines.datetime[0])
+        if self._retry_bar != now:
+            self._retry_bar, self._retry_committed = now, 0.0
+        price = float(data.close[0])
+        broker = strategy.broker
+        info = broker.getcommissioninfo(data)
+        spare = (broker.getcash() - self._retry_committed) * (1.0 - self.cash_buffer)
+        unit = price + abs(float(info.getcommission(1.0, price)))
+        size = spare / unit if self.fractional else math.floor(spare / unit)
+        size = min(size, event.size)
+        if size <= 0 or not math.isfinite(size):
+            return
+        self._retry_committed += size * unit
+        retry = strategy.buy(data=data, size=size)
+        retry_event = OrderEvent(date=pd.Timestamp(bt.num2date(now)), asset=event.asset, size=size)
+        record.n_retried += 1
+        self._track(retry, retry_event, record)
+        logger.info(
+            "%s: retrying the buy of %s with %s shares", record.date.date(), event.asset, size
+        )
