@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from seqfolio import defaults
 from seqfolio._validation import is_real_number
 from seqfolio.calendar import naive_date
 from seqfolio.events import SKIP_KINDS, Event, events_table, first_skip, of_kind
@@ -147,7 +148,7 @@ def _progress_analyzer(progress: _Progress) -> type:
     return ProgressAnalyzer
 
 
-def check_broker(*, cash: Any = 1_000_000.0, commission: Any = 0.001) -> None:
+def check_broker(*, cash: Any = defaults.CASH, commission: Any = defaults.COMMISSION) -> None:
     """Validate :func:`run_backtest`'s ``cash`` and ``commission`` (any real number type but bool).
 
     Raises
@@ -168,13 +169,13 @@ def run_backtest(
     prices: pd.DataFrame,
     *,
     allocator: Any = "hrp",
-    rebalance: Any = "monthly",
-    lookback: int = 252,
+    rebalance: Any = defaults.REBALANCE,
+    lookback: int = defaults.LOOKBACK,
     start: Any = None,
     end: Any = None,
-    cash: float = 1_000_000.0,
-    commission: float = 0.001,
-    cash_buffer: float = 0.02,
+    cash: float = defaults.CASH,
+    commission: float = defaults.COMMISSION,
+    cash_buffer: float = defaults.CASH_BUFFER,
     min_trade: float = 0.0,
     max_weight: float | None = None,
     benchmark: pd.Series | None = None,
@@ -184,8 +185,8 @@ def run_backtest(
     progress: bool = False,
     cerebro_kwargs: dict[str, Any] | None = None,
     signal: Any = None,
-    retrain: Any = "quarterly",
-    train_window: int | str = 756,
+    retrain: Any = defaults.RETRAIN,
+    train_window: int | str = defaults.TRAIN_BARS,
     warm_start: bool = False,
     checkpoint_dir: str | PathLike[str] | None = None,
     strategy_kwargs: dict[str, Any] | None = None,

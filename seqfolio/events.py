@@ -116,9 +116,14 @@ def events_summary(
     if skips:
         failed = [e for e in skips if e.kind == "allocation_failed"]
         forecast = [e for e in skips if e.kind == "forecast_failed"]
-        causes = [_count(len(failed), "allocator failure"), _count(len(forecast), "failed forecast")]
+        causes = [
+            _count(len(failed), "allocator failure"),
+            _count(len(forecast), "failed forecast"),
+        ]
         causes = [c for c in causes if not c.startswith("0 ")]
-        count = _count(len(skips), noun) if planned is None else f"{len(skips)} of {planned} {noun}s"
+        count = (
+            _count(len(skips), noun) if planned is None else f"{len(skips)} of {planned} {noun}s"
+        )
         if planned is None:
             parts.append(f"{count} skipped" + (f" ({', '.join(causes)})" if causes else ""))
         else:

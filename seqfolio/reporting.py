@@ -20,16 +20,21 @@ import numpy as np
 import pandas as pd
 
 from seqfolio._atomic import atomic_path, atomic_savefig, atomic_write_text
+from seqfolio.stats import sharpe_ratio
 
 __all__ = [
     "METRICS",
     "TearSheetWarning",
     "format_metrics",
+    "markdown_table",
     "metrics_table",
     "plot_weights",
     "returns_from_analysis",
     "tearsheet",
     "to_returns",
+    "write_comparison",
+    "write_events_csv",
+    "write_run_files",
 ]
 
 PERIODS_PER_YEAR = 252
@@ -121,7 +126,7 @@ def _metrics(returns: pd.Series, periods: int) -> dict[str, float]:
     cagr = (1.0 + total) ** (1.0 / years) - 1.0 if total > -1 else -1.0
     std = float(r.std(ddof=1)) if n > 1 else float("nan")
     vol = std * math.sqrt(periods)
-    sharpe = float(r.mean()) / std * math.sqrt(periods) if std and std > 0 else float("nan")
+    sharpe = sharpe_ratio(r, periods) if n >= 3 else float("nan")
     downside = math.sqrt(float((np.minimum(r.to_numpy(), 0.0) ** 2).mean()))
     sortino = float(r.mean()) / downside * math.sqrt(periods) if downside > 0 else float("nan")
     max_dd = float(_drawdown(r).min())
@@ -363,3 +368,63 @@ def write_events_csv(table: pd.DataFrame, folder: Path) -> bool:
     table = table.assign(date=pd.to_datetime(table["date"]).dt.strftime("%Y-%m-%d"))
     atomic_write_text(path, table.to_csv(index=False))
     return True
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    """A pipe table of ``table`` (index first, left-aligned; the other columns right-aligned)."""
+    align = ("left",) + ("right",) * len(table.columns)
+    return table.to_markdown(colalign=align, disable_numparse=True)
+
+
+def write_run_files(result: Any, folder: Path) -> list[str]:
+    """Write one backtest's ``weights.csv``, ``returns.csv`` and ``rebalances.csv``; return the names.
+
+    ``weights.csv`` has the target and realised weights of each rebalance (``date, kind, <assets>``),
+    ``returns.csv`` the daily returns and ``rebalances.csv`` one row per rebalance.
+    """
+    folder = Path(folder)
+    both = pd.concat([result.target.assign(kind="target"), result.realised.assign(kind="realised")])
+    both = both.fillna(0.0).reset_index().sort_values("date", kind="stable")
+    columns = ["date", "kind", *[c for c in both.columns if c not in ("date", "kind")]]
+    atomic_write_text(
+        folder / "weights.csv", both[columns].to_csv(index=False, float_format="%.6f")
+    )
+    atomic_write_text(
+        folder / "returns.csv", result.returns.rename("return").to_csv(float_format="%.8f")
+    )
+    atomic_write_text(folder / "rebalances.csv", result.rebalances.to_csv(float_format="%.6f"))
+    return ["weights.csv", "returns.csv", "rebalances.csv"]
+
+
+def write_comparison(results: Any, benchmark: pd.Series, folder: Path) -> str:
+    """Write ``comparison.csv`` / ``comparison.md`` / ``returns.csv`` of several backtests.
+
+    The table has the :data:`METRICS` rows plus mean turnover, costs and rejected orders, one
+    column per run and the benchmark's; returns the markdown table.
+    """
+    folder = Path(folder)
+    table = metrics_table(
+        {r.name: r.returns for r in results}, benchmark, benchmark_name=str(benchmark.name)
+    )
+    trading = {
+        "Mean turnover": lambda r: r.rebalances["turnover"].mean(),
+        "Costs": lambda r: r.rebalances["costs"].sum(),
+        "Rejected orders": lambda r: float(r.n_rejected),
+    }
+    extra = pd.DataFrame({r.name: [f(r) for f in trading.values()] for r in results},
+                         index=list(trading))  # fmt: skip
+    full = pd.concat([table, extra])
+    full.index.name = "metric"
+    atomic_write_text(folder / "comparison.csv", full.to_csv(float_format="%.6f"))
+    formatted = format_metrics(table)
+    for r in results:
+        formatted.loc["Mean turnover", r.name] = f"{trading['Mean turnover'](r) * 100:.2f}%"
+        formatted.loc["Costs", r.name] = f"{trading['Costs'](r):,.0f}"
+        formatted.loc["Rejected orders", r.name] = str(r.n_rejected)
+    markdown = markdown_table(formatted.fillna(""))
+    atomic_write_text(folder / "comparison.md", markdown + "\n")
+    atomic_write_text(
+        folder / "returns.csv",
+        pd.DataFrame({r.name: r.returns for r in results}).to_csv(float_format="%.8f"),
+    )
+    return markdown

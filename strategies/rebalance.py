@@ -16,6 +16,7 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
+from seqfolio import defaults
 from seqfolio._validation import check_bool, check_choice, check_int, check_real
 from seqfolio.allocators import make_allocator
 from seqfolio.calendar import check_schedule, naive_date
@@ -193,10 +194,10 @@ class RebalanceStrategy(bt.Strategy):
 
     params = dict(
         allocator=None,
-        lookback=252,
-        rebalance="monthly",
+        lookback=defaults.LOOKBACK,
+        rebalance=defaults.REBALANCE,
         min_trade=0.0,
-        cash_buffer=0.02,
+        cash_buffer=defaults.CASH_BUFFER,
         max_weight=None,
         fractional=False,
         start=None,
@@ -206,8 +207,8 @@ class RebalanceStrategy(bt.Strategy):
         delisted="cash",
         max_gap=5,
         signal=None,
-        retrain="quarterly",
-        train_window=756,
+        retrain=defaults.RETRAIN,
+        train_window=defaults.TRAIN_BARS,
         warm_start=False,
         checkpoint_dir=None,
         progress=False,
@@ -386,9 +387,7 @@ class RebalanceStrategy(bt.Strategy):
 
     # -- rebalancing ----------------------------------------------------------------------------
     def notify_timer(self, timer: Any, when: Any, *args: Any, **kwargs: Any) -> None:
-        if self.retrainer is not None and self.retrainer.notify_timer(
-            timer, when, *args, **kwargs
-        ):
+        if self.retrainer is not None and self.retrainer.notify_timer(timer, when, *args, **kwargs):
             return
         if kwargs.get("action") != "rebalance":
             return
@@ -602,4 +601,3 @@ class RebalanceStrategy(bt.Strategy):
             "%s: %d of %d scheduled rebalances were skipped (portfolio left as it was%s); first: %s %s",
             owner, len(skips), scheduled, also, first.date.date(), first.reason,
         )  # fmt: skip
-

@@ -36,6 +36,7 @@ from typing import Any
 import backtrader as bt
 import pandas as pd
 
+from seqfolio import defaults
 from seqfolio._validation import check_bool
 from seqfolio.calendar import check_schedule, count_decisions
 from seqfolio.pipeline.retraining import ModelRetrainer, RetrainRecord
@@ -88,8 +89,8 @@ class Retrainer:
         strategy: bt.Strategy,
         model: Any,
         *,
-        retrain: Any = "quarterly",
-        train_window: int | str = 756,
+        retrain: Any = defaults.RETRAIN,
+        train_window: int | str = defaults.TRAIN_BARS,
         warm_start: bool = False,
         checkpoint_dir: str | os.PathLike[str] | None = None,
         start: Any = None,

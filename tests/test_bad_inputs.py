@@ -584,7 +584,8 @@ BASE = ["--lookback", "20", "--start", "2021-01-01", "--end", "2021-12-31", "--q
 def test_cli_unknown_config_key(tmp_path, capsys):
     config = _csv(tmp_path, "lookbak = 60\n", "run.toml")
     _one_line_error(["backtest", "--config", str(config)], capsys,
-                    "unknown option(s) ['lookbak']; valid keys are")  # fmt: skip
+                    "unknown option(s) ['lookbak'] (did you mean 'lookback'?); valid keys for "
+                    "seqfolio backtest are")  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -606,7 +607,7 @@ def test_cli_config_wrong_type(tmp_path, capsys, toml, message):
 def test_cli_config_allocator_params_that_do_not_fit(tmp_path, capsys, data_csv):
     config = _csv(tmp_path, "[allocator_params]\nwindow = 3\n", "run.toml")
     _one_line_error(["backtest", "--data", str(data_csv), *BASE, "--config", str(config)], capsys,
-                    "[allocator_params] ['window'] do not fit hrp; its parameters are")  # fmt: skip
+                    "[allocator_params]: hrp (HRP) has no parameter(s) ['window']; its parameters are")  # fmt: skip
 
 
 @pytest.mark.parametrize("command", ["backtest", "walkforward"])

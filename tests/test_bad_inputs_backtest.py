@@ -19,9 +19,10 @@ import pandas as pd
 import pytest
 from _btutil import catalogue_prices
 
-import seqfolio.cli as cli
+import seqfolio.cli.engine as cli
 from seqfolio.allocators import AllocationError, MeanVariance
 from seqfolio.backtest import run_backtest
+from seqfolio.cli import main
 from seqfolio.reporting import TearSheetWarning, tearsheet
 from seqfolio.signals import LSTMAllocator, LSTMForecaster
 from seqfolio.strategies import (
@@ -63,7 +64,7 @@ class AlwaysInfeasible(MeanVariance):
 
 
 def _cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    status = cli.main(args)
+    status = main(args)
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err
     return status, captured.out, captured.err

@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 from _btutil import ASSETS, FlakyMeanVariance
 
-import seqfolio.cli as cli
+import seqfolio.cli.engine as cli
 from seqfolio.allocators import HRP, Fallback
 from seqfolio.backtest import run_backtest, with_history
+from seqfolio.cli import main
 from seqfolio.data import load_sample
 from seqfolio.strategies import RebalanceStrategy
 
@@ -86,7 +87,7 @@ def test_cli_backtest_prints_the_failure_and_writes_events_csv(
     args = ["backtest", "--start", START, "--end", END, "--lookback", str(LOOKBACK)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        assert cli.main([*args, "--allocator", "mvo", "--out", str(tmp_path)]) == 0
+        assert main([*args, "--allocator", "mvo", "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].endswith("1 rebalance skipped (1 allocator failure); see events.csv")
     assert printed[-1].endswith("rebalances.csv, events.csv")

@@ -40,6 +40,7 @@ from typing import Any
 import pandas as pd
 from sklearn.base import clone
 
+from seqfolio import defaults
 from seqfolio._validation import check_bool, is_int
 from seqfolio.calendar import naive_date
 from seqfolio.events import Event, of_kind
@@ -152,7 +153,7 @@ class ModelRetrainer:
         model: Any,
         prices_up_to: PricesUpTo,
         *,
-        train_window: int | str = 756,
+        train_window: int | str = defaults.TRAIN_BARS,
         warm_start: bool = False,
         checkpoint_dir: str | os.PathLike[str] | None = None,
         start: Any = None,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from seqfolio.research.evaluator import Evaluation, evaluate_weights
 from seqfolio.research.splits import Window, walk_forward_windows
-from seqfolio.research.stats import (
+from seqfolio.stats import (
     bootstrap_sharpe_interval,
     deflated_sharpe_ratio,
     expected_max_sharpe,

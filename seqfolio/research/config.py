@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from seqfolio import defaults
 from seqfolio._validation import check_choice, check_int, check_real
 from seqfolio.calendar import SCHEDULES
 
@@ -40,11 +41,11 @@ class PortfolioConfig:
 
     allocator: str = "hrp"
     params: dict[str, Any] = field(default_factory=dict)
-    lookback: int = 252
-    rebalance: str = "monthly"
+    lookback: int = defaults.LOOKBACK
+    rebalance: str = defaults.REBALANCE
     max_weight: float | None = None
-    cash_buffer: float = 0.02
-    commission: float = 0.001
+    cash_buffer: float = defaults.CASH_BUFFER
+    commission: float = defaults.COMMISSION
 
     def __post_init__(self) -> None:
         from seqfolio.allocators import allocator_names

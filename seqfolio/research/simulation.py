@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from seqfolio import defaults
 from seqfolio._validation import check_int
 from seqfolio.calendar import decision_dates, naive_date
 from seqfolio.events import SKIP_KINDS, Event, of_kind
@@ -47,8 +48,8 @@ def target_weights(
     prices: pd.DataFrame,
     *,
     allocator: Any,
-    lookback: int = 252,
-    rebalance: Any = "monthly",
+    lookback: int = defaults.LOOKBACK,
+    rebalance: Any = defaults.REBALANCE,
     max_weight: float | None = None,
     start: Any = None,
     end: Any = None,
@@ -118,11 +119,11 @@ def simulate(
     prices: pd.DataFrame,
     *,
     allocator: Any,
-    lookback: int = 252,
-    rebalance: Any = "monthly",
+    lookback: int = defaults.LOOKBACK,
+    rebalance: Any = defaults.REBALANCE,
     max_weight: float | None = None,
     cash_buffer: float = 0.0,
-    commission: float = 0.001,
+    commission: float = defaults.COMMISSION,
     start: Any = None,
     end: Any = None,
 ) -> Evaluation:

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from seqfolio import defaults
 from seqfolio.research.config import PortfolioConfig
 from seqfolio.research.evaluator import drop_empty_rows
 from seqfolio.research.parallel import Runner, executor
@@ -261,10 +262,10 @@ def tune(
     *,
     n_trials: int = 40,
     holdout: float = 0.2,
-    train: int = 756,
-    test: int = 252,
+    train: int = defaults.TRAIN_BARS,
+    test: int = defaults.TEST_BARS,
     space: SearchSpace | None = None,
-    commission: float = 0.001,
+    commission: float = defaults.COMMISSION,
     storage: str | None = None,
     study_name: str = "seqfolio",
     seed: int = 0,
@@ -358,7 +359,7 @@ def _search_stats(
     """Sharpe statistics of the best configuration on the search windows, deflated for the search."""
     from optuna.trial import TrialState
 
-    from seqfolio.research.stats import sharpe_summary
+    from seqfolio.stats import sharpe_summary
 
     tried = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
     scores = np.array([t.value for t in tried if t.state == TrialState.COMPLETE], dtype=float)

@@ -16,13 +16,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from seqfolio import defaults
 from seqfolio.events import Event, events_summary
 from seqfolio.research.config import PortfolioConfig
 from seqfolio.research.evaluator import Evaluation, drop_empty_rows, evaluate_weights
 from seqfolio.research.parallel import Runner, executor
 from seqfolio.research.simulation import Targets, target_weights
 from seqfolio.research.splits import Window, walk_forward_windows
-from seqfolio.research.stats import sharpe_summary
+from seqfolio.stats import sharpe_summary
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def evaluate_windows(
     ValueError
         If no window produced weights; the message gives the first allocator failure (or skip).
     """
-    from seqfolio.research.stats import sharpe_ratio
+    from seqfolio.stats import sharpe_ratio
 
     decided = [_as_targets(t) for t in targets]
     frames = [t.weights for t in decided if not t.weights.empty]
@@ -179,8 +180,8 @@ def walk_forward(
     prices: pd.DataFrame,
     configs: Sequence[PortfolioConfig],
     *,
-    train: int = 756,
-    test: int = 252,
+    train: int = defaults.TRAIN_BARS,
+    test: int = defaults.TEST_BARS,
     purge: int = 0,
     embargo: int = 0,
     expanding: bool = False,

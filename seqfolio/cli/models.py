@@ -1,4 +1,4 @@
-"""Walk-forward LSTM options of ``seqfolio backtest`` / ``seqfolio compare``.
+"""The walk-forward models of ``seqfolio backtest`` / ``seqfolio compare`` (``--signal``, ``lstm-weights``).
 
 ``--signal lstm-vol | lstm-return | lstm-regime | lstm-drawdown | lstm-corr`` puts an
 :class:`~seqfolio.signals.LSTMForecaster` in front of the allocator(s); ``--allocator lstm-weights``
@@ -12,14 +12,14 @@ the result.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any
+
+from seqfolio.cli.errors import CLIError
 
 __all__ = [
     "CLI_LSTM",
     "SIGNALS",
-    "add_walkforward_arguments",
     "history_bars",
     "is_lstm_allocator",
     "model_kwargs",
@@ -41,33 +41,6 @@ CLI_LSTM: dict[str, Any] = dict(window=40, hidden_size=16, random_state=0)
 """Network settings of the CLI's models (shared by the forecaster and the direct-weights model)."""
 
 
-class WalkForwardOptionError(ValueError):
-    """A bad walk-forward option (the CLI prints it as one line)."""
-
-
-def add_walkforward_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--signal``, ``--retrain``, ``--train-window`` (default: suppressed, so configs can set them)."""
-    s = argparse.SUPPRESS
-    parser.add_argument(
-        "--signal",
-        default=s,
-        help=f"walk-forward LSTM forecast feeding the allocator: {', '.join(SIGNALS)}",
-    )
-    parser.add_argument(
-        "--retrain",
-        default=s,
-        help="when the LSTM is retrained: daily, weekly, monthly, quarterly (default)",
-    )
-    parser.add_argument(
-        "--train-window", dest="train_window", default=s,
-        help="bars of history per retrain (default 756) or 'expanding'",
-    )  # fmt: skip
-    parser.add_argument(
-        "--threads", type=int, default=s,
-        help="CPU threads for LSTM training / prediction (default 1; results do not depend on it)",
-    )  # fmt: skip
-
-
 def parse_train_window(value: Any) -> int | str:
     """An int >= 2 or ``"expanding"`` from a command-line string, config value or int."""
     if isinstance(value, str) and value.strip().lower() == "expanding":
@@ -77,7 +50,7 @@ def parse_train_window(value: Any) -> int | str:
     except (TypeError, ValueError):
         bars = 0
     if isinstance(value, bool) or bars < 2 or (isinstance(value, float) and value != bars):
-        raise WalkForwardOptionError(
+        raise CLIError(
             f"--train-window must be a number of bars >= 2 or 'expanding'; got {value!r}"
         )
     return bars
@@ -86,7 +59,7 @@ def parse_train_window(value: Any) -> int | str:
 def parse_threads(value: Any) -> int:
     """An int >= 1 from a command-line or config value."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise WalkForwardOptionError(f"--threads must be a whole number >= 1; got {value!r}")
+        raise CLIError(f"--threads must be a whole number >= 1; got {value!r}")
     return value
 
 
@@ -94,19 +67,19 @@ def is_lstm_allocator(name: str) -> bool:
     return str(name).strip().lower() == LSTM_ALLOCATOR
 
 
-def _signal_target(options: dict[str, Any]) -> str | None:
+def signal_target(options: dict[str, Any]) -> str | None:
     signal = options.get("signal")
     if signal in (None, "", "none"):
         return None
     key = str(signal).strip().lower()
     if key not in SIGNALS:
-        raise WalkForwardOptionError(f"unknown --signal {signal!r}; choose from {sorted(SIGNALS)}")
+        raise CLIError(f"unknown --signal {signal!r}; choose from {sorted(SIGNALS)}")
     return SIGNALS[key]
 
 
 def uses_lstm(options: dict[str, Any], allocator_names: list[str]) -> bool:
     """Whether any run needs a walk-forward model (so prices need ``train_window`` rows of history)."""
-    return _signal_target(options) is not None or any(map(is_lstm_allocator, allocator_names))
+    return signal_target(options) is not None or any(map(is_lstm_allocator, allocator_names))
 
 
 def history_bars(options: dict[str, Any], allocator_names: list[str]) -> int:
@@ -114,7 +87,7 @@ def history_bars(options: dict[str, Any], allocator_names: list[str]) -> int:
     lookback = int(options["lookback"])
     if not uses_lstm(options, allocator_names):
         return lookback
-    window = parse_train_window(options.get("train_window", 756))
+    window = parse_train_window(options["train_window"])
     return lookback if window == "expanding" else max(lookback, int(window))
 
 
@@ -124,8 +97,8 @@ def model_kwargs(
     """``run_backtest`` keyword arguments for one run: the allocator, the signal and the retraining."""
     from seqfolio.signals import LSTMAllocator, LSTMForecaster
 
-    target = _signal_target(options)
-    network = dict(CLI_LSTM, n_threads=parse_threads(options.get("threads", 1)))
+    target = signal_target(options)
+    network = dict(CLI_LSTM, n_threads=parse_threads(options["threads"]))
     if is_lstm_allocator(allocator_name):
         model = LSTMAllocator(max_epochs=10, **network)
         kwargs: dict[str, Any] = dict(allocator=model, name=f"LSTM weights {options['rebalance']}")
@@ -143,8 +116,8 @@ def model_kwargs(
     else:
         return dict(allocator=allocator)
     kwargs.update(
-        retrain=options.get("retrain", "quarterly"),
-        train_window=parse_train_window(options.get("train_window", 756)),
+        retrain=options["retrain"],
+        train_window=parse_train_window(options["train_window"]),
         checkpoint_dir=out / "checkpoints" / folder,
     )
     return kwargs

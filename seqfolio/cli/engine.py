@@ -1,0 +1,278 @@
+"""``seqfolio backtest`` and ``seqfolio compare``: backtrader runs of one or several allocators.
+
+``backtest`` runs one allocator (HRP monthly on the bundled data by default) and writes a tear sheet,
+``weights.png``, ``weights.csv``, ``returns.csv``, ``rebalances.csv`` (and ``events.csv`` when anything
+went wrong); ``compare`` runs several on the same data and writes ``comparison.md`` / ``.csv``,
+``returns.csv`` and one tear sheet each. The files are written by :mod:`seqfolio.reporting`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from seqfolio.cli.errors import CLIError
+from seqfolio.cli.inputs import check_out_folder, load_inputs
+from seqfolio.cli.models import history_bars, is_lstm_allocator, model_kwargs
+from seqfolio.reporting import EVENTS_FILE, markdown_table
+
+__all__ = ["cmd_backtest", "cmd_compare"]
+
+
+def _allocator_names(options: dict[str, Any], command: str) -> list[str]:
+    """The allocators the command runs (``backtest``: one; ``compare``: the list, deduplicated)."""
+    from seqfolio.allocators import allocator_names
+
+    if command == "backtest":
+        return [str(options["allocator"])]
+    names = [n.strip().lower() for n in str(options["allocators"]).split(",") if n.strip()]
+    known = allocator_names() + ["lstm-weights"]
+    unknown = [n for n in names if n not in known]
+    if not names or unknown:
+        raise CLIError(f"unknown allocator(s) {unknown}; choose from {sorted(known)}")
+    return list(dict.fromkeys(names))
+
+
+def _allocator(options: dict[str, Any], name: str) -> Any:
+    """The allocator instance for ``name``, with the config's ``[allocator_params]`` if any."""
+    from seqfolio.allocators import make_allocator
+
+    return make_allocator(name, options.get("allocator_params"), owner="[allocator_params]")
+
+
+def check_options(options: dict[str, Any], command: str) -> list[str]:
+    """Check every option value before any data is read; return the allocator names to run.
+
+    So a bad value fails at once, before a data warning (``--start`` before the first price, ...)
+    or any work; the run itself checks the same things again with the same messages.
+    """
+    from seqfolio.backtest import check_broker
+    from seqfolio.cli.models import parse_threads, signal_target
+    from seqfolio.strategies.rebalance import check_strategy_params
+
+    check_out_folder(options["out"])
+    check_strategy_params(
+        lookback=options["lookback"], rebalance=options["rebalance"],
+        min_trade=options["min_trade"], cash_buffer=options["cash_buffer"],
+        max_weight=options["max_weight"],
+    )  # fmt: skip
+    check_broker(cash=options["cash"], commission=options["commission"])
+    names = _allocator_names(options, command)
+    for name in names:
+        if not is_lstm_allocator(name):
+            _allocator(options, name)
+    signal_target(options)
+    parse_threads(options["threads"])
+    history_bars(options, names)  # --train-window, when a walk-forward model is used
+    return names
+
+
+def _refuse_constant_prices(prices: pd.DataFrame, allocator: Any, name: str) -> None:
+    """An allocator that needs positive variance cannot weight a constant-price column: say so now,
+    rather than skipping every rebalance (the allocator's ``needs_positive_variance`` decides)."""
+    if not getattr(allocator, "needs_positive_variance", False):
+        return
+    flat = [str(c) for c in prices.columns if prices[c].dropna().nunique() <= 1]
+    if flat:
+        raise CLIError(
+            f"column(s) {flat} have a constant price over {prices.index[0].date()} .. "
+            f"{prices.index[-1].date()}: zero variance, which {name} cannot weight (every "
+            "rebalance would be skipped); remove them from --data or use an allocator that accepts "
+            "them (e.g. --allocator ew)"
+        )
+
+
+def _run(options: dict[str, Any], allocator: str, out: Path, tearsheet_name: str) -> Any:
+    from seqfolio._atomic import confined
+    from seqfolio.backtest import run_backtest
+
+    prices, benchmark = options["_prices"], options["_benchmark"]
+    instance = allocator if is_lstm_allocator(allocator) else _allocator(options, allocator)
+    _refuse_constant_prices(prices, instance, allocator)
+    return run_backtest(
+        prices,
+        **model_kwargs(options, allocator, instance, out),
+        rebalance=options["rebalance"],
+        lookback=int(options["lookback"]),
+        start=options["start"],
+        end=options["end"],
+        cash=options["cash"],
+        commission=options["commission"],
+        cash_buffer=options["cash_buffer"],
+        min_trade=options["min_trade"],
+        max_weight=options["max_weight"],
+        benchmark=benchmark,
+        benchmark_name=str(benchmark.name),
+        tearsheet=confined(out, tearsheet_name),
+        progress=not options["quiet"],
+    )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _summary(result: Any) -> str:
+    """The one-line summary of a run (counts of skips, fallbacks and failures only when non-zero)."""
+    from seqfolio.events import events_summary
+
+    reb = result.rebalances
+    index = result.returns.index
+    period = f"{index[0].date()} .. {index[-1].date()}" if len(index) else "no returns"
+    if len(reb):
+        trading = (
+            f"{len(reb)} rebalances, mean turnover {reb['turnover'].mean():.1%}, "
+            f"costs {reb['costs'].sum():,.0f}, rejected orders {result.n_rejected} "
+            f"({int(reb['n_retried'].sum())} retried)"
+        )
+    else:
+        trading = "0 rebalances (never traded)"
+    events = events_summary(result.event_log)
+    return (
+        f"{result.name}: {period}, {trading}, final value {result.final_value:,.0f}"
+        + (f", {len(result.retrains)} retrains" if result.retrains is not None else "")
+        + (f", {events}; see {EVENTS_FILE}" if events else "")
+    )
+
+
+def _held_nothing(result: Any) -> bool:
+    """Whether a run never held a position: no rebalance traded, or every return is 0."""
+    return not len(result.rebalances) or not (result.returns != 0).any()
+
+
+def _never_traded(result: Any, out: Path) -> str:
+    """Why a run held nothing, as one line naming the first skip reason and ``events.csv``."""
+    first = result.first_skip()
+    n = len(result.skipped)
+    if len(result.rebalances):
+        return (
+            f"{result.name} never held a position: its {_count(len(result.rebalances), 'rebalance')} "
+            "filled no order before the data ended; use a longer period (a later --end)"
+        )
+    if first is None:
+        return (
+            f"{result.name} made no rebalance: no scheduled --rebalance date in the period; use a "
+            "longer period or a more frequent --rebalance"
+        )
+    every = f"all {n} scheduled rebalances were" if n > 1 else "its only scheduled rebalance was"
+    return (
+        f"{result.name} never traded: {every} skipped (first: {first[0].date()} "
+        f"{first[1].rstrip('.')}); see {out / EVENTS_FILE}"
+    )
+
+
+def _remove_stale(out: Path, names: Sequence[str]) -> None:
+    """Remove report files an earlier run left in ``out`` that this run did not write."""
+    for name in names:
+        (out / name).unlink(missing_ok=True)
+
+
+def _wrote(out: Path, names: Sequence[str]) -> str:
+    """``"wrote OUT/first, second, third"`` (the first file with its folder)."""
+    if not names:
+        return "wrote nothing"
+    return "wrote " + ", ".join([str(out / names[0]), *names[1:]])
+
+
+def _events_csv(results: Sequence[Any], out: Path, *, by_strategy: bool = False) -> bool:
+    """Write the runs' events to ``out/events.csv`` if there are any (``strategy`` column first
+    with ``by_strategy``); returns whether one was written."""
+    from seqfolio.reporting import write_events_csv
+
+    tables = [r.events().assign(strategy=r.name) for r in results]
+    tables = [t for t in tables if len(t)]
+    columns = ["strategy", "date", "kind", "reason"] if by_strategy else ["date", "kind", "reason"]
+    table = pd.concat(tables, ignore_index=True)[columns] if tables else pd.DataFrame()
+    return write_events_csv(table, out)
+
+
+def cmd_backtest(options: dict[str, Any]) -> int:
+    """Run ``seqfolio backtest``; returns the exit status."""
+    from seqfolio.reporting import format_metrics, metrics_table, plot_weights, write_run_files
+
+    out = Path(options["out"])
+    out.mkdir(parents=True, exist_ok=True)
+    result = _run(options, str(options["allocator"]), out, "tearsheet.html")
+    if result.returns.empty:
+        raise CLIError(
+            "the backtest made no rebalance; use a longer period or a shorter --lookback"
+        )
+    idle = _held_nothing(result)
+    written = [] if result.tearsheet is None else ["tearsheet.html"]
+    if result.tearsheet is None:  # the warning was printed; never leave an earlier run's report
+        _remove_stale(out, ["tearsheet.html"])
+    if idle:
+        _remove_stale(out, ["weights.png"])
+    else:
+        plot_weights(
+            result.weights, out / "weights.png", title=f"{result.name}: daily position weights"
+        )
+        written.append("weights.png")
+    written += write_run_files(result, out)
+    if _events_csv([result], out):
+        written.append(EVENTS_FILE)
+    if not options["quiet"]:
+        print(_summary(result))
+        if not idle:
+            table = metrics_table({result.name: result.returns}, options["_benchmark"],
+                                  benchmark_name=str(options["_benchmark"].name))  # fmt: skip
+            print(markdown_table(format_metrics(table)))
+        print(_wrote(out, written))
+    if idle:
+        raise CLIError(_never_traded(result, out))
+    return 0
+
+
+def cmd_compare(options: dict[str, Any]) -> int:
+    """Run ``seqfolio compare``; returns the exit status."""
+    from seqfolio.reporting import write_comparison
+
+    names = _allocator_names(options, "compare")
+    out = Path(options["out"])
+    out.mkdir(parents=True, exist_ok=True)
+    runs: list[Any] = []
+    for name in names:
+        sheet = f"tearsheet_{name}.html"
+        result = _run(options, name, out, sheet)
+        if result.tearsheet is None:  # the warning was printed; never leave an earlier run's
+            _remove_stale(out, [sheet])
+        runs.append(result)
+        if not options["quiet"]:
+            print(_summary(result))
+    # a run that never traded is reported (summary, events.csv, the error below), not compared
+    idle = [r for r in runs if _held_nothing(r)]
+    results = [r for r in runs if not _held_nothing(r)]
+    n_sheets = sum(r.tearsheet is not None for r in runs)
+    events = _events_csv(runs, out, by_strategy=True)
+    tables = ["comparison.md", "comparison.csv", "returns.csv"]
+    if results:
+        markdown = write_comparison(results, options["_benchmark"], out)
+        written = tables + ([EVENTS_FILE] if events else [])
+    else:
+        _remove_stale(out, tables)
+        markdown, written = None, [EVENTS_FILE] if events else []
+    if not options["quiet"]:
+        if markdown is not None:
+            print(markdown)
+        print(_wrote(out, written) + f" and {_count(n_sheets, 'tear sheet')}")
+    if idle:
+        why = _never_traded(idle[0], out)
+        if len(idle) > 1:
+            why += f"; so did {', '.join(r.name for r in idle[1:])}"
+        if not results:
+            raise CLIError(f"no allocator traded, so there is nothing to compare: {why}")
+        raise CLIError(
+            f"{len(idle)} of {len(names)} allocators never traded and are left out of the "
+            f"comparison: {why}"
+        )
+    return 0
+
+
+def run_engine_command(options: dict[str, Any], command: str) -> int:
+    """Check the options, read the data, run ``backtest`` or ``compare``; returns the exit status."""
+    names = check_options(options, command)
+    options["_prices"], options["_benchmark"] = load_inputs(options, history_bars(options, names))
+    return cmd_backtest(options) if command == "backtest" else cmd_compare(options)

@@ -1,0 +1,267 @@
+"""The CLI's one option table: it drives argparse, the TOML keys of ``--config``, defaults and help.
+
+To add an option, add one :class:`Option` to :data:`OPTIONS` (naming the commands that take it) and
+read ``options["name"]`` in the command; the flag, its help line with the default, the TOML key and
+the type check of a config value all come from that row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+
+from seqfolio import defaults
+from seqfolio.cli.errors import CLIError
+
+__all__ = ["COMMANDS", "OPTIONS", "Option", "build_parser", "read_config", "resolve_options"]
+
+COMMANDS: dict[str, str] = {
+    "backtest": "run one allocator and write a tear sheet",
+    "compare": "run several allocators on the same data",
+    "walkforward": "walk-forward study of several allocators",
+    "tune": "hyperparameter search across walk-forward windows (Optuna)",
+}
+ENGINE = ("backtest", "compare")
+RESEARCH = ("walkforward", "tune")
+ALL = ENGINE + RESEARCH
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option: its name (the TOML key and ``dest``), type, default(s), help and commands.
+
+    ``default`` is one value, or a mapping ``{command: value}`` when commands differ. ``kind`` is
+    ``int``, ``float``, ``bool``, ``str``, ``"paths"`` (one or more files), ``"names"`` (a
+    comma-separated list; a TOML array is accepted), ``"table"`` (TOML only) or ``"int|str"``.
+    """
+
+    name: str
+    kind: Any
+    default: Any
+    help: str
+    commands: tuple[str, ...]
+    short: str | None = None
+    metavar: str | None = None
+    toml_only: bool = False
+    choices: tuple[str, ...] = field(default=())
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def default_for(self, command: str) -> Any:
+        if isinstance(self.default, Mapping):
+            return self.default.get(command)
+        return self.default
+
+
+_SCHEDULES = "daily, weekly, monthly, quarterly"
+
+OPTIONS: tuple[Option, ...] = (
+    # inputs and period
+    Option("data", "paths", None, "price CSV(s): one wide or long file, or one file per ticker; "
+           "default: bundled 20 stocks", ALL, metavar="PATH"),
+    Option("benchmark", str, None, "benchmark price CSV (first column used); default: bundled "
+           "S&P 500 index", ALL, metavar="PATH"),
+    Option("start", str, "2005-01-01", "first date of the backtest / study", ALL),
+    Option("end", str, "2022-12-31", "last date of the backtest / study", ALL),
+    # what runs
+    Option("allocator", str, "hrp", "hrp, herc, mvo, ew, ivp, ivol or lstm-weights", ("backtest",)),
+    Option("allocators", "names", "hrp,herc,mvo,ew,ivp", "comma-separated allocator names",
+           ("compare", "walkforward")),
+    Option("allocator_params", "table", None, "keyword parameters of the allocator "
+           "([allocator_params] table)", ENGINE, toml_only=True),
+    Option("rebalance", str, defaults.REBALANCE, _SCHEDULES, ENGINE + ("walkforward",)),
+    Option("lookback", int, defaults.LOOKBACK, "bars of returns per allocation",
+           ENGINE + ("walkforward",)),
+    # broker and portfolio
+    Option("commission", float, defaults.COMMISSION, "commission as a fraction of traded value",
+           ALL),
+    Option("cash", float, defaults.CASH, "starting cash", ENGINE),
+    Option("cash_buffer", float, defaults.CASH_BUFFER, "fraction kept in cash",
+           ENGINE + ("walkforward",)),
+    Option("min_trade", float, 0.0, "skip trades changing a weight by less than this", ENGINE),
+    Option("max_weight", float, None, "cap on any asset's weight", ENGINE + ("walkforward",)),
+    # walk-forward models inside the backtest
+    Option("signal", str, None, "walk-forward LSTM forecast feeding the allocator: lstm-vol, "
+           "lstm-return, lstm-regime, lstm-drawdown, lstm-corr", ENGINE),
+    Option("retrain", str, defaults.RETRAIN, f"when the LSTM is retrained: {_SCHEDULES}", ENGINE),
+    Option("train_window", "int|str", defaults.TRAIN_BARS,
+           "bars of history per retrain, or 'expanding'", ENGINE),
+    Option("threads", int, 1, "CPU threads for LSTM training / prediction (results do not "
+           "depend on it)", ENGINE),
+    # walk-forward windows of the research commands
+    Option("train", int, defaults.TRAIN_BARS, "bars in each training window", RESEARCH),
+    Option("test", int, defaults.TEST_BARS, "bars in each test window", RESEARCH),
+    Option("purge", int, 0, "bars dropped between train and test", ("walkforward",)),
+    Option("embargo", int, 0, "further bars dropped after the purge", ("walkforward",)),
+    Option("expanding", bool, False, "expanding instead of rolling training windows",
+           ("walkforward",)),
+    # the search
+    Option("trials", int, 40, "finished trials wanted", ("tune",)),
+    Option("holdout", float, 0.2, "fraction of the bars at the end kept from the search",
+           ("tune",)),
+    Option("storage", str, None, "Optuna storage URL (default sqlite:///<out>/study.db; "
+           "postgresql://... to share)", ("tune",)),
+    Option("study_name", str, "seqfolio", "study name in the storage; an existing study is "
+           "resumed", ("tune",)),
+    Option("seed", int, 0, "sampler seed", ("tune",)),
+    Option("batch_size", int, None, "trials proposed at once (default: --workers, or 2 on a "
+           "scheduler)", ("tune",)),
+    # where it runs and what it prints
+    Option("workers", int, 1, "local worker processes", RESEARCH),
+    Option("scheduler", str, None, "Dask scheduler address, e.g. tcp://host:8786 (overrides "
+           "--workers)", RESEARCH, metavar="ADDRESS"),
+    Option("out", str, {"backtest": "seqfolio-report", "compare": "seqfolio-report",
+                        "walkforward": "seqfolio-walkforward", "tune": "seqfolio-tune"},
+           "output folder", ALL),
+    Option("quiet", bool, False, "print nothing but errors; no progress bar", ALL, short="-q"),
+)  # fmt: skip
+
+
+def options_of(command: str) -> dict[str, Option]:
+    """The options ``command`` takes, by name."""
+    return {o.name: o for o in OPTIONS if command in o.commands}
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse with usage errors as one line (``seqfolio: error: ...``), still exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"seqfolio: error: {message} (see {self.prog} --help)\n")
+
+
+def _help(option: Option, command: str) -> str:
+    default = option.default_for(command)
+    shown = (
+        "none" if default is None else f"{default:,.0f}" if default == defaults.CASH else default
+    )
+    return (
+        option.help
+        if option.kind is bool or "default" in option.help
+        else (f"{option.help} (default {shown})")
+    )
+
+
+def _add(parser: argparse.ArgumentParser, option: Option, command: str) -> None:
+    flags = [option.flag] + ([option.short] if option.short else [])
+    kwargs: dict[str, Any] = dict(dest=option.name, default=argparse.SUPPRESS,
+                                  help=_help(option, command))  # fmt: skip
+    if option.kind is bool:
+        kwargs["action"] = "store_true"
+    else:
+        kwargs["metavar"] = option.metavar
+        if option.kind in (int, float):
+            kwargs["type"] = option.kind
+        if option.kind == "paths":
+            kwargs["nargs"] = "+"
+    parser.add_argument(*flags, **kwargs)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command, built from :data:`OPTIONS`."""
+    from seqfolio import __version__
+
+    parser = _OneLineParser(
+        prog="seqfolio", description="Backtest and research seqfolio allocators (backtrader, "
+        "QuantStats, Optuna, Dask)."
+    )  # fmt: skip
+    parser.add_argument("--version", action="version", version=f"seqfolio {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="{" + ",".join(COMMANDS) + "}")
+    sub.required = True
+    for command, description in COMMANDS.items():
+        child = sub.add_parser(command, help=description, description=description)
+        child.add_argument("--config", metavar="FILE",
+                           help="TOML file with any of these options as keys (the command line wins)")  # fmt: skip
+        for option in options_of(command).values():
+            if not option.toml_only:
+                _add(child, option, command)
+    return parser
+
+
+def _load_toml(path: str) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    file = Path(path)
+    if file.is_dir():
+        raise CLIError(f"--config {path} is a folder, not a TOML file; give the path of the file")
+    if not file.is_file():
+        raise CLIError(f"config file not found: {path}")
+    try:
+        with file.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise CLIError(f"{path}: invalid TOML ({exc})") from None
+
+
+def _example(option: Option, command: str) -> str:
+    default = option.default_for(command)
+    if option.kind is bool:
+        return "true"
+    if default is not None and isinstance(default, option.kind):
+        return str(default)
+    return {int: "252", float: "0.25"}[option.kind]
+
+
+def _config_value(option: Option, value: Any, path: str, command: str) -> Any:
+    """A TOML value converted to the option's type, or a one-line error naming key and type."""
+    kind, key = option.kind, option.name
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    if kind is float and is_int:
+        return float(value)
+    if kind in (int, float, bool):
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            article = "an" if kind is int else "a"
+            raise CLIError(
+                f"{path}: '{key}' must be {article} {kind.__name__} (e.g. {key} = "
+                f"{_example(option, command)}); got {value!r}"
+            )
+        return value
+    if kind == "table":
+        if not isinstance(value, dict):
+            raise CLIError(f"{path}: '{key}' must be a table, e.g. [{key}]")
+        return value
+    if kind == "int|str" and (is_int or isinstance(value, str)):
+        return value
+    if kind == "names" and isinstance(value, list):
+        return ",".join(map(str, value))
+    if kind == "paths" and isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    if key in ("start", "end") and not isinstance(value, bool):  # TOML dates
+        return str(value)
+    if value is not None and not isinstance(value, str):
+        raise CLIError(f"{path}: '{key}' must be a string; got {value!r}")
+    return value
+
+
+def read_config(path: str, command: str) -> dict[str, Any]:
+    """The options of a TOML ``--config`` file for ``command``, checked against the table."""
+    raw = _load_toml(path)
+    known = options_of(command)
+    config = {str(k).replace("-", "_"): v for k, v in raw.items()}
+    unknown = sorted(set(config) - set(known))
+    if unknown:
+        close = [m for key in unknown for m in difflib.get_close_matches(key, known, n=1)]
+        hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
+        raise CLIError(
+            f"{path}: unknown option(s) {unknown}{hint}; valid keys for seqfolio {command} are "
+            f"{sorted(known)}"
+        )
+    return {k: _config_value(known[k], v, path, command) for k, v in config.items()}
+
+
+def resolve_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Defaults from the table, then the TOML config, then the command line."""
+    command = args.command
+    options = {name: o.default_for(command) for name, o in options_of(command).items()}
+    if getattr(args, "config", None):
+        options.update(read_config(args.config, command))
+    options.update({k: v for k, v in vars(args).items() if k not in ("config", "command")})
+    return options

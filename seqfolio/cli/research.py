@@ -1,0 +1,116 @@
+"""``seqfolio walkforward`` and ``seqfolio tune``: the research commands.
+
+``seqfolio walkforward --allocators hrp,herc,mvo,ew,ivp`` evaluates each allocator on the same
+walk-forward windows and writes a report folder; ``seqfolio tune`` searches configurations with Optuna
+on windows before a hold-out, then runs the best one on the hold-out, and writes ``best.toml`` (a
+valid ``seqfolio backtest --config``). Both take ``--workers N`` (local processes) or ``--scheduler
+tcp://host:8786`` (a Dask cluster). Neither imports backtrader.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from seqfolio.cli.inputs import load_inputs
+from seqfolio.reporting import markdown_table
+
+__all__ = ["cmd_tune", "cmd_walkforward"]
+
+
+def _print_table(table: pd.DataFrame) -> None:
+    print(markdown_table(table.map(lambda v: f"{v:.3f}" if isinstance(v, float) else v)))
+
+
+def _print_events(report: Any) -> None:
+    """One line per configuration whose decisions were skipped or fell back (nothing if none)."""
+    from seqfolio.reporting import EVENTS_FILE
+
+    for label, line in report.events_summary().items():
+        print(f"{label}: {line}; see {EVENTS_FILE}")
+
+
+def cmd_walkforward(options: dict[str, Any]) -> int:
+    """Run ``seqfolio walkforward``; returns the exit status."""
+    from seqfolio.research.config import PortfolioConfig
+    from seqfolio.research.report import summary_table, write_walkforward_report
+    from seqfolio.research.walkforward import walk_forward
+
+    prices, benchmark = load_inputs(options, history=None)
+    names = [n.strip().lower() for n in options["allocators"].split(",") if n.strip()]
+    configs = [
+        PortfolioConfig(
+            name,
+            lookback=options["lookback"],
+            rebalance=options["rebalance"],
+            commission=options["commission"],
+            cash_buffer=options["cash_buffer"],
+            max_weight=options["max_weight"],
+        )  # fmt: skip
+        for name in dict.fromkeys(names)
+    ]
+    report = walk_forward(
+        prices, configs, train=options["train"], test=options["test"], purge=options["purge"], embargo=options["embargo"],
+        expanding=options["expanding"], workers=options["workers"], scheduler=options["scheduler"], progress=not options["quiet"],
+    )  # fmt: skip
+    folder = write_walkforward_report(report, options["out"], benchmark)
+    if not options["quiet"]:
+        first, last = report.windows[0], report.windows[-1]
+        print(
+            f"{len(report.windows)} windows: out of sample {prices.index[first.test_start].date()} .. "
+            f"{prices.index[last.test_stop - 1].date()} (train {options['train']} bars, test {options['test']} bars)"
+        )
+        _print_table(summary_table(report))
+        _print_events(report)
+        print(
+            f"wrote {folder}/summary.md, summary.csv, per_window.csv, returns.csv, equity.png, window_sharpe.png, weights.png"
+            + (", events.csv" if len(report.events) else "")
+        )
+    return 0
+
+
+def cmd_tune(options: dict[str, Any]) -> int:
+    """Run ``seqfolio tune``; returns the exit status."""
+    from seqfolio.research.report import summary_table, write_tune_report
+    from seqfolio.research.tuning import tune
+
+    prices, benchmark = load_inputs(options, history=None)
+    out = Path(options["out"])
+    out.mkdir(parents=True, exist_ok=True)
+    storage = options["storage"] or f"sqlite:///{(out / 'study.db').resolve()}"
+    result = tune(
+        prices, n_trials=options["trials"], holdout=options["holdout"], train=options["train"], test=options["test"],
+        commission=options["commission"], storage=storage, study_name=options["study_name"], seed=options["seed"],
+        workers=options["workers"], scheduler=options["scheduler"], batch_size=options["batch_size"],
+        progress=not options["quiet"],
+    )  # fmt: skip
+    folder = write_tune_report(result, out, benchmark)
+    if not options["quiet"]:
+        counts = result.trials["state"].value_counts().to_dict()
+        print(
+            f"{len(result.trials)} trials ({counts}); search data up to {result.search_end.date()}; "
+            f"best: {result.best.label} (mean window Sharpe {result.study.best_value:.3f})"
+        )
+        stats = result.search_stats
+        if stats:
+            print(
+                f"on the search windows: Sharpe {stats['sharpe']:.2f} "
+                f"[{stats['sharpe_ci_low']:.2f}, {stats['sharpe_ci_high']:.2f}], PSR {stats['psr']:.3f}, "
+                f"deflated for {len(result.trials)} trials: DSR {stats['dsr']:.3f}"
+            )
+        skipped = result.trials["skipped"].fillna(0) if "skipped" in result.trials else None
+        if skipped is not None and skipped.any():
+            print(
+                f"{int((skipped > 0).sum())} trials had skipped decisions (allocator failures "
+                "included); see the 'skipped' column of trials.csv"
+            )
+        if result.holdout is not None:
+            print("hold-out (never seen by the search):")
+            _print_table(summary_table(result.holdout))
+            _print_events(result.holdout)
+        print(
+            f"wrote {folder}/best.toml (seqfolio backtest --config), trials.md, trials.csv, history.png, holdout/"
+        )
+    return 0
