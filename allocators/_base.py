@@ -1,4 +1,4 @@
-"""The estimator protocol every allocator follows (scikit-learn style, DESIGN.md section 2)."""
+"""The estimator protocol every allocator follows (scikit-learn style, docs/architecture.md, The estimator protocol)."""
 
 from __future__ import annotations
 

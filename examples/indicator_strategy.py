@@ -14,7 +14,7 @@ import argparse
 from pathlib import Path
 
 import backtrader as bt
-import backtrader.plot  # noqa: F401  (must come before matplotlib.use, DESIGN.md section 3)
+import backtrader.plot  # noqa: F401  (must come before matplotlib.use, docs/architecture.md, Backtrader facts)
 import matplotlib
 
 from seqfolio.allocators import HRP

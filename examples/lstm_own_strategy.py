@@ -19,8 +19,7 @@ import backtrader as bt
 
 from seqfolio.data import load_benchmark, load_sample
 from seqfolio.signals import LSTMForecaster
-from seqfolio.strategies import TearSheet, add_price_feeds, add_schedule_timer
-from seqfolio.strategies import Retrainer
+from seqfolio.strategies import Retrainer, TearSheet, add_price_feeds, add_schedule_timer
 
 
 class InverseForecastVol(bt.Strategy):

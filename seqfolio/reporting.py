@@ -1,7 +1,7 @@
 """Reports: QuantStats HTML tear sheets, a side-by-side metrics table and a weights chart.
 
 QuantStats and matplotlib are imported lazily (QuantStats takes seconds to import). Facts this module
-relies on (DESIGN.md section 4, QuantStats 0.0.86): ``reports.html`` needs ``output=``; a benchmark
+relies on (docs/architecture.md, QuantStats facts): ``reports.html`` needs ``output=``; a benchmark
 given as a ticker goes to Yahoo and silently becomes zero offline, so only Series are accepted;
 ``qs.extend_pandas()`` is never called; the ``matplotlib.font_manager`` logger is silenced.
 """

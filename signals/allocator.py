@@ -3,7 +3,7 @@
 It follows the allocators' protocol — ``fit(returns, *, covariance=None, expected_returns=None) -> self``,
 ``weights_`` a Series summing to one, ``get_params`` / ``set_params`` / ``sklearn.clone`` — so a strategy
 can use it wherever it uses an allocator. It is written independently of ``seqfolio.allocators``
-(the two packages know nothing of each other, DESIGN.md section 1).
+(the two packages know nothing of each other, docs/architecture.md, Layers).
 
 References
 ----------

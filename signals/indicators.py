@@ -13,7 +13,7 @@ itself never imports backtrader.
 Why ``_nextforce``
 ------------------
 In backtrader's default ``runonce`` mode every indicator is computed over all bars *before* any timer
-fires (DESIGN.md section 3). A model retrained in ``notify_timer`` would then be invisible: the indicator
+fires (docs/architecture.md, Backtrader facts). A model retrained in ``notify_timer`` would then be invisible: the indicator
 would show only the model that existed before the run (here: none, so NaN everywhere). The class
 attribute ``_nextforce = True`` makes cerebro run the whole strategy bar by bar, so at bar t the
 indicator reads the model as it stands after bar t's timers: trained on closes up to t at the latest.

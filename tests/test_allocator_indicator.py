@@ -97,7 +97,7 @@ def test_requires_feeds_and_valid_params(prices):
 
 
 def test_cerebro_plot_headless(prices, tmp_path):
-    import backtrader.plot  # noqa: F401  (DESIGN.md section 3: before matplotlib.use)
+    import backtrader.plot  # noqa: F401  (docs/architecture.md, Backtrader facts: before matplotlib.use)
     import matplotlib
 
     matplotlib.use("Agg")

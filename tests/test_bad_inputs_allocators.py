@@ -27,8 +27,8 @@ from seqfolio.allocators import (
     InverseVolatility,
     MeanVariance,
 )
-from seqfolio.strategies import RebalanceStrategy, add_price_feeds
 from seqfolio.pipeline import Allocate, RebalanceContext
+from seqfolio.strategies import RebalanceStrategy, add_price_feeds
 
 
 @pytest.fixture

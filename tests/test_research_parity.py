@@ -42,7 +42,20 @@ def run_backtrader(prices, *, allocator, rebalance="monthly", fractional=True):
     return strategy, returns
 
 
-@pytest.mark.parametrize(("allocator", "rebalance"), [(HRP(), "monthly"), (HERC(), "weekly")])
+def mondays(day) -> bool:
+    """A callable schedule: rebalance on Mondays."""
+    return day.weekday() == 0
+
+
+SCHEDULES = ["daily", "weekly", "monthly", "quarterly", mondays]
+
+
+@pytest.mark.parametrize(
+    ("allocator", "rebalance"),
+    [(HRP(), "monthly"), (HERC(), "weekly"), (HRP(), "daily"), (HERC(), "quarterly"),
+     (HRP(), mondays)],
+    ids=["hrp-monthly", "herc-weekly", "hrp-daily", "herc-quarterly", "hrp-callable"],
+)  # fmt: skip
 def test_evaluator_matches_backtrader_with_fractional_shares(prices, allocator, rebalance):
     strategy, engine = run_backtrader(prices, allocator=allocator, rebalance=rebalance)
     fast = simulate(
@@ -73,9 +86,9 @@ def test_evaluator_is_close_to_backtrader_with_whole_shares(prices):
     assert abs(growth_fast / growth_engine - 1) < 1e-3
 
 
-def test_decision_dates_match_backtrader_timers(prices):
-    for schedule in ("monthly", "weekly", "quarterly"):
-        strategy, _ = run_backtrader(prices, allocator="ew", rebalance=schedule)
-        expected = decision_dates(prices.index, schedule)
-        assert strategy.timer_fires == len(expected), schedule
-        assert [r.date for r in strategy.records] == list(expected[expected >= pd.Timestamp(START)])
+@pytest.mark.parametrize("schedule", SCHEDULES, ids=str)
+def test_decision_dates_match_backtrader_timers(prices, schedule):
+    strategy, _ = run_backtrader(prices, allocator="ew", rebalance=schedule)
+    expected = decision_dates(prices.index, schedule)
+    assert strategy.timer_fires == len(expected)
+    assert [r.date for r in strategy.records] == list(expected[expected >= pd.Timestamp(START)])

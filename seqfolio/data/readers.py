@@ -542,9 +542,10 @@ def _warn_suspicious(
         if len(values) >= _MIN_ROWS_CONSTANT and (values == values[0]).all():
             warnings.warn(
                 f"{source}: column '{column}' has the same price ({values[0]}) on all "
-                f"{len(values)} rows: zero variance, so HRP, HERC, mean-variance and inverse-variance "
-                "allocators reject it and skip every rebalance that includes it. Remove the column "
-                "(or use the equal-weight allocator).",
+                f"{len(values)} rows: zero variance, so the allocators that need a positive variance "
+                "(needs_positive_variance: HRP, HERC, inverse-variance, inverse-volatility) reject it "
+                "and skip every rebalance that includes it. Remove the column (or use an allocator "
+                "that accepts it: equal weight or mean-variance).",
                 PriceDataWarning,
                 stacklevel=3,
             )

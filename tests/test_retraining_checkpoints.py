@@ -85,8 +85,7 @@ def test_checkpoints_need_save_and_load(tmp_path: Path) -> None:
     from _btutil import synthetic_prices
     from sklearn.base import BaseEstimator
 
-    from seqfolio.strategies import add_price_feeds
-    from seqfolio.strategies import Retrainer
+    from seqfolio.strategies import Retrainer, add_price_feeds
 
     class NoSave(BaseEstimator):
         def fit(self, prices: pd.DataFrame) -> NoSave:

@@ -1,6 +1,6 @@
 """ForecastIndicator + Retrainer in a hand-written strategy: every retrained model is visible.
 
-DESIGN.md section 3: in runonce mode backtrader computes indicators before any timer fires, so a
+docs/architecture.md, Backtrader facts: in runonce mode backtrader computes indicators before any timer fires, so a
 model-backed indicator without ``_nextforce`` would never see a model retrained in ``notify_timer``.
 """
 
@@ -18,8 +18,7 @@ from _wfutil import tiny_forecaster
 from sklearn.base import BaseEstimator
 
 from seqfolio.signals.indicators import ForecastIndicator, feed_closes
-from seqfolio.strategies import add_price_feeds
-from seqfolio.strategies import Retrainer
+from seqfolio.strategies import Retrainer, add_price_feeds
 
 
 class StampModel(BaseEstimator):
@@ -119,7 +118,9 @@ def test_indicator_with_tiny_lstm_follows_each_retrain() -> None:
     class Recording(UserStrategy):
         def next(self) -> None:
             super().next()
-            if self.retrainer.model is not None and (not models or models[-1][1] is not self.retrainer.model):
+            if self.retrainer.model is not None and (
+                not models or models[-1][1] is not self.retrainer.model
+            ):
                 window = feed_closes(self.datas, self.retrainer.names)
                 models.append((self.seen[-1][0], self.retrainer.model, window))
 

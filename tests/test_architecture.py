@@ -1,0 +1,130 @@
+"""The layers of docs/architecture.md, enforced: a lower layer never imports a higher one.
+
+Every ``import`` in the package (lazy ones inside functions included) is read with ``ast`` and its
+target's layer checked against the importing module's allowed layers.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import seqfolio
+
+ROOT = Path(seqfolio.__file__).parent
+# installed sub-packages that live in top-level folders of the repository (setup.cfg package_dir)
+PACKAGE_DIRS = {
+    "seqfolio": ROOT,
+    "seqfolio.allocators": ROOT.parent / "allocators",
+    "seqfolio.signals": ROOT.parent / "signals",
+    "seqfolio.strategies": ROOT.parent / "strategies",
+}
+
+# module prefix -> layer (longest prefix wins)
+LAYER_OF = {
+    "seqfolio._validation": "foundation",
+    "seqfolio._atomic": "foundation",
+    "seqfolio.calendar": "foundation",
+    "seqfolio.defaults": "foundation",
+    "seqfolio.events": "foundation",
+    "seqfolio.stats": "foundation",
+    "seqfolio.data": "foundation",
+    "seqfolio.allocators": "estimators",
+    "seqfolio.signals": "estimators",
+    "seqfolio.pipeline": "pipeline",
+    "seqfolio.reporting": "reporting",
+    "seqfolio.allocators.indicators": "engine",
+    "seqfolio.signals.indicators": "engine",
+    "seqfolio._feed_lines": "engine",
+    "seqfolio.strategies": "engine",
+    "seqfolio.backtest": "engine",
+    "seqfolio.research": "research",
+    "seqfolio.cli": "cli",
+}
+MAY_IMPORT = {
+    "foundation": {"foundation"},
+    "estimators": {"foundation", "estimators"},
+    "pipeline": {"foundation", "estimators", "pipeline"},
+    "reporting": {"foundation", "reporting"},
+    "engine": {"foundation", "estimators", "pipeline", "reporting", "engine"},
+    "research": {"foundation", "estimators", "pipeline", "reporting", "research"},
+    "cli": {"foundation", "estimators", "pipeline", "reporting", "engine", "research", "cli"},
+}
+THIRD_PARTY_BANNED = {
+    # backtrader only in the engine (and the CLI on top of it); research and pipeline stay free of it
+    "backtrader": {"foundation", "estimators", "pipeline", "reporting", "research"},
+}
+
+
+def layer(module: str) -> str | None:
+    matches = [p for p in LAYER_OF if module == p or module.startswith(p + ".")]
+    return LAYER_OF[max(matches, key=len)] if matches else None
+
+
+def modules() -> list[tuple[str, Path]]:
+    found = []
+    for package, folder in PACKAGE_DIRS.items():
+        for path in folder.rglob("*.py"):
+            relative = path.relative_to(folder).with_suffix("")
+            parts = [p for p in relative.parts if p != "__init__"]
+            if (
+                package == "seqfolio"
+                and parts
+                and parts[0] in {"allocators", "signals", "strategies"}
+            ):
+                continue
+            found.append((".".join([package, *parts]), path))
+    return sorted(found)
+
+
+def imports(path: Path, module: str) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[: len(anchor) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            names += (
+                [f"{base}.{alias.name}" for alias in node.names] if base == "seqfolio" else [base]
+            )
+    return names
+
+
+MODULES = modules()
+
+
+def test_every_module_has_a_layer():
+    assert [m for m, _ in MODULES if layer(m) is None and m != "seqfolio"] == []
+
+
+@pytest.mark.parametrize(("module", "path"), MODULES, ids=[m for m, _ in MODULES])
+def test_imports_point_down(module, path):
+    own = layer(module) or "cli"
+    wrong = []
+    for target in imports(path, module):
+        top = target.split(".")[0]
+        if top in THIRD_PARTY_BANNED and own in THIRD_PARTY_BANNED[top]:
+            wrong.append(f"{target} (third party, not allowed in {own})")
+        if top != "seqfolio" or target == "seqfolio":
+            continue
+        other = layer(target)
+        if other is not None and other not in MAY_IMPORT[own]:
+            wrong.append(f"{target} ({other})")
+    assert wrong == [], f"{module} ({own}) imports a higher layer: {wrong}"
+
+
+def test_the_checker_catches_an_upward_import(tmp_path):
+    """The test above can fail: an allocator importing the engine is reported."""
+    bad = tmp_path / "bad.py"
+    bad.write_text("def f():\n    from seqfolio.strategies import RebalanceStrategy\n")
+    targets = imports(bad, "seqfolio.allocators.bad")
+    assert [layer(t) for t in targets] == ["engine"]
+    assert "engine" not in MAY_IMPORT[layer("seqfolio.allocators.bad")]
