@@ -53,10 +53,10 @@ DELISTED_POLICIES: tuple[str, ...] = ("cash", "hold")
 
 def check_strategy_params(
     *,
-    lookback: Any = 252,
-    rebalance: Any = "monthly",
+    lookback: Any = defaults.LOOKBACK,
+    rebalance: Any = defaults.REBALANCE,
     min_trade: Any = 0.0,
-    cash_buffer: Any = 0.02,
+    cash_buffer: Any = defaults.CASH_BUFFER,
     max_weight: Any = None,
     fractional: Any = False,
     retry_rejected: Any = True,

@@ -54,26 +54,14 @@ class Retrainer:
     ----------
     strategy : backtrader.Strategy
         The owner. A retrain timer is added to it now (tagged ``retrainer=self``).
-    model : estimator
-        Template (never fitted itself): ``LSTMForecaster``, ``LSTMAllocator`` or any estimator with
-        ``fit`` (and ``save`` / ``load`` for checkpoints).
+    model, train_window, warm_start, checkpoint_dir, fit, owner
+        As in :class:`~seqfolio.pipeline.retraining.ModelRetrainer`, which holds the rules.
     retrain : {"daily", "weekly", "monthly", "quarterly"} or callable, default "quarterly"
         Schedule (anything ``rebalance=`` accepts; :mod:`seqfolio.calendar`).
-    train_window : int or "expanding", default 756
-        Bars of closes per retrain.
-    warm_start : bool, default False
-        Continue from the previous model instead of a fresh fit.
-    checkpoint_dir : str or path or None
-        Save every retrained model there and reuse the ones already saved (resume).
     start : date-like or None
         No scheduled retrain before this date.
     progress : bool, default False
         A tqdm bar counting retrains.
-    fit : callable or None
-        ``fit(model, prices) -> fitted model``; default
-        :func:`~seqfolio.pipeline.retraining.fit_on_prices`.
-    owner : str
-        Name used in messages.
     datas : sequence of feeds or None
         The feeds the model trains and predicts on (default: all the strategy's feeds).
 
