@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import array
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
@@ -15,12 +16,24 @@ __all__ = ["CloseHistory"]
 _EPOCH = bt.date2num(dt.datetime(1970, 1, 1))  # backtrader's float date of the Unix epoch
 
 
+def _tail(line: Any, n: int) -> np.ndarray:
+    """The last ``n`` values of a line up to its current bar, as a new float array."""
+    if n <= 0:
+        return np.empty(0)
+    end = line.idx + 1
+    if isinstance(line.array, array.array):  # a transient view of the buffer, copied at once
+        return np.frombuffer(line.array, dtype=float, count=end)[end - n :].copy()
+    return np.asarray(line.get(size=n), dtype=float)
+
+
 class CloseHistory:
     """The last ``capacity`` bars of closes of some feeds, NaN where a feed had no bar.
 
-    A NumPy buffer twice as long, written row by row: when it is full the newest rows move back to the
-    front (amortised O(1) per bar), so :meth:`prices` takes one slice instead of stacking a row per bar
-    at every rebalance.
+    The feeds' own line buffers hold their whole history (backtrader's default ``exactbars <= 0``), so
+    :meth:`prices` reads the last bars from them at a rebalance: no per-bar work, which matters with
+    hundreds of feeds. With ``record=True`` (for ``exactbars >= 1``, where the buffers keep only a
+    few bars) each bar's closes are copied by :meth:`snapshot` into a NumPy buffer twice as long (when
+    full, the newest rows move back to the front: amortised O(1) per bar).
 
     Parameters
     ----------
@@ -30,9 +43,14 @@ class CloseHistory:
         Column names.
     capacity : int
         Bars kept.
+    record : bool, default False
+        Copy every bar's closes (needed when the feeds' buffers are truncated).
     """
 
-    def __init__(self, datas: Sequence[Any], names: Sequence[str], capacity: int) -> None:
+    def __init__(
+        self, datas: Sequence[Any], names: Sequence[str], capacity: int, record: bool = False
+    ) -> None:
+        self.record = bool(record)
         self._dt_lines = [d.lines.datetime for d in datas]
         self._close_lines = [d.lines.close for d in datas]
         self._columns = pd.Index(list(names))  # built once (copied): prices() runs often
@@ -50,12 +68,14 @@ class CloseHistory:
         return [bool(len(t)) and t[0] == now for t in self._dt_lines]
 
     def snapshot(self, now: float | None = None) -> float | None:
-        """Record bar t's closes (NaN for feeds without a bar at t) once per bar; return t (None while
-        no feed has started)."""
+        """Bar t (None while no feed has started); when recording, copy its closes (NaN for feeds
+        without a bar at t) once per bar."""
         if now is None:
             now = self.now()
             if now is None:
                 return None
+        if not self.record:
+            return now
         n = self._n_rows
         if n and self._stamps[n - 1] == now:
             return now
@@ -73,15 +93,35 @@ class CloseHistory:
         self._n_rows = n + 1
         return now
 
+    def _from_buffers(self) -> tuple[np.ndarray, np.ndarray]:
+        """Dates and closes of the last ``capacity`` bars over all feeds, read from their buffers.
+
+        A date among the last ``capacity`` of the union is among the last ``capacity`` of every feed
+        that has it, so reading ``capacity`` bars per feed is enough.
+        """
+        cap = self.capacity
+        tails = [
+            (_tail(t, min(len(t), cap)), _tail(c, min(len(t), cap)))
+            for t, c in zip(self._dt_lines, self._close_lines, strict=True)
+        ]
+        stamps = np.unique(np.concatenate([s for s, _ in tails]))[-cap:]
+        closes = np.full((len(stamps), len(tails)), np.nan)
+        for j, (s, v) in enumerate(tails):
+            keep = s >= stamps[0] if len(stamps) else s < 0
+            closes[np.searchsorted(stamps, s[keep]), j] = v[keep]
+        return stamps, closes
+
     def prices(self) -> pd.DataFrame:
         """The closes kept (the last ``capacity`` bars), dates as the index."""
-        if not self._n_rows:
+        if self.record:
+            rows = slice(max(0, self._n_rows - self.capacity), self._n_rows)
+            # copies: the frame must not be a view of the buffer, which later bars overwrite
+            stamps, closes = self._stamps[rows], self._closes[rows].copy()
+        else:
+            stamps, closes = self._from_buffers()
+        if not len(stamps):
             return pd.DataFrame(columns=self._columns.copy(), dtype=float)
-        rows = slice(max(0, self._n_rows - self.capacity), self._n_rows)
-        micros = np.round((self._stamps[rows] - _EPOCH) * 86_400_000_000).astype("int64")
+        micros = np.round((stamps - _EPOCH) * 86_400_000_000).astype("int64")
         index = pd.DatetimeIndex(micros.astype("datetime64[us]"), name="date")
-        # copies: the frame must not be a view of the buffer, which later bars overwrite, nor share
-        # its columns Index (a step renaming it would rename every later frame's)
-        return pd.DataFrame(
-            self._closes[rows], index=index, columns=self._columns.copy(), copy=True
-        )
+        # its own columns Index: a step renaming it must not rename every later frame's
+        return pd.DataFrame(closes, index=index, columns=self._columns.copy(), copy=False)

@@ -246,7 +246,9 @@ class RebalanceStrategy(bt.Strategy):
         # before the rebalance timer, so that a retrain on the same bar runs first
         self.retrainer = self._build_retrainer()
         self.steps: list[Step] = self.build_steps()
-        self.history = CloseHistory(self.feeds, self.assets, self.history_length())
+        # truncated line buffers (exactbars >= 1) cannot be read back: copy every bar instead
+        record = int(getattr(self.cerebro.p, "exactbars", 0) or 0) >= 1
+        self.history = CloseHistory(self.feeds, self.assets, self.history_length(), record=record)
         self.records: list[RebalanceRecord] = []
         self.order_book = OrderBook(
             self, retry_rejected=p.retry_rejected, cash_buffer=p.cash_buffer,
