@@ -110,3 +110,18 @@ def test_summary_and_bad_inputs():
     broken.iloc[5, 1] = np.nan
     with pytest.raises(ValueError, match="row 5, trial 'b'"):
         probability_of_overfitting(broken)
+
+
+def test_walkforward_report_folder_has_the_verdict(tmp_path):
+    from seqfolio.data import load_sample
+    from seqfolio.research.config import PortfolioConfig
+    from seqfolio.research.report import write_walkforward_report
+    from seqfolio.research.walkforward import walk_forward
+
+    prices = load_sample("2015-01-01", "2017-12-31").iloc[:, :5]
+    configs = [PortfolioConfig("hrp", lookback=63), PortfolioConfig("ew", lookback=63)]
+    report = walk_forward(prices, configs, train=100, test=250)
+    folder = write_walkforward_report(report, tmp_path)
+    table = pd.read_csv(folder / "overfitting.csv", index_col=0)
+    assert table.index[0] == "all 2 configurations"
+    assert table.loc["all 2 configurations", "pbo"] == report.overfitting["pbo"]

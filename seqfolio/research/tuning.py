@@ -219,12 +219,17 @@ class PortfolioObjective:
         _, sharpes = evaluate_windows(self.prices, params, self.windows[: len(payloads)], payloads)
         return sharpes
 
-    def diagnostics(self, params: PortfolioConfig, payloads: Sequence[Any]) -> dict[str, int]:
-        """Decisions skipped and fallbacks used so far (kept on the trial, shown in its table)."""
-        return {
+    def diagnostics(self, params: PortfolioConfig, payloads: Sequence[Any]) -> dict[str, Any]:
+        """Decisions skipped and fallbacks used so far (kept on the trial, shown in its table) and,
+        once every window ran, the daily out-of-sample returns (for the overfitting verdict)."""
+        found: dict[str, Any] = {
             "skipped": sum(len(p.skipped) for p in payloads),
             "fallbacks": sum(len(p.fallbacks) for p in payloads),
         }
+        if len(payloads) == self.n_windows:
+            evaluation, _ = evaluate_windows(self.prices, params, self.windows, payloads)
+            found["returns"] = evaluation.returns.tolist()
+        return found
 
 
 @dataclass
@@ -246,6 +251,10 @@ class TuneResult:
         The best configuration's stitched out-of-sample Sharpe over the search windows, with its
         bootstrap interval, PSR and the deflated Sharpe ratio that accounts for every trial run (the
         variance of the trials' scores stands in for the variance of their Sharpe ratios).
+    overfitting : dict
+        PBO (CSCV) and the deflated Sharpe ratio of the best, over the daily out-of-sample returns
+        of every completed trial on the search windows
+        (:func:`~seqfolio.research.overfitting.overfitting_summary`); empty with fewer than two.
     """
 
     study: Any
@@ -254,6 +263,7 @@ class TuneResult:
     search_end: pd.Timestamp
     holdout: WalkForwardReport | None
     search_stats: dict[str, float] = field(default_factory=dict)
+    overfitting: dict[str, Any] = field(default_factory=dict)
 
 
 def tune(
@@ -349,7 +359,22 @@ def tune(
         search_end=search_prices.index[-1],
         holdout=report,
         search_stats=search_stats,
+        overfitting=trials_overfitting(study),
     )
+
+
+def trials_overfitting(study: Any) -> dict[str, Any]:
+    """PBO and DSR over the out-of-sample returns of the study's completed trials (see
+    :attr:`TuneResult.overfitting`)."""
+    from optuna.trial import TrialState
+
+    from seqfolio.research.overfitting import overfitting_summary
+
+    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    returns = {
+        f"trial {t.number}": t.user_attrs["returns"] for t in done if "returns" in t.user_attrs
+    }
+    return overfitting_summary(pd.DataFrame(returns)) if len(returns) > 1 else {}
 
 
 def _search_stats(

@@ -19,6 +19,7 @@ import pandas as pd
 from seqfolio.events import Event, events_summary
 from seqfolio.research.config import PortfolioConfig
 from seqfolio.research.evaluator import Evaluation, drop_empty_rows, evaluate_weights
+from seqfolio.research.overfitting import overfitting_summary
 from seqfolio.research.parallel import Runner, executor
 from seqfolio.research.simulation import Targets, target_weights
 from seqfolio.research.splits import Window, walk_forward_windows
@@ -143,6 +144,10 @@ class WalkForwardReport:
         ``"fallback"`` (decided by a later member of a :class:`~seqfolio.allocators.Fallback`).
         Empty (with those columns) for a clean study. ``per_window`` counts them per window
         (``skipped``, ``failed``, ``fallbacks``).
+    overfitting : dict
+        With two or more configurations, the verdict over all of them
+        (:func:`~seqfolio.research.overfitting.overfitting_summary`: PBO by CSCV and the best
+        configuration's deflated Sharpe ratio); empty otherwise.
     """
 
     windows: list[Window]
@@ -151,6 +156,7 @@ class WalkForwardReport:
     returns: dict[str, pd.Series]
     weights: dict[str, pd.DataFrame]
     events: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=EVENT_COLUMNS))
+    overfitting: dict[str, Any] = field(default_factory=dict)
 
     def events_summary(self) -> dict[str, str]:
         """One line per configuration with events, e.g. ``"3 of 48 decisions skipped (3 allocator
@@ -273,6 +279,7 @@ def walk_forward(
         returns=returns,
         weights=weights,
         events=pd.DataFrame(event_rows, columns=EVENT_COLUMNS),
+        overfitting=overfitting_summary(pd.DataFrame(returns)) if len(returns) > 1 else {},
     )
 
 
