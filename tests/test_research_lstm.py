@@ -153,3 +153,46 @@ def test_research_with_a_model_does_not_import_backtrader():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_tune_searches_lstm_settings_and_writes_a_replayable_best(tmp_path, prices):
+    from seqfolio.research.report import write_tune_report
+    from seqfolio.research.tuning import SearchSpace, tune
+
+    space_file = tmp_path / "space.toml"
+    space_file.write_text(
+        textwrap.dedent(
+            """
+            allocators = ["hrp", "lstm-weights"]
+            lookback = [40, 60, 20]
+            rebalance = ["monthly"]
+            max_weight = ["none"]
+            signals = ["none", "lstm-vol"]
+            [model]
+            window = [10]
+            horizon = [5]
+            hidden_size = [4]
+            max_epochs = [2]
+            learning_rate = {low = 0.001, high = 0.01, log = true}
+            ffd = [false]
+            """
+        )
+    )
+    space = SearchSpace.from_toml(space_file)
+    assert space.horizon() == 5
+    kw = dict(n_trials=4, holdout=0.25, train=250, test=150, space=space, seed=1)
+    result = tune(prices, **kw, cache_dir=str(tmp_path / "models"), pruner="none")
+    assert result.study.best_trial.state.name == "COMPLETE"
+    assert len(result.search_stats) and result.train_window == 250
+    chosen = {(t.params.get("allocator"), t.params.get("signal")) for t in result.study.trials}
+    assert any(a == "lstm-weights" or s == "lstm-vol" for a, s in chosen)
+    folder = write_tune_report(result, tmp_path / "out")
+    best = tomllib.loads((folder / "best.toml").read_text())
+    assert best["allocator"] == result.best.allocator
+    if result.best.uses_model:
+        assert best["train_window"] == 250 and best["model"] == result.best.model
+    with pytest.raises(ValueError, match="unknown key"):
+        (tmp_path / "bad.toml").write_text('allocator = ["hrp"]\n')
+        SearchSpace.from_toml(tmp_path / "bad.toml")
+    with pytest.raises(ValueError, match="purge"):
+        tune(prices, **kw, purge=2)

@@ -175,7 +175,9 @@ def write_tune_report(
     folder.mkdir(parents=True, exist_ok=True)
     trials = result.trials.set_index("trial")
     _write_table(trials, folder, "trials")
-    atomic_write_text(folder / "best.toml", result.best.to_toml())
+    atomic_write_text(
+        folder / "best.toml", result.best.to_toml(getattr(result, "train_window", None))
+    )
     if result.search_stats:
         stats = pd.DataFrame({result.best.label: result.search_stats}).T.rename(
             columns=_SUMMARY_COLUMNS
