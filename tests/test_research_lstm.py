@@ -180,7 +180,7 @@ def test_tune_searches_lstm_settings_and_writes_a_replayable_best(tmp_path, pric
     )
     space = SearchSpace.from_toml(space_file)
     assert space.horizon() == 5
-    kw = dict(n_trials=4, holdout=0.25, train=250, test=150, space=space, seed=1)
+    kw = dict(n_trials=3, holdout=0.25, train=250, test=150, space=space, seed=1)
     result = tune(prices, **kw, cache_dir=str(tmp_path / "models"), pruner="none")
     assert result.study.best_trial.state.name == "COMPLETE"
     assert len(result.search_stats) and result.train_window == 250

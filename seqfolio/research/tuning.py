@@ -552,7 +552,11 @@ def make_pruner(name: str, prune_after: int) -> Any:
     import optuna
 
     if name == "wilcoxon":
-        return optuna.pruners.WilcoxonPruner(p_threshold=0.1, n_startup_steps=prune_after)
+        with (
+            warnings.catch_warnings()
+        ):  # "experimental" since Optuna 3.6; the interface we use is stable
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.pruners.WilcoxonPruner(p_threshold=0.1, n_startup_steps=prune_after)
     if name == "median":
         return optuna.pruners.MedianPruner(
             n_startup_trials=5, n_warmup_steps=max(prune_after - 1, 0)
