@@ -196,3 +196,13 @@ def test_tune_searches_lstm_settings_and_writes_a_replayable_best(tmp_path, pric
         SearchSpace.from_toml(tmp_path / "bad.toml")
     with pytest.raises(ValueError, match="purge"):
         tune(prices, **kw, purge=2)
+
+
+@pytest.mark.slow
+def test_local_processes_give_the_serial_result_with_models(prices):
+    configs = [lstm_vol(), PortfolioConfig("lstm-weights", lookback=40, model=TINY_WEIGHTS)]
+    serial = walk_forward(prices, configs, train=250, test=200)
+    parallel = walk_forward(prices, configs, train=250, test=200, workers=2)
+    pd.testing.assert_frame_equal(serial.summary, parallel.summary)
+    pd.testing.assert_frame_equal(serial.retrains.drop(columns="seconds"),
+                                  parallel.retrains.drop(columns="seconds"))  # fmt: skip
