@@ -126,3 +126,45 @@ def test_research_errors_are_one_line(argv, message, capsys):
     assert main([*argv, "--quiet", "--out", "/tmp/never-written"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("seqfolio: error:") and message in err and "\n" not in err
+
+
+def test_walkforward_runs_an_lstm_signal_and_its_toml_replays_in_backtest(tmp_path, capsys):
+    """The same [model] table drives a study and a backtest (best.toml's shape)."""
+    from seqfolio.data import load_sample
+    from seqfolio.research.config import PortfolioConfig
+
+    data = tmp_path / "four.csv"
+    load_sample("2015-01-01", "2018-12-31").iloc[:, :4].to_csv(data, index_label="date")
+    model = {"window": 10, "horizon": 5, "hidden_size": 4, "max_epochs": 2, "ffd": False}
+    study = tmp_path / "study.toml"
+    study.write_text(
+        'allocators = ["hrp"]\nsignal = "lstm-vol"\nlookback = 60\n[model]\n'
+        + "".join(f"{k} = {str(v).lower()}\n" for k, v in model.items())
+    )
+    out = tmp_path / "wf"
+    args = ["--data", str(data), "--start", "2015-01-01", "--end", "2018-12-31"]
+    code = main(["walkforward", "--config", str(study), "--train", "300", "--test", "250",
+                 "--out", str(out), *args])  # fmt: skip
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert "overfitting over 1 configurations" not in printed  # PBO needs several
+    summary = pd.read_csv(out / "summary.csv", index_col=0)
+    assert len(summary) == 1 and "lstm-vol" in summary.index[0]
+    assert any((out / "models").rglob("*")), "fitted models are cached under OUT/models"
+
+    best = tmp_path / "best.toml"
+    config = PortfolioConfig("hrp", lookback=60, signal="lstm-vol", model=model)
+    best.write_text(config.to_toml(train_window=300))
+    report = tmp_path / "bt"
+    code = main(["backtest", "--config", str(best), *args[:2], "--start", "2017-01-01",
+                 "--end", "2018-06-30", "--out", str(report), "--quiet"])  # fmt: skip
+    assert code == 0
+    assert len(pd.read_csv(report / "rebalances.csv")) > 0
+    assert any((report / "checkpoints" / "lstm-volatility").iterdir())
+
+
+def test_model_settings_without_a_model_are_an_error(tmp_path, capsys):
+    config = tmp_path / "run.toml"
+    config.write_text('allocator = "hrp"\n[model]\nhidden_size = 4\n')
+    assert main(["backtest", "--config", str(config), "--out", str(tmp_path / "o")]) == 1
+    assert "[model] settings are given but no model is used" in capsys.readouterr().err

@@ -101,6 +101,9 @@ def test_walk_forward_report(prices):
         assert returns.index[0] == prices.index[report.windows[0].test_start]
         assert returns.notna().all() and np.isfinite(report.weights[label].to_numpy()).all()
     assert (report.summary["dsr"] <= report.summary["psr"] + 1e-12).all()
+    verdict = report.overfitting  # PBO and DSR over the three configurations
+    assert verdict["trials"] == 3 and 0 <= verdict["pbo"] <= 1 and 0 <= verdict["dsr"] <= 1
+    assert verdict["best"] == report.summary.index[0]
     with pytest.raises(ValueError, match=r"train=100 bars is shorter than the lookback"):
         walk_forward(prices, configs, train=100, test=250)
 
@@ -155,6 +158,10 @@ def test_tune_persists_and_resumes(tmp_path, prices):
     )  # the search never saw it
     toml = again.best.to_toml()
     assert f'allocator = "{again.best.allocator}"' in toml
+    complete = again.trials["state"].eq("COMPLETE").sum()
+    if complete > 1:  # PBO and DSR over the completed trials, the resumed ones included
+        assert again.overfitting["trials"] == complete
+        assert 0 <= again.overfitting["pbo"] <= 1
 
 
 @pytest.mark.slow

@@ -50,7 +50,7 @@ def check_options(options: dict[str, Any], command: str) -> list[str]:
     or any work; the run itself checks the same things again with the same messages.
     """
     from seqfolio.backtest import check_broker
-    from seqfolio.cli.models import parse_threads, signal_target
+    from seqfolio.cli.models import parse_threads, signal_name
     from seqfolio.strategies.rebalance import check_strategy_params
 
     check_out_folder(options["out"])
@@ -64,8 +64,10 @@ def check_options(options: dict[str, Any], command: str) -> list[str]:
     for name in names:
         if not is_lstm_allocator(name):
             _allocator(options, name)
-    signal_target(options)
+    signal_name(options)
     parse_threads(options["threads"])
+    for name in names:  # model settings ([model]) are checked now too
+        model_kwargs(options, name, name, Path(options["out"]))
     history_bars(options, names)  # --train-window, when a walk-forward model is used
     return names
 

@@ -5,8 +5,9 @@
 (or ``lstm-weights`` in ``--allocators``) uses the direct-weights :class:`~seqfolio.signals.LSTMAllocator`.
 Both retrain on ``--retrain`` (default quarterly) over ``--train-window`` bars (default 756, or
 ``expanding``), with checkpoints under ``OUT/checkpoints/<model>`` so an interrupted run resumes.
-The network sizes are :data:`CLI_LSTM` (a 2005-2022 run takes a minute or two on two cores);
-``--threads`` sets the CPU threads of training and prediction, which change the speed but not a bit of
+The networks are :data:`seqfolio.pipeline.models.MODEL_DEFAULTS` (a 2005-2022 run takes a minute or two
+on two cores), overridden by a config's ``[model]`` table, exactly as a research study builds them, so a
+tuned ``best.toml`` replays here; ``--threads`` sets the CPU threads of training and prediction, which change the speed but not a bit of
 the result.
 """
 
@@ -16,29 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from seqfolio.cli.errors import CLIError
+from seqfolio.pipeline.models import LSTM_ALLOCATOR, SIGNALS, make_model
 
 __all__ = [
-    "CLI_LSTM",
-    "SIGNALS",
     "history_bars",
     "is_lstm_allocator",
     "model_kwargs",
     "parse_train_window",
+    "signal_name",
 ]
-
-SIGNALS: dict[str, str] = {
-    "lstm-vol": "volatility",
-    "lstm-return": "return",
-    "lstm-regime": "regime",
-    "lstm-drawdown": "drawdown",
-    "lstm-corr": "correlation",
-}
-"""``--signal`` names -> LSTMForecaster targets."""
-
-LSTM_ALLOCATOR = "lstm-weights"
-
-CLI_LSTM: dict[str, Any] = dict(window=40, hidden_size=16, random_state=0)
-"""Network settings of the CLI's models (shared by the forecaster and the direct-weights model)."""
 
 
 def parse_train_window(value: Any) -> int | str:
@@ -67,19 +54,20 @@ def is_lstm_allocator(name: str) -> bool:
     return str(name).strip().lower() == LSTM_ALLOCATOR
 
 
-def signal_target(options: dict[str, Any]) -> str | None:
+def signal_name(options: dict[str, Any]) -> str | None:
+    """The ``--signal`` name (None for none), checked against :data:`SIGNALS`."""
     signal = options.get("signal")
     if signal in (None, "", "none"):
         return None
     key = str(signal).strip().lower()
     if key not in SIGNALS:
         raise CLIError(f"unknown --signal {signal!r}; choose from {sorted(SIGNALS)}")
-    return SIGNALS[key]
+    return key
 
 
 def uses_lstm(options: dict[str, Any], allocator_names: list[str]) -> bool:
     """Whether any run needs a walk-forward model (so prices need ``train_window`` rows of history)."""
-    return signal_target(options) is not None or any(map(is_lstm_allocator, allocator_names))
+    return signal_name(options) is not None or any(map(is_lstm_allocator, allocator_names))
 
 
 def history_bars(options: dict[str, Any], allocator_names: list[str]) -> int:
@@ -95,26 +83,26 @@ def model_kwargs(
     options: dict[str, Any], allocator_name: str, allocator: Any, out: Path
 ) -> dict[str, Any]:
     """``run_backtest`` keyword arguments for one run: the allocator, the signal and the retraining."""
-    from seqfolio.signals import LSTMAllocator, LSTMForecaster
-
-    target = signal_target(options)
-    network = dict(CLI_LSTM, n_threads=parse_threads(options["threads"]))
-    if is_lstm_allocator(allocator_name):
-        model = LSTMAllocator(max_epochs=10, **network)
+    signal = signal_name(options)
+    weights = is_lstm_allocator(allocator_name)
+    if signal is None and not weights:
+        if options.get("model"):
+            raise CLIError("[model] settings are given but no model is used; set --signal or "
+                           f"--allocator {LSTM_ALLOCATOR}")  # fmt: skip
+        return dict(allocator=allocator)
+    model = make_model(None if weights else signal, allocator_name, options.get("model"),
+                       n_threads=parse_threads(options["threads"]), owner="[model]")  # fmt: skip
+    if weights:
         kwargs: dict[str, Any] = dict(allocator=model, name=f"LSTM weights {options['rebalance']}")
-        folder = "lstm-weights"
-    elif target is not None:
-        signal = LSTMForecaster(target=target, max_epochs=8, sample_stride=3, **network)
-        short = next(k for k, v in SIGNALS.items() if v == target).replace("lstm", "LSTM")
+        folder = LSTM_ALLOCATOR
+    else:
         from seqfolio.allocators import make_allocator
 
         # an unknown name fails here as it would without --signal, naming the valid allocators
         label = type(make_allocator(allocator)).__name__
-        kwargs = dict(allocator=allocator, signal=signal,
-                      name=f"{short} → {label} {options['rebalance']}")  # fmt: skip
-        folder = f"lstm-{target}"
-    else:
-        return dict(allocator=allocator)
+        kwargs = dict(allocator=allocator, signal=model,
+                      name=f"{signal.replace('lstm', 'LSTM')} → {label} {options['rebalance']}")  # fmt: skip
+        folder = f"lstm-{SIGNALS[signal]}"
     kwargs.update(
         retrain=options["retrain"],
         train_window=parse_train_window(options["train_window"]),

@@ -89,8 +89,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("max_weight", float, None, "cap on any asset's weight", ENGINE + ("walkforward",)),
     # walk-forward models inside the backtest
     Option("signal", str, None, "walk-forward LSTM forecast feeding the allocator: lstm-vol, "
-           "lstm-return, lstm-regime, lstm-drawdown, lstm-corr", ENGINE),
-    Option("retrain", str, defaults.RETRAIN, f"when the LSTM is retrained: {_SCHEDULES}", ENGINE),
+           "lstm-return, lstm-regime, lstm-drawdown, lstm-corr", ENGINE + ("walkforward",)),
+    Option("retrain", str, defaults.RETRAIN, f"when the LSTM is retrained: {_SCHEDULES}",
+           ENGINE + ("walkforward",)),
+    Option("model", "table", None, "settings of the LSTM ([model] table: window, hidden_size, "
+           "max_epochs, seed, ffd, ...)", ENGINE + ("walkforward",), toml_only=True),
     Option("train_window", "int|str", defaults.TRAIN_BARS,
            "bars of history per retrain, or 'expanding'", ENGINE),
     Option("threads", int, 1, "CPU threads for LSTM training / prediction (results do not "
@@ -98,10 +101,15 @@ OPTIONS: tuple[Option, ...] = (
     # walk-forward windows of the research commands
     Option("train", int, defaults.TRAIN_BARS, "bars in each training window", RESEARCH),
     Option("test", int, defaults.TEST_BARS, "bars in each test window", RESEARCH),
-    Option("purge", int, 0, "bars dropped between train and test", ("walkforward",)),
+    Option("purge", int, None, "bars dropped between train and test (default: the longest label "
+           "horizon of the models; 0 without a model)", RESEARCH),
     Option("embargo", int, 0, "further bars dropped after the purge", ("walkforward",)),
     Option("expanding", bool, False, "expanding instead of rolling training windows",
            ("walkforward",)),
+    Option("seeds", int, None, "seeds per configuration with a model (mean and spread reported)",
+           ("walkforward",)),
+    Option("cache", str, None, "folder of fitted models shared by configurations, trials and "
+           "repeated runs (default OUT/models)", RESEARCH, metavar="DIR"),
     # the search
     Option("trials", int, 40, "finished trials wanted", ("tune",)),
     Option("holdout", float, 0.2, "fraction of the bars at the end kept from the search",
@@ -111,6 +119,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("study_name", str, "seqfolio", "study name in the storage; an existing study is "
            "resumed", ("tune",)),
     Option("seed", int, 0, "sampler seed", ("tune",)),
+    Option("space", str, None, "search space: a TOML file, or 'lstm' for the built-in LSTM "
+           "pipelines space (default: allocator settings only)", ("tune",), metavar="FILE"),
+    Option("pruner", str, "median", "median, wilcoxon or none: how trials are stopped across "
+           "windows", ("tune",)),
+    Option("prune_after", int, 2, "windows a trial runs before it can be pruned", ("tune",)),
+    Option("prune_every", int, None, "check a trial every N windows after that (default: once)",
+           ("tune",)),
     Option("batch_size", int, None, "trials proposed at once (default: --workers, or 2 on a "
            "scheduler)", ("tune",)),
     # where it runs and what it prints

@@ -32,43 +32,75 @@ def _print_events(report: Any) -> None:
         print(f"{label}: {line}; see {EVENTS_FILE}")
 
 
+def _print_overfitting(verdict: dict[str, Any], what: str) -> None:
+    """One line: the probability of backtest overfitting and the best one's deflated Sharpe."""
+    if verdict:
+        print(
+            f"overfitting over {verdict['trials']} {what}: PBO {verdict['pbo']:.2f} (CSCV, "
+            f"{verdict['n_blocks']} blocks), best {verdict['best']} Sharpe "
+            f"{verdict['best_sharpe']:.2f}, DSR {verdict['dsr']:.3f}"
+        )
+
+
+def _cache(options: dict[str, Any]) -> str:
+    return str(options["cache"] or Path(options["out"]) / "models")
+
+
 def cmd_walkforward(options: dict[str, Any]) -> int:
     """Run ``seqfolio walkforward``; returns the exit status."""
     from seqfolio.research.config import PortfolioConfig
     from seqfolio.research.report import summary_table, write_walkforward_report
     from seqfolio.research.walkforward import walk_forward
 
-    prices, benchmark = load_inputs(options, history=None)
+    signal = options["signal"] if options["signal"] not in ("", "none") else None
     names = [n.strip().lower() for n in options["allocators"].split(",") if n.strip()]
     configs = [
         PortfolioConfig(
-            name,
-            lookback=options["lookback"],
-            rebalance=options["rebalance"],
-            commission=options["commission"],
-            cash_buffer=options["cash_buffer"],
-            max_weight=options["max_weight"],
-        )  # fmt: skip
+            name, lookback=options["lookback"], rebalance=options["rebalance"],
+            commission=options["commission"], cash_buffer=options["cash_buffer"],
+            max_weight=options["max_weight"], retrain=options["retrain"],
+            signal=None if name == "lstm-weights" else signal, model=options["model"] or {},
+        )
         for name in dict.fromkeys(names)
-    ]
+    ]  # fmt: skip
+    prices, benchmark = load_inputs(options, history=None)
+    uses_model = any(c.uses_model for c in configs)
     report = walk_forward(
-        prices, configs, train=options["train"], test=options["test"], purge=options["purge"], embargo=options["embargo"],
-        expanding=options["expanding"], workers=options["workers"], scheduler=options["scheduler"], progress=not options["quiet"],
+        prices, configs, train=options["train"], test=options["test"], purge=options["purge"],
+        embargo=options["embargo"], expanding=options["expanding"], workers=options["workers"],
+        scheduler=options["scheduler"], progress=not options["quiet"], seeds=options["seeds"],
+        cache_dir=_cache(options) if uses_model else None,
     )  # fmt: skip
     folder = write_walkforward_report(report, options["out"], benchmark)
     if not options["quiet"]:
         first, last = report.windows[0], report.windows[-1]
         print(
-            f"{len(report.windows)} windows: out of sample {prices.index[first.test_start].date()} .. "
-            f"{prices.index[last.test_stop - 1].date()} (train {options['train']} bars, test {options['test']} bars)"
+            f"{len(report.windows)} windows: out of sample "
+            f"{prices.index[first.test_start].date()} .. {prices.index[last.test_stop - 1].date()} "
+            f"(train {options['train']} bars, test {options['test']} bars)"
         )
         _print_table(summary_table(report))
+        if len(report.seeds):
+            print("across seeds (Sharpe):")
+            _print_table(report.seeds)
+        _print_overfitting(report.overfitting, "configurations")
         _print_events(report)
         print(
-            f"wrote {folder}/summary.md, summary.csv, per_window.csv, returns.csv, equity.png, window_sharpe.png, weights.png"
+            f"wrote {folder}/summary.md, summary.csv, per_window.csv, returns.csv, equity.png, "
+            "window_sharpe.png, weights.png, overfitting.md"
             + (", events.csv" if len(report.events) else "")
         )
     return 0
+
+
+def _space(value: str | None) -> Any:
+    from seqfolio.research.tuning import LSTM_SPACE, SearchSpace
+
+    if value is None:
+        return None
+    if value.strip().lower() == "lstm":
+        return LSTM_SPACE
+    return SearchSpace.from_toml(value)
 
 
 def cmd_tune(options: dict[str, Any]) -> int:
@@ -76,15 +108,19 @@ def cmd_tune(options: dict[str, Any]) -> int:
     from seqfolio.research.report import summary_table, write_tune_report
     from seqfolio.research.tuning import tune
 
+    space = _space(options["space"])
     prices, benchmark = load_inputs(options, history=None)
     out = Path(options["out"])
     out.mkdir(parents=True, exist_ok=True)
     storage = options["storage"] or f"sqlite:///{(out / 'study.db').resolve()}"
     result = tune(
-        prices, n_trials=options["trials"], holdout=options["holdout"], train=options["train"], test=options["test"],
-        commission=options["commission"], storage=storage, study_name=options["study_name"], seed=options["seed"],
-        workers=options["workers"], scheduler=options["scheduler"], batch_size=options["batch_size"],
-        progress=not options["quiet"],
+        prices, n_trials=options["trials"], holdout=options["holdout"], train=options["train"],
+        test=options["test"], space=space, commission=options["commission"], storage=storage,
+        study_name=options["study_name"], seed=options["seed"], workers=options["workers"],
+        scheduler=options["scheduler"], batch_size=options["batch_size"],
+        progress=not options["quiet"], pruner=options["pruner"],
+        prune_after=options["prune_after"], prune_every=options["prune_every"],
+        purge=options["purge"], cache_dir=_cache(options),
     )  # fmt: skip
     folder = write_tune_report(result, out, benchmark)
     if not options["quiet"]:
@@ -97,9 +133,10 @@ def cmd_tune(options: dict[str, Any]) -> int:
         if stats:
             print(
                 f"on the search windows: Sharpe {stats['sharpe']:.2f} "
-                f"[{stats['sharpe_ci_low']:.2f}, {stats['sharpe_ci_high']:.2f}], PSR {stats['psr']:.3f}, "
-                f"deflated for {len(result.trials)} trials: DSR {stats['dsr']:.3f}"
+                f"[{stats['sharpe_ci_low']:.2f}, {stats['sharpe_ci_high']:.2f}], PSR "
+                f"{stats['psr']:.3f}, deflated for {len(result.trials)} trials: DSR {stats['dsr']:.3f}"
             )
+        _print_overfitting(result.overfitting, "completed trials")
         skipped = result.trials["skipped"].fillna(0) if "skipped" in result.trials else None
         if skipped is not None and skipped.any():
             print(
@@ -111,6 +148,7 @@ def cmd_tune(options: dict[str, Any]) -> int:
             _print_table(summary_table(result.holdout))
             _print_events(result.holdout)
         print(
-            f"wrote {folder}/best.toml (seqfolio backtest --config), trials.md, trials.csv, history.png, holdout/"
+            f"wrote {folder}/best.toml (seqfolio backtest --config), trials.md, trials.csv, "
+            "history.png, overfitting.md, holdout/"
         )
     return 0

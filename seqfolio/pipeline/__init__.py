@@ -6,6 +6,7 @@ from timers, :func:`~seqfolio.research.target_weights` from a price frame (docs/
 - :mod:`~seqfolio.pipeline.steps`: the context and the allocation steps;
 - :mod:`~seqfolio.pipeline.forecasts`: the steps that bring a walk-forward model in;
 - :mod:`~seqfolio.pipeline.builder`: which steps a configuration runs;
+- :mod:`~seqfolio.pipeline.models`: which walk-forward model a configuration names (``--signal``);
 - :mod:`~seqfolio.pipeline.retraining`: the retraining rules of a walk-forward model;
 - :mod:`~seqfolio.pipeline.checkpoints`: retrained models on disk, for resuming.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 from seqfolio.pipeline.builder import build_steps, history_length, is_weights_model
 from seqfolio.pipeline.checkpoints import CheckpointStore, checkpoint_key
 from seqfolio.pipeline.forecasts import NO_MODEL, Forecast, ModelSource, ModelWeights, ScaleExposure
+from seqfolio.pipeline.models import LSTM_ALLOCATOR, MODEL_DEFAULTS, SIGNALS, make_model
 from seqfolio.pipeline.retraining import (
     ModelRetrainer,
     RetrainRecord,
@@ -34,7 +36,10 @@ from seqfolio.pipeline.steps import (
 )
 
 __all__ = [
+    "LSTM_ALLOCATOR",
+    "MODEL_DEFAULTS",
     "NO_MODEL",
+    "SIGNALS",
     "Allocate",
     "CapWeights",
     "CheckpointStore",
@@ -56,5 +61,6 @@ __all__ = [
     "fit_on_prices",
     "history_length",
     "is_weights_model",
+    "make_model",
     "run_steps",
 ]

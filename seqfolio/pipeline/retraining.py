@@ -17,7 +17,9 @@ Rules
   NaN / infinite: :class:`~seqfolio.signals.trainer.TrainingDiverged`). The previous model stays in use;
   a failed fit is logged as a warning, :meth:`ModelRetrainer.close` logs how many retrains failed.
 * No retrain before ``start``. If a rebalance needs a model and none was trained yet,
-  :meth:`ModelRetrainer.ensure` trains one on the spot (a "bootstrap" retrain), once per bar.
+  :meth:`ModelRetrainer.ensure` trains one on the spot (a "bootstrap" retrain), once per bar; with
+  ``bootstrap_at`` (research: the last bar of a walk-forward window's training part) it is trained
+  on the closes up to that bar instead, once.
 * ``warm_start=True`` continues from a copy of the previous model (its scalers are kept); otherwise
   each retrain fits a fresh ``sklearn.clone`` of the template. Each retrain produces a new model object:
   earlier ones are never modified.
@@ -136,6 +138,9 @@ class ModelRetrainer:
         ``fit(model, prices) -> fitted model``; default :func:`fit_on_prices`.
     owner : str
         Name used in messages.
+    bootstrap_at : pandas.Timestamp or None
+        Train a missing model on the closes up to this bar (on the prices' clock) rather than the
+        decision bar.
 
     Attributes
     ----------
@@ -159,6 +164,7 @@ class ModelRetrainer:
         start: Any = None,
         fit: Callable[[Any, pd.DataFrame], Any] | None = None,
         owner: str = "ModelRetrainer",
+        bootstrap_at: Any = None,
     ) -> None:
         check_train_window(owner, train_window)
         check_bool(owner, "warm_start", warm_start)
@@ -179,6 +185,7 @@ class ModelRetrainer:
         self.train_window = train_window
         self.warm_start = warm_start
         self.start = naive_date(start, "start", owner)
+        self.bootstrap_at = None if bootstrap_at is None else pd.Timestamp(bootstrap_at)
         self.fit_fn = fit or fit_on_prices
         self.owner = owner
         self.store = None if checkpoint_dir is None else CheckpointStore(checkpoint_dir)
@@ -313,8 +320,9 @@ class ModelRetrainer:
         date = pd.Timestamp(date)
         if self.start is not None and date < self.start:
             return None
-        if self._last_attempt is None or self._last_attempt != date:
-            self.retrain(date, trigger="bootstrap")
+        when = date if self.bootstrap_at is None else self.bootstrap_at
+        if self._last_attempt is None or self._last_attempt != when:
+            self.retrain(when, trigger="bootstrap")
         return self.model
 
     def current(self) -> Any:

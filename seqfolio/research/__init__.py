@@ -6,6 +6,12 @@ Nothing here imports backtrader or torch.
 from __future__ import annotations
 
 from seqfolio.research.evaluator import Evaluation, evaluate_weights
+from seqfolio.research.overfitting import (
+    PBOResult,
+    deflated_sharpe_of_best,
+    overfitting_summary,
+    probability_of_overfitting,
+)
 from seqfolio.research.splits import Window, walk_forward_windows
 from seqfolio.stats import (
     bootstrap_sharpe_interval,
@@ -18,11 +24,15 @@ from seqfolio.stats import (
 
 __all__ = [
     "Evaluation",
+    "PBOResult",
     "Window",
     "bootstrap_sharpe_interval",
+    "deflated_sharpe_of_best",
     "deflated_sharpe_ratio",
     "evaluate_weights",
     "expected_max_sharpe",
+    "overfitting_summary",
+    "probability_of_overfitting",
     "probabilistic_sharpe_ratio",
     "sharpe_ratio",
     "sharpe_summary",

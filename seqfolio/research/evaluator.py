@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from seqfolio import defaults
 from seqfolio._validation import is_real_number
 
 
@@ -179,7 +180,7 @@ def evaluate_weights(
     prices: pd.DataFrame,
     targets: pd.DataFrame,
     *,
-    commission: float = 0.001,
+    commission: float = defaults.COMMISSION,
     lag: int = 1,
     initial_value: float = 1.0,
 ) -> Evaluation:

@@ -103,17 +103,26 @@ def write_events(report: WalkForwardReport, folder: Path) -> bool:
     return write_events_csv(pd.DataFrame() if events is None else events, folder)
 
 
+def write_overfitting(verdict: dict[str, object], folder: Path, trials: str) -> None:
+    """Write ``overfitting.{md,csv}``: PBO and DSR over every ``trials`` (nothing if empty)."""
+    if verdict:
+        table = pd.DataFrame({f"all {verdict['trials']} {trials}": verdict}).T
+        _write_table(table, folder, "overfitting")
+
+
 def write_walkforward_report(
     report: WalkForwardReport, out: str | Path, benchmark: pd.Series | None = None
 ) -> Path:
     """Write ``summary.{md,csv}``, ``per_window.{md,csv}``, ``returns.csv``, ``equity.png``,
-    ``window_sharpe.png``, ``weights.png`` (best configuration) and, if any decision was skipped
-    or fell back, ``events.csv`` into ``out``."""
+    ``window_sharpe.png``, ``weights.png`` (best configuration), with two or more configurations
+    ``overfitting.{md,csv}`` (PBO and DSR over all of them) and, if any decision was skipped or fell
+    back, ``events.csv`` into ``out``."""
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     _write_table(summary_table(report), folder, "summary")
     _write_table(report.per_window.set_index(["config", "window"]), folder, "per_window")
     write_events(report, folder)
+    write_overfitting(getattr(report, "overfitting", {}), folder, "configurations")
     atomic_write_text(folder / "returns.csv", pd.DataFrame(report.returns).to_csv())
     bench_returns = None
     if benchmark is not None:
@@ -159,19 +168,23 @@ def write_tune_report(
     result: TuneResult, out: str | Path, benchmark: pd.Series | None = None
 ) -> Path:
     """Write ``trials.{md,csv}``, ``best.toml``, ``search_best.{md,csv}`` (its Sharpe deflated for
-    the number of trials), ``history.png`` and, with a hold-out,
+    the number of trials), ``overfitting.{md,csv}`` (PBO and DSR over the completed trials),
+    ``history.png`` and, with a hold-out,
     ``holdout/`` (a walk-forward report of the best configuration against equal weight)."""
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     trials = result.trials.set_index("trial")
     _write_table(trials, folder, "trials")
-    atomic_write_text(folder / "best.toml", result.best.to_toml())
+    atomic_write_text(
+        folder / "best.toml", result.best.to_toml(getattr(result, "train_window", None))
+    )
     if result.search_stats:
         stats = pd.DataFrame({result.best.label: result.search_stats}).T.rename(
             columns=_SUMMARY_COLUMNS
         )
         stats.index.name = "best configuration on the search windows"
         _write_table(stats, folder, "search_best")
+    write_overfitting(getattr(result, "overfitting", {}), folder, "completed trials")
     plot_history(result.trials, folder / "history.png")
     if result.holdout is not None:
         write_walkforward_report(result.holdout, folder / "holdout", benchmark)

@@ -34,10 +34,14 @@ class Targets:
         allocator failure, ...), and the decisions a later :class:`~seqfolio.allocators.Fallback`
         member made (:mod:`seqfolio.events`). ``skipped``, ``failures`` and ``fallbacks`` list them
         by kind as ``(date, reason)``.
+    retrains : pandas.DataFrame or None
+        With a walk-forward model: one row per retrain
+        (:meth:`~seqfolio.pipeline.ModelRetrainer.retrain_table`).
     """
 
     weights: pd.DataFrame
     events: list[Event] = field(default_factory=list)
+    retrains: pd.DataFrame | None = None
 
     skipped = property(lambda self: of_kind(self.events, *SKIP_KINDS))
     failures = property(lambda self: of_kind(self.events, "allocation_failed", "forecast_failed"))
@@ -54,6 +58,11 @@ def target_weights(
     start: Any = None,
     end: Any = None,
     max_gap: int = 5,
+    model: Any = None,
+    retrain: Any = defaults.RETRAIN,
+    train_window: int | str = defaults.TRAIN_BARS,
+    checkpoint_dir: Any = None,
+    fit_until: pd.Timestamp | None = None,
 ) -> Targets:
     """Decide target weights on every scheduled bar in ``[start, end]`` from closes up to that bar.
 
@@ -71,18 +80,41 @@ def target_weights(
     start, end : date-like, optional
         Decision dates considered (read as :class:`~seqfolio.strategies.RebalanceStrategy` reads its
         ``start``: a number such as 2018 is refused, not taken as nanoseconds after 1970).
+    model : estimator, optional
+        A walk-forward model (``LSTMForecaster`` feeding ``allocator``, or an ``LSTMAllocator``):
+        retrained by :class:`~seqfolio.pipeline.ModelRetrainer` on the ``retrain`` schedule's bars in
+        ``[start, end]`` over ``train_window`` bars (or ``"expanding"``), before the decision on the
+        same bar, with checkpoints in ``checkpoint_dir`` -- as ``run_backtest(signal=...)`` does.
+    fit_until : Timestamp, optional
+        A model needed before the first scheduled retrain is trained on the closes up to this bar
+        (a walk-forward window's training part) instead of on the decision bar's.
     """
     from seqfolio.allocators import make_allocator
-    from seqfolio.pipeline import RebalanceContext, build_steps, run_steps
+    from seqfolio.pipeline import (
+        ModelRetrainer,
+        RebalanceContext,
+        build_steps,
+        history_length,
+        is_weights_model,
+        run_steps,
+    )
 
     owner = "target_weights"
     check_int(owner, "lookback", lookback, low=2)
     check_int(owner, "max_gap", max_gap, low=0)
+    prices = drop_empty_rows(prices)
+    source = None
+    if model is not None:
+        source = ModelRetrainer(
+            model, lambda date, n: prices.loc[:date].iloc[-n if n else 0 :],
+            train_window=train_window, checkpoint_dir=checkpoint_dir, owner=owner,
+            bootstrap_at=fit_until,
+        )  # fmt: skip
     steps = build_steps(
         allocator=make_allocator(allocator, owner=owner), lookback=lookback,
-        max_weight=max_weight, max_gap=max_gap,
+        max_weight=max_weight, max_gap=max_gap, source=source,
+        weights_model=source is not None and is_weights_model(model),
     )  # fmt: skip
-    prices = drop_empty_rows(prices)
     index = prices.index
     tz = getattr(index, "tz", None)
     dates = decision_dates(index, rebalance)
@@ -95,11 +127,20 @@ def target_weights(
         dates = dates[dates >= first]
     if last is not None:
         dates = dates[dates <= last]
+    retrains = pd.DatetimeIndex([])
+    if source is not None:  # the retrain schedule's bars in [start, end]: the engine's timer
+        retrains = decision_dates(index, retrain)
+        retrains = retrains[(retrains >= (first or index[0])) & (retrains <= (last or index[-1]))]
+    history = history_length(lookback, source)
     values = prices.to_numpy(dtype=float)
     rows, kept, events = [], [], []
-    for date in dates:
+    for date in dates.union(retrains):
+        if date in retrains:  # on a bar where both fire, the retrain runs first
+            source.retrain(date)
+        if date not in dates:
+            continue
         stop = index.get_loc(date) + 1
-        window = prices.iloc[max(0, stop - lookback - 1) : stop]
+        window = prices.iloc[max(0, stop - history) : stop]
         tradable = list(prices.columns[np.isfinite(values[stop - 1])])
         ctx = run_steps(steps, RebalanceContext(date=date, prices=window, tradable=tradable))
         events += ctx.events
@@ -112,7 +153,11 @@ def target_weights(
         index=pd.DatetimeIndex(kept, name="date"),
         columns=prices.columns,
     )
-    return Targets(weights=frame, events=events)
+    if source is None:
+        return Targets(weights=frame, events=events)
+    source.close()
+    events = sorted(events + source.events, key=lambda e: e.date)
+    return Targets(weights=frame, events=events, retrains=source.retrain_table())
 
 
 def simulate(

@@ -12,14 +12,24 @@ where the tasks ran (serially, in local processes or on a Dask cluster).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from seqfolio import defaults
+from seqfolio._validation import check_choice, check_int, is_int
+from seqfolio.pipeline.models import (
+    LSTM_ALLOCATOR,
+    SIGNALS,
+    make_model,
+    model_horizon,
+    model_keys,
+)
 from seqfolio.research.config import PortfolioConfig
 from seqfolio.research.evaluator import drop_empty_rows
 from seqfolio.research.parallel import Runner, executor
@@ -67,10 +77,14 @@ def run_batched_study(
     run: Runner,
     batch_size: int = 1,
     prune_after: int = 2,
+    prune_every: int | None = None,
     progress: bool = False,
 ) -> None:
     """Run trials until ``study`` holds ``n_trials`` finished (complete or pruned) ones.
 
+    A batch runs its trials' first ``prune_after`` windows, asks the pruner, then runs the
+    survivors' remaining windows at once, or ``prune_every`` windows at a time with the pruner
+    asked after each step (what the Wilcoxon pruner needs: it tests paired window scores).
     Trials an interrupted run left ``RUNNING`` are marked failed first, so a resumed study goes on
     where it stopped.
     """
@@ -88,13 +102,19 @@ def run_batched_study(
         disable=not progress,
         leave=False,
     )
-    stage_one = max(1, min(prune_after, objective.n_windows))
+    n_windows = objective.n_windows
+    stage_one = max(1, min(prune_after, n_windows))
+    step = n_windows if prune_every is None else check_int("run_batched_study", "prune_every",
+                                                           prune_every, low=1)  # fmt: skip
+    stages = [range(stage_one)] + [
+        range(w, min(w + step, n_windows)) for w in range(stage_one, n_windows, step)
+    ]
     while done < n_trials:
         trials = [study.ask() for _ in range(min(batch_size, n_trials - done))]
         params = [objective.suggest(t) for t in trials]
         payloads: list[list[Any]] = [[] for _ in trials]
         alive = list(range(len(trials)))
-        for windows in (range(stage_one), range(stage_one, objective.n_windows)):
+        for windows in stages:
             jobs = [(i, w) for i in alive for w in windows]
             if not jobs:
                 continue
@@ -152,6 +172,22 @@ class SearchSpace:
     lookback : (low, high, step) in bars
     rebalance : tuple of str
     max_weight : tuple of float or None
+    choices : dict
+        Per allocator, the values of each parameter searched.
+    signals : tuple of str or None
+        Walk-forward forecasts that may feed the allocator (None: the allocator alone); names from
+        :data:`~seqfolio.pipeline.models.SIGNALS`. ``"lstm-weights"`` in ``allocators`` searches the
+        direct-weights network.
+    retrain : tuple of str
+        Retrain schedules searched for a configuration with a model.
+    model : dict
+        Model settings searched for a configuration with a model (those its model takes, see
+        :func:`~seqfolio.pipeline.models.model_keys`): a tuple of values (categorical) or a dict
+        ``{"low": .., "high": .., "step": .., "log": ..}`` (integers if ``low`` and ``high`` are).
+        Unset ones keep :data:`~seqfolio.pipeline.models.MODEL_DEFAULTS`.
+
+    A TOML file with these keys (``[choices.hrp]`` and ``[model]`` tables, ``"none"`` for None)
+    is read by :meth:`from_toml`.
     """
 
     allocators: tuple[str, ...] = ("hrp", "herc", "mvo", "ivp", "ew")
@@ -176,6 +212,9 @@ class SearchSpace:
             "ew": {},
         }
     )
+    signals: tuple[str | None, ...] = (None,)
+    retrain: tuple[str, ...] = ("quarterly",)
+    model: dict[str, Any] = field(default_factory=dict)
 
     def suggest(self, trial: Any) -> PortfolioConfig:
         allocator = trial.suggest_categorical("allocator", list(self.allocators))
@@ -187,13 +226,128 @@ class SearchSpace:
         cap = trial.suggest_categorical(
             "max_weight", ["none" if v is None else v for v in self.max_weight]
         )
+        signal = None
+        if allocator != LSTM_ALLOCATOR and self.signals != (None,):
+            name = trial.suggest_categorical("signal", [s or "none" for s in self.signals])
+            signal = None if name == "none" else name
+        model, retrain = {}, self.retrain[0]
+        if signal is not None or allocator == LSTM_ALLOCATOR:
+            keys = model_keys(signal)
+            model = {
+                k: _suggest(trial, f"model.{k}", v) for k, v in self.model.items() if k in keys
+            }
+            retrain = trial.suggest_categorical("retrain", list(self.retrain))
         return PortfolioConfig(
             allocator=allocator,
             params=params,
             lookback=trial.suggest_int("lookback", low, high, step=step),
             rebalance=trial.suggest_categorical("rebalance", list(self.rebalance)),
             max_weight=None if cap == "none" else float(cap),
+            signal=signal,
+            model=model,
+            retrain=retrain,
         )
+
+    def horizon(self) -> int:
+        """The longest label horizon any configuration of the space can have (its purge)."""
+        found = 0
+        for allocator in self.allocators:
+            for signal in self.signals if allocator != LSTM_ALLOCATOR else (None,):
+                if signal is None and allocator != LSTM_ALLOCATOR:
+                    continue
+                spec = self.model.get("horizon") if signal is not None else None
+                values = (
+                    [None] if spec is None
+                    else [spec["high"]] if isinstance(spec, dict) else list(spec)
+                )  # fmt: skip
+                for value in values:
+                    settings = {} if value is None else {"horizon": value}
+                    found = max(found, model_horizon(make_model(signal, allocator, settings)))
+        return found
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> SearchSpace:
+        """Read a search space from a TOML file (see the class notes); unset keys keep defaults.
+
+        Raises
+        ------
+        ValueError
+            For an unknown key (naming the valid ones) or a value of the wrong shape.
+        """
+        import tomllib
+
+        with open(path, "rb") as handle:
+            raw = tomllib.load(handle)
+        owner = f"search space {path}"
+        names = [f.name for f in fields(cls)]
+        unknown = sorted(set(raw) - set(names))
+        if unknown:
+            raise ValueError(f"{owner}: unknown key(s) {unknown}; valid: {', '.join(names)}.")
+        values: dict[str, Any] = {}
+        for key, value in raw.items():
+            if key in ("choices", "model"):
+                if not isinstance(value, dict):
+                    raise ValueError(f"{owner}: {key!r} must be a table, e.g. [{key}].")
+                values[key] = {
+                    k: {n: tuple(c) for n, c in v.items()} if key == "choices" else
+                    (v if isinstance(v, dict) else tuple(v if isinstance(v, list) else [v]))
+                    for k, v in value.items()
+                }  # fmt: skip
+            elif not isinstance(value, list) or not value:
+                raise ValueError(f"{owner}: {key!r} must be a non-empty list; got {value!r}.")
+            else:
+                values[key] = tuple(None if v == "none" else v for v in value)
+        if "lookback" in values and len(values["lookback"]) != 3:
+            raise ValueError(f"{owner}: 'lookback' is [low, high, step]; got {raw['lookback']}.")
+        space = cls(**values)
+        space.check()
+        return space
+
+    def check(self) -> None:
+        """Build one configuration per choice: a bad name or value fails before the search."""
+        import optuna
+
+        for signal in self.signals:
+            if signal is not None:
+                check_choice("SearchSpace", "signals", signal, list(SIGNALS))
+        for allocator in self.allocators:
+            params = {
+                f"{allocator}.{name}": values[0]
+                for name, values in self.choices.get(allocator, {}).items()
+            }
+            fixed = {"allocator": allocator, "lookback": self.lookback[0], **params,
+                     "rebalance": self.rebalance[0], "retrain": self.retrain[0],
+                     "max_weight": self.max_weight[0] or "none",
+                     "signal": self.signals[-1] or "none"}  # fmt: skip
+            for key, spec in self.model.items():
+                fixed[f"model.{key}"] = spec["low"] if isinstance(spec, dict) else spec[0]
+            self.suggest(optuna.trial.FixedTrial(fixed))
+
+
+def _suggest(trial: Any, name: str, spec: Any) -> Any:
+    """One model setting: categorical from a tuple, or an int / float range from a dict."""
+    if not isinstance(spec, dict):
+        return trial.suggest_categorical(name, list(spec))
+    low, high = spec["low"], spec["high"]
+    if is_int(low) and is_int(high) and not spec.get("log", False):
+        return trial.suggest_int(name, low, high, step=int(spec.get("step", 1)))
+    step = spec.get("step")
+    return trial.suggest_float(name, float(low), float(high), step=step, log=spec.get("log", False))
+
+
+LSTM_SPACE = SearchSpace(
+    allocators=("hrp", "herc", "mvo", "ew", LSTM_ALLOCATOR),
+    lookback=(126, 504, 63),
+    rebalance=("monthly", "quarterly"),
+    max_weight=(None,),
+    signals=(None, "lstm-vol", "lstm-corr", "lstm-regime"),
+    retrain=("quarterly",),
+    model={"hidden_size": (8, 16), "learning_rate": (1e-3, 3e-3), "ffd": (True, False)},
+)
+"""A default search over LSTM pipelines: the command line's small networks with a few settings, the
+allocators they feed, and the allocators alone as the benchmark they must beat. Choices are few and
+categorical on purpose: trials that pick the same signal and settings share every fitted model
+(``tune(cache_dir=...)``), whatever allocator, lookback or schedule they feed."""
 
 
 @dataclass
@@ -204,6 +358,7 @@ class PortfolioObjective:
     windows: list[Window]
     space: SearchSpace
     commission: float = 0.001
+    cache_dir: str | None = None
 
     @property
     def n_windows(self) -> int:
@@ -214,18 +369,23 @@ class PortfolioObjective:
         return PortfolioConfig(**{**config.to_dict(), "commission": self.commission})
 
     def task(self, params: PortfolioConfig, window: int) -> tuple[Callable[[Any, Any], Any], Any]:
-        return decide_window, WindowTask(params, self.windows[window])
+        return decide_window, WindowTask(params, self.windows[window], cache_dir=self.cache_dir)
 
     def scores(self, params: PortfolioConfig, payloads: Sequence[Any]) -> list[float]:
         _, sharpes = evaluate_windows(self.prices, params, self.windows[: len(payloads)], payloads)
         return sharpes
 
-    def diagnostics(self, params: PortfolioConfig, payloads: Sequence[Any]) -> dict[str, int]:
-        """Decisions skipped and fallbacks used so far (kept on the trial, shown in its table)."""
-        return {
+    def diagnostics(self, params: PortfolioConfig, payloads: Sequence[Any]) -> dict[str, Any]:
+        """Decisions skipped and fallbacks used so far (kept on the trial, shown in its table) and,
+        once every window ran, the daily out-of-sample returns (for the overfitting verdict)."""
+        found: dict[str, Any] = {
             "skipped": sum(len(p.skipped) for p in payloads),
             "fallbacks": sum(len(p.fallbacks) for p in payloads),
         }
+        if len(payloads) == self.n_windows:
+            evaluation, _ = evaluate_windows(self.prices, params, self.windows, payloads)
+            found["returns"] = evaluation.returns.tolist()
+        return found
 
 
 @dataclass
@@ -247,6 +407,13 @@ class TuneResult:
         The best configuration's stitched out-of-sample Sharpe over the search windows, with its
         bootstrap interval, PSR and the deflated Sharpe ratio that accounts for every trial run (the
         variance of the trials' scores stands in for the variance of their Sharpe ratios).
+    overfitting : dict
+        PBO (CSCV) and the deflated Sharpe ratio of the best, over the daily out-of-sample returns
+        of every completed trial on the search windows
+        (:func:`~seqfolio.research.overfitting.overfitting_summary`); empty with fewer than two.
+    train_window : int or None
+        The bars each model was fitted on (the windows' ``train``): ``best.toml``'s
+        ``train_window``, so that ``seqfolio backtest --config best.toml`` retrains alike.
     """
 
     study: Any
@@ -255,6 +422,8 @@ class TuneResult:
     search_end: pd.Timestamp
     holdout: WalkForwardReport | None
     search_stats: dict[str, float] = field(default_factory=dict)
+    overfitting: dict[str, Any] = field(default_factory=dict)
+    train_window: int | None = None
 
 
 def tune(
@@ -274,6 +443,10 @@ def tune(
     scheduler: str | None = None,
     batch_size: int | None = None,
     progress: bool = False,
+    pruner: str = "median",
+    prune_every: int | None = None,
+    purge: int | None = None,
+    cache_dir: str | None = None,
 ) -> TuneResult:
     """Search configurations on walk-forward windows, then test the best one on a hold-out.
 
@@ -296,9 +469,22 @@ def tune(
     seed : int
         TPE sampler seed.
     prune_after : int, default 2
-        Windows a trial runs before the median pruner may stop it.
+        Windows a trial runs before the pruner may stop it.
     workers, scheduler, batch_size, progress
         Parallel execution; ``batch_size`` defaults to ``workers`` (or 2 on a scheduler).
+    pruner : {"median", "wilcoxon", "none"}, default "median"
+        Optuna's ``MedianPruner`` (a trial below the median of earlier trials at the same window),
+        ``WilcoxonPruner`` (a trial whose paired window scores are significantly below the best
+        trial's, p < 0.1; it needs ``prune_after`` >= 4 and a ``prune_every``) or no pruning.
+    prune_every : int, optional
+        After the first ``prune_after`` windows, ask the pruner every this many windows (default:
+        once, then run the rest).
+    purge : int, optional
+        Bars between each training and test part; defaults to the longest label horizon the space
+        can choose (0 for allocators alone; see :func:`~seqfolio.research.walkforward.walk_forward`).
+    cache_dir : str, optional
+        Fitted models are kept there and reused by every trial (and a resumed study) that fits the
+        same model on the same window.
     """
     import optuna
 
@@ -310,21 +496,22 @@ def tune(
         raise ValueError(
             f"The 'n_trials' parameter of tune must be an int >= 1. Got {n_trials!r} instead."
         )
+    check_choice("tune", "pruner", pruner, ["median", "wilcoxon", "none"])
     space = space or SearchSpace()
+    need = space.horizon()
+    purge = need if purge is None else check_int("tune", "purge", purge, low=need)
     prices = drop_empty_rows(prices)  # a blank holiday row is not a bar (as in backtrader)
     cut = int(round(len(prices) * (1 - holdout)))
     search_prices = prices.iloc[:cut]
-    windows = walk_forward_windows(len(search_prices), train=train, test=test)
-    objective = PortfolioObjective(search_prices, windows, space, commission)
+    windows = walk_forward_windows(len(search_prices), train=train, test=test, purge=purge)
+    objective = PortfolioObjective(search_prices, windows, space, commission, cache_dir)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         study_name=study_name,
         storage=storage,
         direction="maximize",
         sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(10, n_trials)),
-        pruner=optuna.pruners.MedianPruner(
-            n_startup_trials=5, n_warmup_steps=max(prune_after - 1, 0)
-        ),
+        pruner=make_pruner(pruner, prune_after),
         load_if_exists=True,
     )
     batch = batch_size or (2 if scheduler else workers)
@@ -336,13 +523,15 @@ def tune(
             run=run,
             batch_size=batch,
             prune_after=prune_after,
+            prune_every=prune_every,
             progress=progress,
         )
     best = _config_from_trial(study.best_trial, space, commission)
-    search_stats = _search_stats(study, search_prices, best, train, test)
+    study_kw = dict(train=train, test=test, purge=purge, cache_dir=cache_dir)
+    search_stats = _search_stats(study, search_prices, best, study_kw)
     report = None
     if holdout > 0 and len(prices) - cut > 0:
-        report = _holdout_report(prices, cut, best, train, test, workers, scheduler)
+        report = _holdout_report(prices, cut, best, study_kw, workers, scheduler)
     return TuneResult(
         study=study,
         best=best,
@@ -350,11 +539,44 @@ def tune(
         search_end=search_prices.index[-1],
         holdout=report,
         search_stats=search_stats,
+        overfitting=trials_overfitting(study),
+        train_window=train,
     )
 
 
+def make_pruner(name: str, prune_after: int) -> Any:
+    """Optuna's pruner for ``tune(pruner=name)`` (see :func:`tune`)."""
+    import optuna
+
+    if name == "wilcoxon":
+        with (
+            warnings.catch_warnings()
+        ):  # "experimental" since Optuna 3.6; the interface we use is stable
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.pruners.WilcoxonPruner(p_threshold=0.1, n_startup_steps=prune_after)
+    if name == "median":
+        return optuna.pruners.MedianPruner(
+            n_startup_trials=5, n_warmup_steps=max(prune_after - 1, 0)
+        )
+    return optuna.pruners.NopPruner()
+
+
+def trials_overfitting(study: Any) -> dict[str, Any]:
+    """PBO and DSR over the out-of-sample returns of the study's completed trials (see
+    :attr:`TuneResult.overfitting`)."""
+    from optuna.trial import TrialState
+
+    from seqfolio.research.overfitting import overfitting_summary
+
+    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    returns = {
+        f"trial {t.number}": t.user_attrs["returns"] for t in done if "returns" in t.user_attrs
+    }
+    return overfitting_summary(pd.DataFrame(returns)) if len(returns) > 1 else {}
+
+
 def _search_stats(
-    study: Any, prices: pd.DataFrame, best: PortfolioConfig, train: int, test: int
+    study: Any, prices: pd.DataFrame, best: PortfolioConfig, study_kw: dict[str, Any]
 ) -> dict[str, float]:
     """Sharpe statistics of the best configuration on the search windows, deflated for the search."""
     from optuna.trial import TrialState
@@ -363,7 +585,7 @@ def _search_stats(
 
     tried = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
     scores = np.array([t.value for t in tried if t.state == TrialState.COMPLETE], dtype=float)
-    returns = walk_forward(prices, [best], train=train, test=test).returns[best.label]
+    returns = walk_forward(prices, [best], **study_kw).returns[best.label]
     return sharpe_summary(
         returns, n_trials=len(tried), trial_sharpes=scores if scores.size > 1 else None
     )
@@ -380,25 +602,23 @@ def _holdout_report(
     prices: pd.DataFrame,
     cut: int,
     best: PortfolioConfig,
-    train: int,
-    test: int,
+    study_kw: dict[str, Any],
     workers: int,
     scheduler: str | None,
 ) -> WalkForwardReport | None:
     """Walk forward into the hold-out: windows whose test part starts at the cut."""
-    begin = max(0, cut - train)
+    purge = study_kw["purge"]
+    begin = max(0, cut - study_kw["train"] - purge)
     reference = PortfolioConfig(
-        "ew", commission=best.commission, lookback=min(best.lookback, train - 1)
+        "ew", commission=best.commission, lookback=min(best.lookback, cut - begin - purge - 1)
     )
     configs = [best] if best.label == reference.label else [best, reference]
-    return walk_forward(
-        prices.iloc[begin:],
-        configs,
-        train=cut - begin,
-        test=test,
-        workers=workers,
-        scheduler=scheduler,
-    )
+    with warnings.catch_warnings():  # the reference allocator alone cannot use the purge
+        warnings.filterwarnings("ignore", "walk_forward: purge", UserWarning)
+        return walk_forward(
+            prices.iloc[begin:], configs, **{**study_kw, "train": cut - begin - purge},
+            workers=workers, scheduler=scheduler,
+        )  # fmt: skip
 
 
 def _trials_table(study: Any) -> pd.DataFrame:

@@ -9,17 +9,21 @@ and the daily returns are cut back into windows for per-window statistics.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from seqfolio import defaults
+from seqfolio._validation import check_int, is_int
 from seqfolio.events import Event, events_summary
+from seqfolio.pipeline.models import model_horizon
 from seqfolio.research.config import PortfolioConfig
 from seqfolio.research.evaluator import Evaluation, drop_empty_rows, evaluate_weights
+from seqfolio.research.overfitting import overfitting_summary
 from seqfolio.research.parallel import Runner, executor
 from seqfolio.research.simulation import Targets, target_weights
 from seqfolio.research.splits import Window, walk_forward_windows
@@ -28,25 +32,51 @@ from seqfolio.stats import sharpe_summary
 
 @dataclass(frozen=True)
 class WindowTask:
-    """One (configuration, window) unit of work: what a worker receives besides the shared prices."""
+    """One (configuration, window) unit of work: what a worker receives besides the shared prices.
+
+    ``expanding`` and ``cache_dir`` matter only for a configuration with a walk-forward model: its
+    training window (every bar so far, or the window's ``train`` bars) and where fitted models are
+    kept (one sub-folder per window).
+    """
 
     config: PortfolioConfig
     window: Window
+    expanding: bool = False
+    cache_dir: str | None = None
 
 
 def decide_window(prices: pd.DataFrame, task: WindowTask) -> Targets:
     """Target weights for every scheduled decision in the task's test part, with the decisions that
-    were skipped or fell back and why (runs on a worker)."""
-    test = task.window.test_dates(prices.index)
-    history = prices.iloc[: task.window.test_stop]  # nothing after the test part is passed on
+    were skipped or fell back and why (runs on a worker).
+
+    A walk-forward model is first trained on the window's training part only (up to its last bar,
+    before the purge and embargo), then retrained on the configuration's ``retrain`` schedule inside
+    the test part on the closes up to each retrain bar, as the engine does.
+    """
+    window, config = task.window, task.config
+    test = window.test_dates(prices.index)
+    history = prices.iloc[: window.test_stop]  # nothing after the test part is passed on
+    model = config.make_model()
+    extra: dict[str, Any] = {}
+    if model is not None:
+        extra = dict(
+            model=model,
+            retrain=config.retrain,
+            train_window="expanding" if task.expanding else window.train_stop - window.train_start,
+            fit_until=prices.index[window.train_stop - 1],
+            checkpoint_dir=(
+                None if task.cache_dir is None else f"{task.cache_dir}/window-{window.number:03d}"
+            ),
+        )
     return target_weights(
         history,
-        allocator=task.config.make_allocator(),
-        lookback=task.config.lookback,
-        rebalance=task.config.rebalance,
-        max_weight=task.config.max_weight,
+        allocator=config.make_allocator(),
+        lookback=config.lookback,
+        rebalance=config.rebalance,
+        max_weight=config.max_weight,
         start=test[0],
         end=test[-1],
+        **extra,
     )
 
 
@@ -144,6 +174,18 @@ class WalkForwardReport:
         ``"fallback"`` (decided by a later member of a :class:`~seqfolio.allocators.Fallback`).
         Empty (with those columns) for a clean study. ``per_window`` counts them per window
         (``skipped``, ``failed``, ``fallbacks``).
+    overfitting : dict
+        With two or more configurations, the verdict over all of them
+        (:func:`~seqfolio.research.overfitting.overfitting_summary`: PBO by CSCV and the best
+        configuration's deflated Sharpe ratio); empty otherwise.
+    retrains : pandas.DataFrame
+        With walk-forward models: one row per fitted model (``config``, ``window``, ``date`` it
+        was trained on, ``version``, ``first_bar``, ``n_bars``, ``seconds``, ``source``:
+        ``trained`` or ``checkpoint``, ``trigger``: ``bootstrap`` for the training part's model,
+        ``schedule`` for a retrain inside the test part).
+    seeds : pandas.DataFrame
+        With ``seeds``: one row per configuration run with several seeds: the mean, standard
+        deviation, minimum and maximum of the seeds' Sharpe ratios (``seeds`` columns).
     """
 
     windows: list[Window]
@@ -152,6 +194,9 @@ class WalkForwardReport:
     returns: dict[str, pd.Series]
     weights: dict[str, pd.DataFrame]
     events: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=EVENT_COLUMNS))
+    overfitting: dict[str, Any] = field(default_factory=dict)
+    retrains: pd.DataFrame = field(default_factory=pd.DataFrame)
+    seeds: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def events_summary(self) -> dict[str, str]:
         """One line per configuration with events, e.g. ``"3 of 48 decisions skipped (3 allocator
@@ -182,7 +227,7 @@ def walk_forward(
     *,
     train: int = defaults.TRAIN_BARS,
     test: int = defaults.TEST_BARS,
-    purge: int = 0,
+    purge: int | None = None,
     embargo: int = 0,
     expanding: bool = False,
     start: Any = None,
@@ -191,6 +236,8 @@ def walk_forward(
     scheduler: str | None = None,
     progress: bool = False,
     run: Runner | None = None,
+    seeds: int | Sequence[int] | None = None,
+    cache_dir: str | None = None,
 ) -> WalkForwardReport:
     """Walk-forward evaluation of several configurations on the same windows.
 
@@ -200,8 +247,23 @@ def walk_forward(
         Closes, one column per asset.
     configs : sequence of PortfolioConfig
     train, test, purge, embargo, expanding
-        Window sizes in bars (see :func:`~seqfolio.research.walk_forward_windows`). For allocators the
-        training part is the history their lookback reads; it must cover ``lookback + 1`` bars.
+        Window sizes in bars (see :func:`~seqfolio.research.walk_forward_windows`). A walk-forward
+        model is fitted on the training part only (rolling ``train`` bars, or every bar so far when
+        ``expanding``), whose last bar lies ``purge + embargo`` bars before the test part, and
+        retrained inside the test part on its ``retrain`` schedule. ``purge`` defaults to the
+        longest label horizon of the models (0 without one); a shorter one is refused. An
+        allocator without a model has nothing fitted: it reads the ``lookback`` bars before each
+        decision, so there ``purge``, ``embargo`` and ``expanding`` only move the first test part
+        (a warning says so); the training part must still cover ``lookback + 1`` bars.
+    seeds : int or sequence of int, optional
+        Run every configuration with a model once per seed (``5`` means seeds 0-4; the model's
+        ``seed`` setting is replaced). ``summary`` lists each seed's run; ``seeds`` gives the
+        mean and dispersion across seeds.
+    cache_dir : str, optional
+        Keep every fitted model there (:class:`~seqfolio.pipeline.CheckpointStore`, keyed by the
+        training prices, the settings and the seed): a repeated or resumed study loads them instead
+        of training, and configurations that share a model (the same signal and settings feeding
+        different allocators) train it once.
     start, end : date-like, optional
         Restrict the data (``start`` is where the first training part begins). Rows with no price
         at all (blank holiday rows) are then dropped: they are not bars (as in backtrader).
@@ -230,10 +292,14 @@ def walk_forward(
         raise ValueError(
             f"walk_forward: train={train} bars is shorter than the lookback of {too_long}."
         )
+    configs = with_seeds(configs, seeds)
+    purge = _check_purge(configs, purge, embargo, expanding)
     windows = walk_forward_windows(
         len(prices), train=train, test=test, purge=purge, embargo=embargo, expanding=expanding
     )
-    tasks = [WindowTask(config, window) for config in configs for window in windows]
+    tasks = [
+        WindowTask(config, window, expanding, cache_dir) for config in configs for window in windows
+    ]
     if run is None:
         with executor(
             workers, scheduler, progress=progress, label="walk-forward", shared=prices
@@ -244,6 +310,7 @@ def walk_forward(
 
     per_window_rows, returns, weights, turnovers = [], {}, {}, {}
     event_rows: list[dict[str, Any]] = []
+    retrain_rows: list[pd.DataFrame] = []
     for i, config in enumerate(configs):
         targets = [_as_targets(t) for t in decided[i * len(windows) : (i + 1) * len(windows)]]
         evaluation, sharpes = evaluate_windows(prices, config, windows, targets)
@@ -266,6 +333,10 @@ def walk_forward(
                 }
             )
             event_rows += _window_events(config, window, target)
+            if target.retrains is not None:
+                retrain_rows.append(
+                    target.retrains.reset_index().assign(config=config.label, window=window.number)
+                )
     summary = _summary(returns, turnovers)
     return WalkForwardReport(
         windows=windows,
@@ -274,7 +345,78 @@ def walk_forward(
         returns=returns,
         weights=weights,
         events=pd.DataFrame(event_rows, columns=EVENT_COLUMNS),
+        overfitting=overfitting_summary(pd.DataFrame(returns)) if len(returns) > 1 else {},
+        retrains=_retrain_table(retrain_rows),
+        seeds=seed_summary(configs, summary) if seeds is not None else pd.DataFrame(),
     )
+
+
+def with_seeds(
+    configs: Sequence[PortfolioConfig], seeds: int | Sequence[int] | None
+) -> list[PortfolioConfig]:
+    """Every configuration with a model once per seed (``seeds=5``: 0-4); others unchanged."""
+    if seeds is None:
+        return list(configs)
+    if is_int(seeds):
+        seeds = list(range(check_int("walk_forward", "seeds", seeds, low=1)))
+    seeds = [check_int("walk_forward", "seeds", s, low=0) for s in seeds]
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"walk_forward: seeds must be distinct and not empty; got {seeds}.")
+    return [
+        replace(c, model={**c.model, "seed": seed}) if c.uses_model else c
+        for c in configs
+        for seed in (seeds if c.uses_model else [None])
+    ]
+
+
+def seed_summary(configs: Sequence[PortfolioConfig], summary: pd.DataFrame) -> pd.DataFrame:
+    """Sharpe ratio across seeds per configuration with a model: mean, sd (ddof=1), min, max."""
+    groups: dict[str, list[float]] = {}
+    for config in configs:
+        if config.uses_model:
+            base = replace(config, model={k: v for k, v in config.model.items() if k != "seed"})
+            groups.setdefault(base.label, []).append(float(summary.loc[config.label, "sharpe"]))
+    rows = {
+        label: {"seeds": len(v), "sharpe_mean": np.mean(v), "sharpe_sd": np.std(v, ddof=1)
+                if len(v) > 1 else np.nan, "sharpe_min": min(v), "sharpe_max": max(v)}
+        for label, v in groups.items()
+    }  # fmt: skip
+    table = pd.DataFrame(rows).T
+    table.index.name = "config"
+    return table
+
+
+def _check_purge(
+    configs: Sequence[PortfolioConfig], purge: int | None, embargo: int, expanding: bool
+) -> int:
+    """The purge to use: at least the longest label horizon of the configurations' models."""
+    horizons = {c.label: model_horizon(c.make_model()) for c in configs if c.uses_model}
+    need = max(horizons.values(), default=0)
+    if purge is None:
+        return need
+    if purge < need:
+        short = [label for label, h in horizons.items() if h > purge]
+        raise ValueError(
+            f"walk_forward: purge={purge} is shorter than the label horizon ({need} bars) of "
+            f"{short}: their last training labels would look into the gap before the test part; "
+            f"set purge >= {need} or leave it unset (it defaults to the longest horizon)."
+        )
+    if not horizons and (purge or embargo or expanding):
+        warnings.warn(
+            "walk_forward: purge, embargo and expanding change nothing an allocator decides (it "
+            "reads the lookback bars before each decision, with no fitted labels); here they only "
+            "move the start of the first test part.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return purge
+
+
+def _retrain_table(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    if not parts:
+        return pd.DataFrame()
+    table = pd.concat(parts, ignore_index=True)
+    return table[["config", "window", *[c for c in table.columns if c not in ("config", "window")]]]
 
 
 def _summary(returns: dict[str, pd.Series], turnovers: dict[str, float]) -> pd.DataFrame:

@@ -1,0 +1,146 @@
+"""Which walk-forward model a configuration names: signal names, the direct-weights allocator, settings.
+
+``seqfolio backtest --signal lstm-vol`` and a study's ``signal = "lstm-vol"`` both build their model
+here, so a tuned configuration replays in the engine with the very same network.
+
+==================  ==========================================================
+name                model
+==================  ==========================================================
+``lstm-vol``        ``LSTMForecaster(target="volatility")`` feeding the allocator
+``lstm-return``     ``LSTMForecaster(target="return")``
+``lstm-regime``     ``LSTMForecaster(target="regime")`` (an exposure overlay)
+``lstm-drawdown``   ``LSTMForecaster(target="drawdown")`` (an exposure overlay)
+``lstm-corr``       ``LSTMForecaster(target="correlation")``
+``lstm-weights``    ``LSTMAllocator`` (an allocator name: the network outputs the weights)
+==================  ==========================================================
+
+Model settings (a config's ``[model]`` table) are the estimators' own parameter names, plus ``seed``
+(``random_state``) and ``ffd`` (fractional differentiation of the price feature on / off: ``ffd_d =
+"auto"`` / ``None``). Unset ones take :data:`MODEL_DEFAULTS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from seqfolio._validation import check_bool, check_choice
+
+__all__ = [
+    "LSTM_ALLOCATOR",
+    "MODEL_DEFAULTS",
+    "SIGNALS",
+    "make_model",
+    "model_horizon",
+    "model_keys",
+]
+
+SIGNALS: dict[str, str] = {
+    "lstm-vol": "volatility",
+    "lstm-return": "return",
+    "lstm-regime": "regime",
+    "lstm-drawdown": "drawdown",
+    "lstm-corr": "correlation",
+}
+"""Signal names -> :class:`~seqfolio.signals.LSTMForecaster` targets."""
+
+LSTM_ALLOCATOR = "lstm-weights"
+"""The allocator name of the direct-weights :class:`~seqfolio.signals.LSTMAllocator`."""
+
+MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
+    "forecaster": dict(window=40, hidden_size=16, max_epochs=8, sample_stride=3, random_state=0),
+    "allocator": dict(window=40, hidden_size=16, max_epochs=10, random_state=0),
+}
+"""Settings of the models ``seqfolio backtest`` trains (a 2005-2022 run takes a minute or two on two
+cores); a configuration's ``[model]`` table overrides them key by key."""
+
+_FORECASTER_KEYS = (
+    "window", "horizon", "hidden_size", "num_layers", "dropout", "max_epochs", "batch_size",
+    "learning_rate", "patience", "validation_fraction", "sample_stride", "ffd",
+    "ffd_threshold", "seed",
+)  # fmt: skip
+_ALLOCATOR_KEYS = (
+    "window", "hidden_size", "dropout", "max_epochs", "batch_size", "learning_rate", "patience",
+    "validation_fraction", "seed",
+)  # fmt: skip
+
+
+def model_keys(signal: str | None) -> tuple[str, ...]:
+    """The ``[model]`` keys a signal's forecaster (or, for None, the direct-weights model) takes."""
+    return _FORECASTER_KEYS if signal is not None else _ALLOCATOR_KEYS
+
+
+def _estimator_params(settings: Mapping[str, Any], owner: str) -> dict[str, Any]:
+    params = dict(settings)
+    if "seed" in params:
+        params["random_state"] = params.pop("seed")
+    if "ffd" in params:
+        params["ffd_d"] = "auto" if check_bool(owner, "model.ffd", params.pop("ffd")) else None
+    return params
+
+
+def make_model(
+    signal: str | None,
+    allocator: str,
+    settings: Mapping[str, Any] | None = None,
+    *,
+    n_threads: int = 1,
+    owner: str = "make_model",
+) -> Any:
+    """The untrained walk-forward model of a configuration, or None if it has none.
+
+    Parameters
+    ----------
+    signal : str or None
+        A name from :data:`SIGNALS`.
+    allocator : str
+        The allocator name; :data:`LSTM_ALLOCATOR` gives the direct-weights model.
+    settings : mapping, optional
+        ``[model]`` settings (see the module notes); checked here.
+    n_threads : int
+        CPU threads of training and prediction (results do not depend on it).
+
+    Raises
+    ------
+    ValueError
+        For an unknown signal, a signal with ``lstm-weights``, settings without a model, an unknown
+        setting (the message lists the valid ones) or a bad value (the estimator's own checks).
+    """
+    from seqfolio.signals import LSTMAllocator, LSTMForecaster
+
+    settings = dict(settings or {})
+    if signal is not None:
+        check_choice(owner, "signal", signal, list(SIGNALS))
+    weights = str(allocator).strip().lower() == LSTM_ALLOCATOR
+    if signal is not None and weights:
+        raise ValueError(
+            f"{owner}: signal={signal!r} cannot feed {LSTM_ALLOCATOR!r}, which forecasts the "
+            "weights itself; drop the signal or choose another allocator."
+        )
+    if signal is None and not weights:
+        if settings:
+            raise ValueError(
+                f"{owner}: model settings {sorted(settings)} given but no model is used; set a "
+                f"signal ({', '.join(SIGNALS)}) or allocator={LSTM_ALLOCATOR!r}."
+            )
+        return None
+    valid = model_keys(signal)
+    unknown = sorted(set(settings) - set(valid))
+    if unknown:
+        raise ValueError(f"{owner}: unknown model setting(s) {unknown}; valid: {', '.join(valid)}.")
+    if weights:
+        params = {**MODEL_DEFAULTS["allocator"], **_estimator_params(settings, owner)}
+        model = LSTMAllocator(n_threads=n_threads, **params)
+    else:
+        params = {**MODEL_DEFAULTS["forecaster"], **_estimator_params(settings, owner)}
+        model = LSTMForecaster(target=SIGNALS[signal], n_threads=n_threads, **params)
+    model._validate_params()  # a bad value fails now, not at the first retrain of a study
+    return model
+
+
+def model_horizon(model: Any) -> int:
+    """Bars a model's training labels look ahead (0 without a model; 1 for the direct-weights
+    model, whose loss is the next bar's portfolio return)."""
+    if model is None:
+        return 0
+    return int(getattr(model, "horizon", 1))
