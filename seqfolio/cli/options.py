@@ -121,11 +121,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("seed", int, 0, "sampler seed", ("tune",)),
     Option("space", str, None, "search space: a TOML file, or 'lstm' for the built-in LSTM "
            "pipelines space (default: allocator settings only)", ("tune",), metavar="FILE"),
-    Option("pruner", str, "median", "median, wilcoxon or none: how trials are stopped across "
-           "windows", ("tune",)),
-    Option("prune_after", int, 2, "windows a trial runs before it can be pruned", ("tune",)),
-    Option("prune_every", int, None, "check a trial every N windows after that (default: once)",
+    Option("pruner", str, defaults.PRUNER, "median, wilcoxon or none: how trials are stopped "
+           "across windows", ("tune",)),
+    Option("prune_after", int, defaults.PRUNE_AFTER, "windows a trial runs before it can be pruned",
            ("tune",)),
+    Option("prune_every", int, defaults.PRUNE_EVERY, "then check it every N windows", ("tune",)),
     Option("batch_size", int, None, "trials proposed at once (default: --workers, or 2 on a "
            "scheduler)", ("tune",)),
     # where it runs and what it prints

@@ -87,7 +87,8 @@ def cmd_walkforward(options: dict[str, Any]) -> int:
         _print_events(report)
         print(
             f"wrote {folder}/summary.md, summary.csv, per_window.csv, returns.csv, equity.png, "
-            "window_sharpe.png, weights.png, overfitting.md"
+            "window_sharpe.png, weights.png"
+            + (", overfitting.md" if report.overfitting else "")
             + (", events.csv" if len(report.events) else "")
         )
     return 0
@@ -149,6 +150,6 @@ def cmd_tune(options: dict[str, Any]) -> int:
             _print_events(result.holdout)
         print(
             f"wrote {folder}/best.toml (seqfolio backtest --config), trials.md, trials.csv, "
-            "history.png, overfitting.md, holdout/"
+            "history.png" + (", overfitting.md" if result.overfitting else "") + ", holdout/"
         )
     return 0
