@@ -5,6 +5,9 @@ Public API
 LSTMForecaster
     Panel LSTM forecasting ``"volatility"``, ``"return"``, ``"regime"``, ``"drawdown"`` or
     ``"correlation"`` per asset over the next ``horizon`` bars.
+fit_population
+    Train many ``LSTMForecaster`` (seeds, hidden sizes, learning rates...) at once as one batched
+    network (:mod:`seqfolio.signals.population`).
 LSTMAllocator
     Long-only weights straight from an LSTM trained on minus the Sharpe ratio (allocator protocol).
 volatility_to_covariance, returns_to_expected, shrink_correlation, exposure_multiplier
@@ -33,6 +36,7 @@ from seqfolio.signals.features import (
     min_ffd_d,
 )
 from seqfolio.signals.forecaster import LSTMForecaster
+from seqfolio.signals.population import fit_population
 from seqfolio.signals.targets import TARGETS
 
 __all__ = [
@@ -43,6 +47,7 @@ __all__ = [
     "build_features",
     "exposure_multiplier",
     "ffd_weights",
+    "fit_population",
     "frac_diff_ffd",
     "min_ffd_d",
     "returns_to_expected",
