@@ -184,11 +184,12 @@ def _fit_group(
             )
         )
 
+    width = max(int(members[i].hidden_size) for i in indices)  # every piece pads to the same size
     with compute_threads(n_threads, device) as workers:
         pieces = [p.tolist() for p in np.array_split(np.arange(len(indices)), workers.n) if len(p)]
 
         def run(piece: list[int]) -> list[Any]:
-            net = PopulationLSTM([networks[j] for j in piece]).to(device)
+            net = PopulationLSTM([networks[j] for j in piece], hidden=width).to(device)
             results = train_population(
                 net,
                 lead._loss(),

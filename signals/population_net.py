@@ -147,6 +147,9 @@ class PopulationLSTM(nn.Module):
     members : sequence of PanelLSTM
         Single-layer networks with the same ``input_size``; their hidden sizes may differ (the
         narrower ones are padded with zero units). The population starts from their weights.
+    hidden : int, optional
+        Pad to at least this many units (a member's arithmetic depends on its padded size only, not
+        on which other members share the population).
 
     Notes
     -----
@@ -160,9 +163,9 @@ class PopulationLSTM(nn.Module):
     (about 160 kB per sample at ``W=60``, ``H=32``, ``F=8``: 40 MB per member at ``batch_size=256``).
     """
 
-    def __init__(self, members: Sequence[PanelLSTM]):
+    def __init__(self, members: Sequence[PanelLSTM], hidden: int | None = None):
         super().__init__()
-        hidden = max(m.lstm.hidden_size for m in members)
+        hidden = max([m.lstm.hidden_size for m in members] + [hidden or 0])
         self.sizes = [m.lstm.hidden_size for m in members]
         self.hidden = hidden
         stacked = [self._padded(m, hidden) for m in members]
