@@ -8,6 +8,8 @@ LSTMForecaster
 fit_population
     Train many ``LSTMForecaster`` (seeds, hidden sizes, learning rates...) at once as one batched
     network (:mod:`seqfolio.signals.population`).
+LSTMEnsemble
+    The mean forecast of N seeds of one ``LSTMForecaster``, trained as one population.
 LSTMAllocator
     Long-only weights straight from an LSTM trained on minus the Sharpe ratio (allocator protocol).
 volatility_to_covariance, returns_to_expected, shrink_correlation, exposure_multiplier
@@ -28,6 +30,7 @@ from seqfolio.signals.convert import (
     shrink_correlation,
     volatility_to_covariance,
 )
+from seqfolio.signals.ensemble import LSTMEnsemble
 from seqfolio.signals.features import (
     FEATURE_NAMES,
     build_features,
@@ -43,6 +46,7 @@ __all__ = [
     "FEATURE_NAMES",
     "TARGETS",
     "LSTMAllocator",
+    "LSTMEnsemble",
     "LSTMForecaster",
     "build_features",
     "exposure_multiplier",

@@ -685,13 +685,17 @@ class LSTMForecaster(BaseEstimator):
         """
         from seqfolio.signals._persist import write_payload
 
+        write_payload(self._payload(), path)
+
+    def _payload(self) -> dict[str, Any]:
+        """What :meth:`save` writes (also a member's entry in a saved ``LSTMEnsemble``)."""
         self._check_fitted("save")
         assets = list(self.assets_)
         if not all(isinstance(a, (str, int)) for a in assets):
             raise TypeError(
                 f"{type(self).__name__}.save: asset names must be str or int to be saved."
             )
-        payload: dict[str, Any] = {
+        return {
             "format": _FORMAT,
             "params": self.get_params(deep=False),
             "input_size": int(self.model_.lstm.input_size),
@@ -704,16 +708,21 @@ class LSTMForecaster(BaseEstimator):
             "n_train_samples": int(self.n_train_samples_),
             "n_validation_samples": int(self.n_validation_samples_),
         }
-        write_payload(payload, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> LSTMForecaster:
         """Rebuild a fitted forecaster written by :meth:`save` (``torch.load(weights_only=True)``)."""
-        from seqfolio.signals._persist import read_payload, rebuilding, require_finite
+        from seqfolio.signals._persist import read_payload
+
+        return cls._from_payload(read_payload(path, cls.__name__, _FORMAT), path)
+
+    @classmethod
+    def _from_payload(cls, payload: dict[str, Any], path: str | os.PathLike[str]) -> LSTMForecaster:
+        """The forecaster a :meth:`_payload` describes (``path`` only names the file in errors)."""
+        from seqfolio.signals._persist import rebuilding, require_finite
         from seqfolio.signals._torch import resolve_device
         from seqfolio.signals.models import PanelLSTM
 
-        payload = read_payload(path, cls.__name__, _FORMAT)
         require_finite(
             payload, ("state_dict", "feature_scaler", "target_scaler"), path, cls.__name__
         )
