@@ -36,8 +36,8 @@ class _Recurrence(torch.autograd.Function):
     preallocated buffer (fresh large tensors every step cost page faults). Gates are stored in the
     order (input, forget, output, cell). tanh(z) = 2 sigmoid(2z) - 1, and torch's CPU tanh is ~6x
     slower than its sigmoid: the cell gate's weights are doubled (exact in floating point) so that one
-    sigmoid covers all four gates. Layout (member, time, sample, unit), so that the weight gradients
-    are one ``bmm`` over all time steps without a copy.
+    sigmoid covers all four gates. Layout (time, member, sample, unit): each step's slices are
+    contiguous; the weight gradients are accumulated step by step.
     """
 
     @staticmethod
@@ -59,54 +59,55 @@ class _Recurrence(torch.autograd.Function):
         # for the backward pass every step is kept; without it two slots are reused
         keep = ctx.needs_input_grad[1]
         slots = steps + 1 if keep else 2
-        inputs = torch.empty(p, slots, b, f + hidden + 1, **new)  # [x_t, h_t, 1]
+        inputs = torch.empty(slots, p, b, f + hidden + 1, **new)  # [x_t, h_t, 1]
         if keep:
-            inputs[:, :steps, :, :f] = x.transpose(1, 2)
-            inputs[:, steps, :, :f] = 0.0
-        inputs[:, 0, :, f:] = 0.0
+            inputs[:steps, :, :, :f] = x.permute(2, 0, 1, 3)
+            inputs[steps, :, :, :f] = 0.0
+        inputs[0, :, :, f:] = 0.0
         inputs[..., -1] = 1.0
-        gates = torch.empty(p, steps if keep else 1, b, 4 * hidden, **new)
-        cells = torch.empty(p, slots, b, hidden, **new)
-        tanh_cells = torch.empty(p, steps if keep else 1, b, hidden, **new)
-        cells[:, 0] = 0.0
+        gates = torch.empty(steps if keep else 1, p, b, 4 * hidden, **new)
+        cells = torch.empty(slots, p, b, hidden, **new)
+        tanh_cells = torch.empty(steps if keep else 1, p, b, hidden, **new)
+        cells[0] = 0.0
         for t in range(steps):
             now, after = (t, t + 1) if keep else (t % 2, (t + 1) % 2)
             if not keep:
-                inputs[:, now, :, :f] = x[:, :, t]
-            g = gates[:, t if keep else 0]
-            torch.bmm(inputs[:, now], weights, out=g)
+                inputs[now, :, :, :f] = x[:, :, t]
+            g = gates[t if keep else 0]
+            torch.bmm(inputs[now], weights, out=g)
             g.sigmoid_()
             i, fg, o, gg = g.split(hidden, dim=-1)
             gg.mul_(2.0).sub_(1.0)
-            c = cells[:, after]
-            torch.mul(fg, cells[:, now], out=c)
+            c = cells[after]
+            torch.mul(fg, cells[now], out=c)
             c.addcmul_(i, gg)
-            tc = tanh_cells[:, t if keep else 0]
+            tc = tanh_cells[t if keep else 0]
             torch.mul(c, 2.0, out=tc)
             tc.sigmoid_().mul_(2.0).sub_(1.0)
-            torch.mul(o, tc, out=inputs[:, after, :, f:-1])
+            torch.mul(o, tc, out=inputs[after, :, :, f:-1])
         if keep:
             ctx.save_for_backward(w_hh, inputs, gates, cells, tanh_cells)
-        return inputs[:, steps if keep else steps % 2, :, f:-1].clone()
+        return inputs[steps if keep else steps % 2, :, :, f:-1].clone()
 
     @staticmethod
     def backward(ctx: Any, d_last: torch.Tensor) -> tuple[torch.Tensor | None, ...]:  # type: ignore[override]
         w_hh, inputs, gates, cells, tanh_cells = ctx.saved_tensors
-        p, steps, b, four_h = gates.shape
+        steps, p, b, four_h = gates.shape
         hidden = four_h // 4
         f = inputs.shape[3] - hidden - 1
-        d_pre = torch.empty_like(gates)
-        deriv = torch.empty(p, b, four_h, dtype=gates.dtype, device=gates.device)
-        tmp = torch.empty(p, b, hidden, dtype=gates.dtype, device=gates.device)
+        new = {"dtype": gates.dtype, "device": gates.device}
+        d = torch.empty(p, b, four_h, **new)
+        deriv = torch.empty(p, b, four_h, **new)
+        tmp = torch.empty(p, b, hidden, **new)
+        d_w = torch.zeros(p, f + hidden + 1, four_h, **new)  # the last row: the biases' gradient
         w_hh_t = w_hh.transpose(1, 2).contiguous()
         dh = d_last.contiguous().clone()
         dc = torch.zeros_like(dh)
+        di, df, do, dg = d.split(hidden, dim=-1)
         for t in range(steps - 1, -1, -1):
-            g = gates[:, t]
+            g = gates[t]
             i, fg, o, gg = g.split(hidden, dim=-1)
-            tc = tanh_cells[:, t]
-            d = d_pre[:, t]
-            di, df, do, dg = d.split(hidden, dim=-1)
+            tc = tanh_cells[t]
             # derivative of each activation at its input: s(1 - s) for sigmoids, 1 - g^2 for tanh
             torch.mul(g, g, out=deriv)
             deriv[..., : 3 * hidden].neg_().add_(g[..., : 3 * hidden])
@@ -116,15 +117,13 @@ class _Recurrence(torch.autograd.Function):
             tmp.sub_(1.0).mul_(o).mul_(dh)
             dc.sub_(tmp)  # dc += dh * o * (1 - tanh(c)^2)
             torch.mul(dc, gg, out=di)
-            torch.mul(dc, cells[:, t], out=df)
+            torch.mul(dc, cells[t], out=df)
             torch.mul(dc, i, out=dg)
             d.mul_(deriv)
             dc.mul_(fg)
+            d_w.baddbmm_(inputs[t].transpose(1, 2), d)
             if t > 0:
                 torch.bmm(d, w_hh_t, out=dh)
-        flat_d = d_pre.view(p, steps * b, four_h)
-        flat_in = inputs[:, :steps].reshape(p, steps * b, f + hidden + 1)
-        d_w = torch.bmm(flat_in.transpose(1, 2), flat_d)  # the last row: the biases' gradient
         return None, d_w[:, :f], d_w[:, f:-1], d_w[:, -1], d_w[:, -1].clone()
 
 
