@@ -60,7 +60,9 @@ def population_throughput(prices, *, sizes, threads, hidden, epochs, loop_cap, r
                         _members(k, n_threads, hidden, epochs),
                     ),
                 )
-            rows.append([n_threads, k, f"{loop:,.0f}", f"{population:,.0f}", f"{population / loop:.2f}x"])
+            rows.append(
+                [n_threads, k, f"{loop:,.0f}", f"{population:,.0f}", f"{population / loop:.2f}x"]
+            )
             print(f"  threads={n_threads} K={k}: loop {loop:,.0f}/s, population {population:,.0f}/s",
                   flush=True)  # fmt: skip
     print()

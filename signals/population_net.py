@@ -29,6 +29,18 @@ _ORDER = [0, 1, 3, 2]
 _PARAMS = ("w_ih", "w_hh", "b_ih", "b_hh", "head_w", "head_b")
 
 
+def _member_rows(steps: int, p: int, b: int, width: int, new: dict[str, Any]) -> torch.Tensor:
+    """An empty (steps, p, b, width) tensor whose members are not adjacent in memory.
+
+    torch runs a sigmoid over a contiguous tensor as one flat array, vector lanes plus a scalar
+    tail whose results differ in the last bit; with a gap after each member's block every member
+    is its own row, so its bits do not depend on how many members share the tensor (which makes
+    the results independent of ``n_threads`` and of early-stopped members leaving the population).
+    """
+    store = torch.empty(steps, p, b * width + 1, **new)
+    return store[..., : b * width].view(steps, p, b, width)
+
+
 class _Recurrence(torch.autograd.Function):
     """Last hidden state of a batched LSTM: forward loop over time, hand-written BPTT backward.
 
@@ -65,9 +77,9 @@ class _Recurrence(torch.autograd.Function):
             inputs[steps, :, :, :f] = 0.0
         inputs[0, :, :, f:] = 0.0
         inputs[..., -1] = 1.0
-        gates = torch.empty(steps if keep else 1, p, b, 4 * hidden, **new)
+        gates = _member_rows(steps if keep else 1, p, b, 4 * hidden, new)
         cells = torch.empty(slots, p, b, hidden, **new)
-        tanh_cells = torch.empty(steps if keep else 1, p, b, hidden, **new)
+        tanh_cells = _member_rows(steps if keep else 1, p, b, hidden, new)
         cells[0] = 0.0
         for t in range(steps):
             now, after = (t, t + 1) if keep else (t % 2, (t + 1) % 2)
@@ -100,8 +112,8 @@ class _Recurrence(torch.autograd.Function):
         deriv = torch.empty(p, b, four_h, **new)
         tmp = torch.empty(p, b, hidden, **new)
         d_w = torch.zeros(p, f + hidden + 1, four_h, **new)  # the last row: the biases' gradient
-        w_hh_t = w_hh.transpose(1, 2).contiguous()
         dh = d_last.contiguous().clone()
+        dh_t = torch.empty(p, hidden, b, **new)
         dc = torch.zeros_like(dh)
         di, df, do, dg = d.split(hidden, dim=-1)
         for t in range(steps - 1, -1, -1):
@@ -123,7 +135,10 @@ class _Recurrence(torch.autograd.Function):
             dc.mul_(fg)
             d_w.baddbmm_(inputs[t].transpose(1, 2), d)
             if t > 0:
-                torch.bmm(d, w_hh_t, out=dh)
+                # W_hh d^T, not d W_hh^T: MKL's result for the latter depends on the number of
+                # members in the batch (in the last bit, for some shapes); this one does not
+                torch.bmm(w_hh, d.transpose(1, 2), out=dh_t)
+                dh.copy_(dh_t.transpose(1, 2))
         return None, d_w[:, :f], d_w[:, f:-1], d_w[:, -1], d_w[:, -1].clone()
 
 

@@ -48,6 +48,16 @@ def _per_member(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return values.view(-1, *([1] * (like.dim() - 1)))
 
 
+def _member_losses(
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    outputs: torch.Tensor,
+    targets: torch.Tensor,
+) -> torch.Tensor:
+    """(A,) losses, member by member: each computed exactly as for a model alone (a vmapped loss
+    runs over all members as one array, and its last bits would depend on the population's size)."""
+    return torch.stack([loss_fn(out, y) for out, y in zip(outputs, targets, strict=True)])
+
+
 def _validation_losses(
     params: Sequence[torch.Tensor],
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
@@ -61,7 +71,7 @@ def _validation_losses(
             outputs.append(population_forward(x.unsqueeze(0), params))
             targets.append(y)
         out = torch.cat(outputs, dim=1)
-        return torch.vmap(loss_fn)(out, torch.cat(targets).expand_as(out))
+        return _member_losses(loss_fn, out, torch.cat(targets).expand_as(out))
 
 
 def train_population(
@@ -81,7 +91,7 @@ def train_population(
     net : PopulationLSTM
         The members' initial weights, on the device the data live on.
     loss_fn : callable
-        ``loss_fn(outputs, targets) -> scalar`` for one member (vmapped over the members).
+        ``loss_fn(outputs, targets) -> scalar`` for one member.
     train_data, validation_data : Batches
         Shared by all members; ``validation_data=None`` keeps the weights with the lowest training
         loss and runs every member for its ``max_epochs``.
@@ -124,7 +134,7 @@ def train_population(
     def step(x: torch.Tensor, y: torch.Tensor, epoch: int) -> None:
         rows = torch.tensor(active, device=params[0].device)
         current = [p[rows].requires_grad_() for p in params]
-        losses = torch.vmap(loss_fn)(population_forward(x, current), y)
+        losses = _member_losses(loss_fn, population_forward(x, current), y)
         finite = torch.isfinite(losses.detach())
         grads = torch.autograd.grad(torch.where(finite, losses, 0.0).sum(), current)
         # clip_grad_norm_ per member: the global L2 norm of the member's gradients

@@ -89,12 +89,15 @@ def test_different_windows_train_as_separate_populations(prices: pd.DataFrame) -
 
 
 def test_thread_count_does_not_change_a_bit(prices: pd.DataFrame) -> None:
-    configs = [dict(BASE, random_state=s, hidden_size=4 + s) for s in range(4)]
+    # five members on two threads (3 + 2), odd sizes, some stopping early (the population shrinks)
+    configs = [dict(BASE, random_state=s, hidden_size=3 + s, batch_size=50, max_epochs=5,
+                    patience=1 + s % 2, learning_rate=1e-2) for s in range(5)]  # fmt: skip
     one = fit_population([LSTMForecaster(**c) for c in configs], prices, n_threads=1)
     two = fit_population([LSTMForecaster(**c) for c in configs], prices, n_threads=2)
     for a, b in zip(one, two, strict=True):
         sa, sb = a.model_.state_dict(), b.model_.state_dict()
         assert all(torch.equal(sa[name], sb[name]) for name in sa)
+    assert len({m.training_.epochs for m in one}) > 1
 
 
 def test_member_saves_and_loads(prices: pd.DataFrame, tmp_path: Any) -> None:
