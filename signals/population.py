@@ -121,10 +121,11 @@ def fit_population(
     is the same tensors on either. Memory per member, with ``W`` the window, ``F`` = 8 features,
     ``H`` the (padded) hidden size, in float32: parameters ``4 * (4H(F + H + 2) + H + 1)`` bytes
     (22 kB at ``H=32``), kept about six times (weights, best weights, Adam's two moments, gradients
-    and a working copy); activations for the backward pass ``4 * W * (2F + 11H + 1)`` bytes per
-    training sample, i.e. times ``batch_size`` (89 kB per sample at ``W=60``, ``H=32``: 23 MB per
-    member at ``batch_size=256``). Validation runs forward-only, in chunks of 1024 samples.
-    Size ``K`` so that ``K * batch_size * 4W(2F + 11H + 1)`` bytes fit in memory.
+    and a working copy); activations kept for the backward pass (inputs, gates, cells) and the batch
+    of windows ``4 * W * (2F + 7H + 1)`` bytes per training sample, i.e. times ``batch_size`` (58 kB
+    per sample at ``W=60``, ``H=32``: 15 MB per member at ``batch_size=256``, 1 GB for K=64).
+    Validation runs forward-only, in chunks of 1024 samples, keeping two time steps. Size ``K`` so
+    that ``K * batch_size * 4W(2F + 7H + 1)`` bytes fit in memory.
 
     Examples
     --------

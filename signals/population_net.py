@@ -173,11 +173,8 @@ class PopulationLSTM(nn.Module):
     ``forward(x)`` takes ``x`` of shape (K, batch, window, input_size) — each member its own batch —
     or (1, batch, window, input_size) shared by all, and returns (K, batch) raw outputs.
 
-    Memory per member, in float32 bytes, with ``H`` the padded hidden size, ``F`` the features and
-    ``W`` the window: parameters ``4 * (4H(F + H + 2) + H + 1)``, the same again twice for Adam's two
-    moments and once for the best weights kept for early stopping; activations kept for the backward
-    pass ``4 * W * (2 * 4H + 2H + F)`` per training sample, i.e. times ``batch_size`` per member
-    (about 160 kB per sample at ``W=60``, ``H=32``, ``F=8``: 40 MB per member at ``batch_size=256``).
+    Memory per member: see :func:`~seqfolio.signals.fit_population` (about ``4 * W * (2F + 7H + 1)``
+    bytes of activations per training sample, W the window, F the features, H the padded width).
     """
 
     def __init__(self, members: Sequence[PanelLSTM], hidden: int | None = None):
