@@ -1,16 +1,16 @@
 """A population of K single-layer panel LSTMs as one network with a leading population dimension.
 
 ``torch.nn.LSTM`` cannot be vmapped (pytorch issues #105982, #112459), so the recurrence is written
-with batched matrix products over stacked weights. The input projection of every time step is one
-``bmm`` before the loop, each step is one ``baddbmm`` for all four gates, and the backward pass is
-hand-written (back-propagation through time over the stored gates) instead of an autograd graph of
-``window`` steps: that halves the cost of a step and keeps the per-step Python overhead to a few
-kernels, shared by the K members.
+with batched matrix products over stacked weights: one ``bmm`` per time step for all four gates of all
+members, and a hand-written backward pass (back-propagation through time over the stored gates)
+instead of an autograd graph of ``window`` steps, which halves the cost and keeps the per-step Python
+overhead to a few kernels shared by the K members.
 
-Member ``k`` is the :class:`~seqfolio.signals.models.PanelLSTM` packed by :meth:`PopulationLSTM.pack`,
-its hidden units padded with zeros up to the population's widest member. A padded unit has zero
-weights, so its gates are constant, its state stays 0 and its gradients are exactly 0: it never moves
-and never changes the member's output.
+Member ``k`` is a :class:`~seqfolio.signals.models.PanelLSTM` stacked by :class:`PopulationLSTM`,
+its hidden units padded with zeros up to the population's width. A padded unit has zero weights, so
+its state stays 0 and its gradients are exactly 0: it never moves and never changes the member's
+output. A member's arithmetic depends on its own weights, data and padded width only — not on which
+other members share the population — so results do not depend on how members are grouped.
 """
 
 from __future__ import annotations
