@@ -114,6 +114,7 @@ class _Recurrence(torch.autograd.Function):
         d = torch.empty(p, b, four_h, **new)
         deriv = torch.empty(p, b, four_h, **new)
         tmp = torch.empty(p, b, hidden, **new)
+        ones = torch.ones(p, b, hidden, **new)
         d_w = torch.zeros(p, f + hidden + 1, four_h, **new)  # the last row: the biases' gradient
         dh = d_last.contiguous().clone()
         dh_t = torch.empty(p, hidden, b, **new)
@@ -123,14 +124,13 @@ class _Recurrence(torch.autograd.Function):
             g = gates[t]
             i, fg, o, gg = g.split(hidden, dim=-1)
             tc = tanh_cells[t]
-            # derivative of each activation at its input: s(1 - s) for sigmoids, 1 - g^2 for tanh
-            torch.mul(g, g, out=deriv)
-            deriv[..., : 3 * hidden].neg_().add_(g[..., : 3 * hidden])
-            deriv[..., 3 * hidden :].neg_().add_(1.0)
+            # derivative of each activation at its input: s - s^2 for sigmoids, 1 - g^2 for tanh
+            sig = g[..., : 3 * hidden]
+            torch.addcmul(sig, sig, sig, value=-1.0, out=deriv[..., : 3 * hidden])
+            torch.addcmul(ones, gg, gg, value=-1.0, out=deriv[..., 3 * hidden :])
             torch.mul(dh, tc, out=do)  # d output gate (before its derivative)
-            torch.mul(tc, tc, out=tmp)
-            tmp.sub_(1.0).mul_(o).mul_(dh)
-            dc.sub_(tmp)  # dc += dh * o * (1 - tanh(c)^2)
+            torch.addcmul(ones, tc, tc, value=-1.0, out=tmp).mul_(o)
+            dc.addcmul_(tmp, dh)  # dc += dh * o * (1 - tanh(c)^2)
             torch.mul(dc, gg, out=di)
             torch.mul(dc, cells[t], out=df)
             torch.mul(dc, i, out=dg)
