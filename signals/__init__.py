@@ -5,6 +5,11 @@ Public API
 LSTMForecaster
     Panel LSTM forecasting ``"volatility"``, ``"return"``, ``"regime"``, ``"drawdown"`` or
     ``"correlation"`` per asset over the next ``horizon`` bars.
+fit_population
+    Train many ``LSTMForecaster`` (seeds, hidden sizes, learning rates...) at once as one batched
+    network (:mod:`seqfolio.signals.population`).
+LSTMEnsemble
+    The mean forecast of N seeds of one ``LSTMForecaster``, trained as one population.
 LSTMAllocator
     Long-only weights straight from an LSTM trained on minus the Sharpe ratio (allocator protocol).
 volatility_to_covariance, returns_to_expected, shrink_correlation, exposure_multiplier
@@ -25,6 +30,7 @@ from seqfolio.signals.convert import (
     shrink_correlation,
     volatility_to_covariance,
 )
+from seqfolio.signals.ensemble import LSTMEnsemble
 from seqfolio.signals.features import (
     FEATURE_NAMES,
     build_features,
@@ -33,16 +39,19 @@ from seqfolio.signals.features import (
     min_ffd_d,
 )
 from seqfolio.signals.forecaster import LSTMForecaster
+from seqfolio.signals.population import fit_population
 from seqfolio.signals.targets import TARGETS
 
 __all__ = [
     "FEATURE_NAMES",
     "TARGETS",
     "LSTMAllocator",
+    "LSTMEnsemble",
     "LSTMForecaster",
     "build_features",
     "exposure_multiplier",
     "ffd_weights",
+    "fit_population",
     "frac_diff_ffd",
     "min_ffd_d",
     "returns_to_expected",

@@ -461,49 +461,21 @@ class LSTMForecaster(BaseEstimator):
             For an invalid parameter, a history too short for ``window`` + ``horizon``, or no complete
             sample in the training or validation block.
         """
-        self._validate_params()
-        owner = type(self).__name__
-        where = f"{owner}.fit"
-        frame = check_price_frame(prices, where)
-        minimum = self._warmup(None) + self.window + self.horizon + _MIN_SAMPLE_BARS
-        if len(frame) < minimum:
-            raise ValueError(
-                f"{where}: prices need at least {minimum} rows for window={self.window}, "
-                f"horizon={self.horizon} (63 bars of feature warm-up + window + horizon + "
-                f"{_MIN_SAMPLE_BARS}); got {len(frame)}. Pass a longer history or shorten window/horizon."
-            )
-        warm = self.warm_start and hasattr(self, "model_")
-        if warm and list(frame.columns) != list(self.assets_):
-            raise ValueError(
-                f"{where}: warm_start=True needs the same assets, in the same order, as the previous fit."
-            )
+        frame, warm = self._fit_input(prices)
 
         from seqfolio.signals._torch import compute_threads, resolve_device, seeded
-        from seqfolio.signals.datasets import PanelWindows
-        from seqfolio.signals.models import PanelLSTM
         from seqfolio.signals.trainer import train
 
-        device = resolve_device(self.device, owner)
+        device = resolve_device(self.device, type(self).__name__)
         data = self._prepare(frame, warm)
-        features, y, train_idx, val_idx = data.features, data.labels, data.train, data.validation
 
         # 4. Network and training.
         with (
             compute_threads(self.n_threads, device) as workers,
             seeded(self.random_state, device) as generator,
         ):
-            if warm:
-                model = self.model_.to(device)
-            else:
-                # int(): torch's LSTM rejects numpy integers (hidden_size=np.int64(8))
-                model = PanelLSTM(
-                    features.shape[2], int(self.hidden_size), int(self.num_layers), self.dropout
-                )
-                model = model.to(device)
-            train_data = PanelWindows(features, y, train_idx, self.window, device)
-            val_data = (
-                PanelWindows(features, y, val_idx, self.window, device) if len(val_idx) else None
-            )
+            model = self.model_.to(device) if warm else self._network(data).to(device)
+            train_data, val_data = self._datasets(data, device)
             result = train(
                 model,
                 self._loss(),
@@ -518,7 +490,53 @@ class LSTMForecaster(BaseEstimator):
                 progress=self.progress,
                 workers=workers,
             )
+        self._set_fitted(frame, data, model, result)
+        return self
 
+    # the parts of ``fit``, shared with :func:`seqfolio.signals.population.fit_population`
+    def _fit_input(self, prices: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+        """Validate the parameters and the training prices; return the price frame and whether the
+        fit warm-starts."""
+        self._validate_params()
+        where = f"{type(self).__name__}.fit"
+        frame = check_price_frame(prices, where)
+        minimum = self._warmup(None) + self.window + self.horizon + _MIN_SAMPLE_BARS
+        if len(frame) < minimum:
+            raise ValueError(
+                f"{where}: prices need at least {minimum} rows for window={self.window}, "
+                f"horizon={self.horizon} (63 bars of feature warm-up + window + horizon + "
+                f"{_MIN_SAMPLE_BARS}); got {len(frame)}. Pass a longer history or shorten window/horizon."
+            )
+        warm = bool(self.warm_start) and hasattr(self, "model_")
+        if warm and list(frame.columns) != list(self.assets_):
+            raise ValueError(
+                f"{where}: warm_start=True needs the same assets, in the same order, as the previous fit."
+            )
+        return frame, warm
+
+    def _network(self, data: PreparedData) -> Any:
+        """A freshly initialised network for ``data`` (draws from torch's global RNG)."""
+        from seqfolio.signals.models import PanelLSTM
+
+        # int(): torch's LSTM rejects numpy integers (hidden_size=np.int64(8))
+        return PanelLSTM(
+            data.features.shape[2], int(self.hidden_size), int(self.num_layers), self.dropout
+        )
+
+    def _datasets(self, data: PreparedData, device: Any) -> tuple[Any, Any]:
+        """The training and validation samples as tensors on ``device`` (validation None if empty)."""
+        from seqfolio.signals.datasets import PanelWindows
+
+        train_data = PanelWindows(data.features, data.labels, data.train, self.window, device)
+        val_data = (
+            PanelWindows(data.features, data.labels, data.validation, self.window, device)
+            if len(data.validation)
+            else None
+        )
+        return train_data, val_data
+
+    def _set_fitted(self, frame: pd.DataFrame, data: PreparedData, model: Any, result: Any) -> None:
+        """Store the fitted state (the attributes ending in ``_``)."""
         self.assets_ = list(frame.columns)
         self.ffd_d_ = data.ffd_d
         self.stress_level_ = data.stress_level
@@ -526,9 +544,8 @@ class LSTMForecaster(BaseEstimator):
         self.target_scaler_ = data.target_scaler
         self.model_ = model
         self.training_ = result
-        self.n_train_samples_ = len(train_idx)
-        self.n_validation_samples_ = len(val_idx)
-        return self
+        self.n_train_samples_ = len(data.train)
+        self.n_validation_samples_ = len(data.validation)
 
     # ---------------------------------------------------------------------------------------------
     # predict
@@ -668,13 +685,17 @@ class LSTMForecaster(BaseEstimator):
         """
         from seqfolio.signals._persist import write_payload
 
+        write_payload(self._payload(), path)
+
+    def _payload(self) -> dict[str, Any]:
+        """What :meth:`save` writes (also a member's entry in a saved ``LSTMEnsemble``)."""
         self._check_fitted("save")
         assets = list(self.assets_)
         if not all(isinstance(a, (str, int)) for a in assets):
             raise TypeError(
                 f"{type(self).__name__}.save: asset names must be str or int to be saved."
             )
-        payload: dict[str, Any] = {
+        return {
             "format": _FORMAT,
             "params": self.get_params(deep=False),
             "input_size": int(self.model_.lstm.input_size),
@@ -687,16 +708,21 @@ class LSTMForecaster(BaseEstimator):
             "n_train_samples": int(self.n_train_samples_),
             "n_validation_samples": int(self.n_validation_samples_),
         }
-        write_payload(payload, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> LSTMForecaster:
         """Rebuild a fitted forecaster written by :meth:`save` (``torch.load(weights_only=True)``)."""
-        from seqfolio.signals._persist import read_payload, rebuilding, require_finite
+        from seqfolio.signals._persist import read_payload
+
+        return cls._from_payload(read_payload(path, cls.__name__, _FORMAT), path)
+
+    @classmethod
+    def _from_payload(cls, payload: dict[str, Any], path: str | os.PathLike[str]) -> LSTMForecaster:
+        """The forecaster a :meth:`_payload` describes (``path`` only names the file in errors)."""
+        from seqfolio.signals._persist import rebuilding, require_finite
         from seqfolio.signals._torch import resolve_device
         from seqfolio.signals.models import PanelLSTM
 
-        payload = read_payload(path, cls.__name__, _FORMAT)
         require_finite(
             payload, ("state_dict", "feature_scaler", "target_scaler"), path, cls.__name__
         )

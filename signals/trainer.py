@@ -75,6 +75,14 @@ CHUNK = 1024
 """Samples per piece of a forward-only pass (validation loss, prediction), for the same reason."""
 
 
+def diverged_error(value: float, epoch: int, step: int, which: str) -> TrainingDiverged:
+    """The error for a ``which`` ("training" / "validation") loss that became ``value``."""
+    return TrainingDiverged(
+        f"training diverged: the {which} loss became {value} at epoch {epoch}, step {step}; no "
+        "model was produced. Lower learning_rate, set grad_clip, or check the inputs for NaN / inf."
+    )
+
+
 def epoch_order(n: int, generator: torch.Generator, budget: int | None = None) -> torch.Tensor:
     """The training-sample ids one epoch visits, in order: a seeded permutation of ``range(n)``.
 
@@ -248,11 +256,7 @@ def train(
             bar.close()
         model.load_state_dict(best_state)
         model.eval()
-        raise TrainingDiverged(
-            f"training diverged: the {which} loss became {value} at epoch {epoch}, step "
-            f"{result.steps + 1}; no model was produced. Lower learning_rate, set grad_clip, or "
-            "check the inputs for NaN / inf."
-        )
+        raise diverged_error(value, epoch, result.steps + 1, which)
 
     def check(epoch: int) -> bool:
         """Record a check; return True when training should stop."""

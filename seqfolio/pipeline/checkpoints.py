@@ -1,7 +1,7 @@
 """Checkpoints of walk-forward retrains: one file per retrained model, written atomically.
 
 A checkpoint is found again by a *key*: a SHA-256 over everything that determines the trained model —
-the model's class and parameters, the exact training prices (dates, columns, values), the way it is fitted
+the model's class and parameters (nested ones included), the exact training prices (dates, columns, values), the way it is fitted
 and, for a warm start, the key of the model it continued from. A restarted run with the same arguments
 computes the same keys, so every retrain already on disk is loaded instead of trained, and the run
 carries on from the last one; anything that changed (data, parameters, schedule) gives new keys and is
@@ -42,7 +42,13 @@ _TRAINING_VERSION = "2"
 def checkpoint_key(model: Any, prices: pd.DataFrame, *, fit_kind: str, parent: str | None) -> str:
     """SHA-256 hex digest identifying one retrain (see the module notes)."""
     h = hashlib.sha256()
-    params = {k: v for k, v in model.get_params(deep=False).items() if k not in _IGNORED_PARAMS}
+    # deep: a nested estimator (LSTMEnsemble's forecaster) counts by its parameters, each hashed
+    # on its own, never by its repr (which sklearn shortens with "...")
+    params = {
+        k: f"{type(v).__module__}.{type(v).__qualname__}" if hasattr(v, "get_params") else v
+        for k, v in model.get_params(deep=True).items()
+        if k.rsplit("__", 1)[-1] not in _IGNORED_PARAMS
+    }
     h.update(f"{type(model).__module__}.{type(model).__qualname__}".encode())
     h.update(f"training-v{_TRAINING_VERSION}".encode())
     h.update(repr(sorted(params.items())).encode())
