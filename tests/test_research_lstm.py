@@ -32,16 +32,21 @@ def lstm_vol(**kw) -> PortfolioConfig:
     return PortfolioConfig("hrp", lookback=40, signal="lstm-vol", model={**TINY, **kw})
 
 
-@pytest.mark.parametrize("weights_model", [False, True], ids=["lstm-vol>hrp", "lstm-weights"])
-def test_target_weights_equal_the_engines_exactly(prices, weights_model):
+@pytest.mark.parametrize(
+    ("weights_model", "ensemble"),
+    [(False, 1), (True, 1), (False, 3)],
+    ids=["lstm-vol>hrp", "lstm-weights", "ensemble-of-3>hrp"],
+)
+def test_target_weights_equal_the_engines_exactly(prices, weights_model, ensemble):
     """Same signal, allocator, retrain schedule, training window and seed: the research path's
-    targets equal backtrader's on every decision date, bit for bit (tolerance 0)."""
+    targets equal backtrader's on every decision date, bit for bit (tolerance 0); also for a
+    seed ensemble trained as one population (``[model] ensemble = 3``)."""
     from seqfolio.backtest import run_backtest
 
     config = (
         PortfolioConfig("lstm-weights", lookback=40, model=TINY_WEIGHTS)
         if weights_model
-        else lstm_vol()
+        else lstm_vol(**({"ensemble": ensemble} if ensemble > 1 else {}))
     )
     common = dict(lookback=40, rebalance="monthly", start="2014-02-01", retrain="quarterly",
                   train_window=200)  # fmt: skip

@@ -15,8 +15,10 @@ name                model
 ==================  ==========================================================
 
 Model settings (a config's ``[model]`` table) are the estimators' own parameter names, plus ``seed``
-(``random_state``) and ``ffd`` (fractional differentiation of the price feature on / off: ``ffd_d =
-"auto"`` / ``None``). Unset ones take :data:`MODEL_DEFAULTS`.
+(``random_state``), ``ffd`` (fractional differentiation of the price feature on / off: ``ffd_d =
+"auto"`` / ``None``) and, for a signal, ``ensemble = N``: the mean forecast of N seeds (``seed`` ..
+``seed + N - 1``) trained together as one population (:class:`~seqfolio.signals.LSTMEnsemble`; single
+layer, no dropout). Unset ones take :data:`MODEL_DEFAULTS`.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from seqfolio._validation import check_bool, check_choice
+from seqfolio._validation import check_bool, check_choice, check_int
 
 __all__ = [
     "LSTM_ALLOCATOR",
@@ -57,7 +59,7 @@ cores); a configuration's ``[model]`` table overrides them key by key."""
 _FORECASTER_KEYS = (
     "window", "horizon", "hidden_size", "num_layers", "dropout", "max_epochs", "batch_size",
     "learning_rate", "patience", "validation_fraction", "sample_stride", "ffd",
-    "ffd_threshold", "seed",
+    "ffd_threshold", "seed", "ensemble",
 )  # fmt: skip
 _ALLOCATOR_KEYS = (
     "window", "hidden_size", "dropout", "max_epochs", "batch_size", "learning_rate", "patience",
@@ -133,7 +135,16 @@ def make_model(
         model = LSTMAllocator(n_threads=n_threads, **params)
     else:
         params = {**MODEL_DEFAULTS["forecaster"], **_estimator_params(settings, owner)}
+        members = check_int(owner, "model.ensemble", params.pop("ensemble", 1), low=1)
         model = LSTMForecaster(target=SIGNALS[signal], n_threads=n_threads, **params)
+        if members > 1:
+            from seqfolio.signals import LSTMEnsemble
+
+            model._validate_params()
+            seed = model.random_state
+            model = LSTMEnsemble(model.set_params(random_state=None, n_threads=1),
+                                 n_members=members, random_state=seed, n_threads=n_threads)  # fmt: skip
+            return model
     model._validate_params()  # a bad value fails now, not at the first retrain of a study
     return model
 

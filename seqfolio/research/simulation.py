@@ -63,6 +63,7 @@ def target_weights(
     train_window: int | str = defaults.TRAIN_BARS,
     checkpoint_dir: Any = None,
     fit_until: pd.Timestamp | None = None,
+    fit: Any = None,
 ) -> Targets:
     """Decide target weights on every scheduled bar in ``[start, end]`` from closes up to that bar.
 
@@ -88,6 +89,9 @@ def target_weights(
     fit_until : Timestamp, optional
         A model needed before the first scheduled retrain is trained on the closes up to this bar
         (a walk-forward window's training part) instead of on the decision bar's.
+    fit : callable, optional
+        ``fit(model, prices) -> fitted model`` for the retrainer (default: the model's own fit);
+        a study passes a population's (:class:`~seqfolio.research.population.PopulationFit`).
     """
     from seqfolio.allocators import make_allocator
     from seqfolio.pipeline import (
@@ -108,7 +112,7 @@ def target_weights(
         source = ModelRetrainer(
             model, lambda date, n: prices.loc[:date].iloc[-n if n else 0 :],
             train_window=train_window, checkpoint_dir=checkpoint_dir, owner=owner,
-            bootstrap_at=fit_until,
+            bootstrap_at=fit_until, fit=fit,
         )  # fmt: skip
     steps = build_steps(
         allocator=make_allocator(allocator, owner=owner), lookback=lookback,

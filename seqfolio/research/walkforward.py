@@ -10,7 +10,7 @@ and the daily returns are cut back into windows for per-window statistics.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -25,6 +25,7 @@ from seqfolio.research.config import PortfolioConfig
 from seqfolio.research.evaluator import Evaluation, drop_empty_rows, evaluate_weights
 from seqfolio.research.overfitting import overfitting_summary
 from seqfolio.research.parallel import Runner, executor
+from seqfolio.research.population import PopulationTask, population_groups
 from seqfolio.research.simulation import Targets, target_weights
 from seqfolio.research.splits import Window, walk_forward_windows
 from seqfolio.stats import sharpe_summary
@@ -45,7 +46,9 @@ class WindowTask:
     cache_dir: str | None = None
 
 
-def decide_window(prices: pd.DataFrame, task: WindowTask) -> Targets:
+def decide_window(
+    prices: pd.DataFrame, task: WindowTask, fit: Callable[[Any, pd.DataFrame], Any] | None = None
+) -> Targets:
     """Target weights for every scheduled decision in the task's test part, with the decisions that
     were skipped or fell back and why (runs on a worker).
 
@@ -64,6 +67,7 @@ def decide_window(prices: pd.DataFrame, task: WindowTask) -> Targets:
             retrain=config.retrain,
             train_window="expanding" if task.expanding else window.train_stop - window.train_start,
             fit_until=prices.index[window.train_stop - 1],
+            fit=fit,
             checkpoint_dir=(
                 None if task.cache_dir is None else f"{task.cache_dir}/window-{window.number:03d}"
             ),
@@ -78,6 +82,15 @@ def decide_window(prices: pd.DataFrame, task: WindowTask) -> Targets:
         end=test[-1],
         **extra,
     )
+
+
+def decide_task(prices: pd.DataFrame, task: WindowTask | Any) -> list[Targets]:
+    """The targets of a task's configurations (one, or a population's; runs on a worker)."""
+    from seqfolio.research.population import decide_population
+
+    if isinstance(task, WindowTask):
+        return [decide_window(prices, task)]
+    return decide_population(prices, task)
 
 
 def _as_targets(decided: Targets | pd.DataFrame) -> Targets:
@@ -238,6 +251,7 @@ def walk_forward(
     run: Runner | None = None,
     seeds: int | Sequence[int] | None = None,
     cache_dir: str | None = None,
+    population: bool = True,
 ) -> WalkForwardReport:
     """Walk-forward evaluation of several configurations on the same windows.
 
@@ -264,6 +278,11 @@ def walk_forward(
         training prices, the settings and the seed): a repeated or resumed study loads them instead
         of training, and configurations that share a model (the same signal and settings feeding
         different allocators) train it once.
+    population : bool, default True
+        Train the forecasters of configurations that can share a population (the seeds of one
+        configuration; other hidden sizes or learning rates of the same network shapes) together in
+        each window (:mod:`seqfolio.research.population`): each member equals its lone fit to 1e-5 in
+        the network output. False fits each model alone, bit-identical to the engine's fits.
     start, end : date-like, optional
         Restrict the data (``start`` is where the first training part begins). Rows with no price
         at all (blank holiday rows) are then dropped: they are not bars (as in backtrader).
@@ -297,16 +316,24 @@ def walk_forward(
     windows = walk_forward_windows(
         len(prices), train=train, test=test, purge=purge, embargo=embargo, expanding=expanding
     )
+    groups = population_groups(configs) if population else [[i] for i in range(len(configs))]
     tasks = [
-        WindowTask(config, window, expanding, cache_dir) for config in configs for window in windows
-    ]
+        WindowTask(configs[g[0]], window, expanding, cache_dir) if len(g) == 1
+        else PopulationTask(tuple(configs[i] for i in g), window, expanding, cache_dir)
+        for g in groups for window in windows
+    ]  # fmt: skip
     if run is None:
         with executor(
             workers, scheduler, progress=progress, label="walk-forward", shared=prices
         ) as runner:
-            decided = runner(decide_window, tasks)
+            results = runner(decide_task, tasks)
     else:
-        decided = run(decide_window, tasks)
+        results = run(decide_task, tasks)
+    by_config: dict[int, list[Targets]] = {}
+    for (g, _), result in zip(((g, w) for g in groups for w in windows), results, strict=True):
+        for i, targets in zip(g, result, strict=True):
+            by_config.setdefault(i, []).append(targets)
+    decided = [t for i in range(len(configs)) for t in by_config[i]]
 
     per_window_rows, returns, weights, turnovers = [], {}, {}, {}
     event_rows: list[dict[str, Any]] = []
