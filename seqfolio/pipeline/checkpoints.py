@@ -39,6 +39,21 @@ _IGNORED_PARAMS = ("progress", "n_threads")
 _TRAINING_VERSION = "2"
 
 
+def _index_bytes(index: pd.Index) -> bytes:
+    """The dates as int64 microseconds (any datetime unit, or an object index of timestamps, hashes
+    alike) with the timezone; any other index by pandas' per-value hashes."""
+    if not isinstance(index, pd.DatetimeIndex) and index.inferred_type in ("datetime", "date"):
+        try:
+            index = pd.DatetimeIndex(index)
+        except (TypeError, ValueError):  # mixed timezones: hash the values as they are
+            pass
+    if isinstance(index, pd.DatetimeIndex):
+        stamps = np.ascontiguousarray(index.as_unit("us").asi8)
+        return f"datetime-us-{index.tz}".encode() + stamps.tobytes()
+    values = pd.util.hash_pandas_object(index, index=False).to_numpy()
+    return f"{index.dtype}".encode() + np.ascontiguousarray(values).tobytes()
+
+
 def checkpoint_key(model: Any, prices: pd.DataFrame, *, fit_kind: str, parent: str | None) -> str:
     """SHA-256 hex digest identifying one retrain (see the module notes)."""
     h = hashlib.sha256()
@@ -49,7 +64,7 @@ def checkpoint_key(model: Any, prices: pd.DataFrame, *, fit_kind: str, parent: s
     h.update(fit_kind.encode())
     h.update((parent or "-").encode())
     h.update(repr([str(c) for c in prices.columns]).encode())
-    h.update(np.ascontiguousarray(prices.index.asi8).tobytes())
+    h.update(_index_bytes(prices.index))
     h.update(np.ascontiguousarray(prices.to_numpy(dtype=float)).tobytes())
     return h.hexdigest()
 
