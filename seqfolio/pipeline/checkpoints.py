@@ -35,8 +35,10 @@ __all__ = ["CheckpointStore", "atomic_write_text", "checkpoint_key"]
 _IGNORED_PARAMS = ("progress", "n_threads")
 
 # Bumped whenever the training arithmetic changes, so checkpoints from older numerics are retrained
-# rather than mixed into a run. 2: micro-batched, thread-count-independent gradients.
-_TRAINING_VERSION = "2"
+# rather than mixed into a run. 2: micro-batched, thread-count-independent gradients. 3: the O(N·T)
+# mean-correlation feature (equal to the former to ~1e-15, not bit for bit) and the per-epoch sample
+# budget of LSTMForecaster (epoch_samples="auto" subsamples panels of more than 32,768 samples).
+_TRAINING_VERSION = "3"
 
 
 def _index_bytes(index: pd.Index) -> bytes:
