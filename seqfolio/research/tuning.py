@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from seqfolio.data import assets_priced_in
 from seqfolio.research.config import PortfolioConfig
 from seqfolio.research.evaluator import drop_empty_rows
 from seqfolio.research.parallel import Runner, executor
@@ -312,7 +313,8 @@ def tune(
     space = space or SearchSpace()
     prices = drop_empty_rows(prices)  # a blank holiday row is not a bar (as in backtrader)
     cut = int(round(len(prices) * (1 - holdout)))
-    search_prices = prices.iloc[:cut]
+    # Assets listing in the hold-out have no price in the search: left out of it (INFO line).
+    search_prices = assets_priced_in(prices, None, prices.index[cut - 1], owner="tune").iloc[:cut]
     windows = walk_forward_windows(len(search_prices), train=train, test=test)
     objective = PortfolioObjective(search_prices, windows, space, commission)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -391,8 +393,9 @@ def _holdout_report(
     )
     configs = [best] if best.label == reference.label else [best, reference]
     return walk_forward(
-        prices.iloc[begin:],
+        prices,
         configs,
+        start=prices.index[begin],
         train=cut - begin,
         test=test,
         workers=workers,
