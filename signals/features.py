@@ -292,7 +292,7 @@ def ffd_orders(
 ) -> np.ndarray:
     """The :func:`min_ffd_d` of each asset's log prices (call it on the training slice only)."""
     out = []
-    longest = len(ffd_weights(0.1, threshold))  # the widest window the grid needs, roughly
+    longest = max(len(ffd_weights(k / 10, threshold)) for k in range(11))  # the grid's widest
     for col in prices.columns:
         logp = np.log(prices[col].to_numpy(dtype=float))
         if np.isfinite(logp).sum() < longest + 30:

@@ -105,6 +105,16 @@ def test_ffd_orders_falls_back_for_short_assets():
     assert orders[1] == 1.0
 
 
+@pytest.mark.parametrize("listed", range(36, 44))
+def test_ffd_orders_never_fails_on_a_short_history(listed):
+    # The widest FFD window of the grid is d = 0.3's (12 weights at threshold 1e-2), not d = 0.1's
+    # (8): an asset listed 37-41 bars passed the length check and then failed the search, which
+    # made a whole walk-forward retrain fail (500-asset scale benchmark).
+    prices = _prices(400, 2)
+    prices.iloc[: 400 - listed, 1] = np.nan
+    assert ffd_orders(prices)[1] in np.round(np.arange(0.0, 1.01, 0.1), 10)
+
+
 # ----------------------------------------------------------------------------------------------
 # Elementary features
 # ----------------------------------------------------------------------------------------------
