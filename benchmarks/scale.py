@@ -18,6 +18,9 @@ different cases never mix. Rows:
 - ``research walk-forward``: ``seqfolio.research.walkforward.walk_forward`` of HRP (lookback 252,
   monthly) on all days, train 756 / test 252.
 
+The LSTM walk-forward backtest (CLI settings) is a case of its own, run alone:
+``python benchmarks/scale.py --case lstm_walk_forward_backtest --assets 500``.
+
 Ratios are against the smallest N of the same row (or against the full-epoch fit for the budget
 row), measured in this run. Absolute times depend on the machine's load; nothing is asserted. To add
 a row, write a function ``(n_assets, quick) -> dict`` and list it in :data:`ROWS` (or, for a row
@@ -115,6 +118,23 @@ def research_walk_forward(n_assets: int, quick: bool) -> dict[str, float]:
     start = time.perf_counter()
     walk_forward(prices, [PortfolioConfig("hrp", lookback=252)], train=756, test=252)
     return {"seconds": time.perf_counter() - start}
+
+
+def lstm_walk_forward_backtest(n_assets: int, quick: bool) -> dict[str, float]:
+    """The CLI's ``--signal lstm-vol`` backtest (its network settings, quarterly retrains on 756
+    bars, HRP monthly) from 2017-10-01 to 2022-12-31 on 2,500 days. Not in the table (15 minutes
+    at N = 500 on a loaded 2-core machine); run it alone with ``--case lstm_walk_forward_backtest
+    --assets 500``."""
+    from seqfolio.backtest import run_backtest
+    from seqfolio.signals import LSTMForecaster
+
+    prices = make_universe(n_assets, 2500, seed=0, start="2013-01-02")
+    signal = LSTMForecaster(target="volatility", max_epochs=8, sample_stride=3, window=40,
+                            hidden_size=16, random_state=0)  # fmt: skip
+    result = run_backtest(prices, signal=signal, retrain="quarterly", train_window=756,
+                          start="2017-10-01", end="2022-12-31", tearsheet=None)  # fmt: skip
+    return {"seconds": result.timings["total"], "training_s": result.timings["training"],
+            "retrains": len(result.retrains)}  # fmt: skip
 
 
 #: (label, case) measured at every N.
