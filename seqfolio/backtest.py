@@ -244,6 +244,7 @@ def run_backtest(
     """
     import backtrader as bt
 
+    from seqfolio.data import assets_priced_in
     from seqfolio.strategies import RebalanceStrategy, TearSheet, WeightsHistory, add_price_feeds
     from seqfolio.strategies.feeds import check_prices
 
@@ -255,14 +256,14 @@ def run_backtest(
     end_date = naive_date(end, "end", "run_backtest", tz)
     if tz is not None:
         prices = prices.tz_localize(None)
-    if end_date is not None:
-        first = prices.index[0]
-        prices = prices.loc[:end_date]
-        if prices.empty:
-            raise ValueError(
-                f"run_backtest: no prices on or before end={end!r}: the prices start on "
-                f"{first.date()}; pass a later end (or None)."
-            )
+    if end_date is not None and prices.index[0] > end_date:
+        raise ValueError(
+            f"run_backtest: no prices on or before end={end!r}: the prices start on "
+            f"{prices.index[0].date()}; pass a later end (or None)."
+        )
+    # Assets listing after the run or delisted before `start` are left out (INFO line) before the
+    # cut to `end` would empty their columns; a column with no price at all is still an error.
+    prices = assets_priced_in(prices, start, end_date, owner="run_backtest").loc[:end_date]
     cerebro = bt.Cerebro(stdstats=False, **(cerebro_kwargs or {}))
     add_price_feeds(cerebro, prices)
     cerebro.broker.setcash(float(cash))

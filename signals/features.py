@@ -224,6 +224,12 @@ def min_ffd_d(
 def rolling_mean_correlation(log_rets: np.ndarray, window: int) -> np.ndarray:
     """Each asset's mean correlation with the other assets over the last ``window`` bars.
 
+    Cost O(N·T·window) time and O(N·T) memory: the N×N correlation matrices are never formed. With
+    ``s_j`` the standard deviation and ``m_j`` the mean of asset ``j`` over the window, the sum of
+    asset ``i``'s correlations with the valid assets ``V`` is
+    ``(sum_k r_ik u_k / window - m_i sum_j m_j / s_j) / s_i`` with ``u_k = sum_j r_jk / s_j`` (one
+    cross-sectional sum per bar of the window), minus its correlation with itself (1).
+
     Parameters
     ----------
     log_rets : ndarray of shape (T, N)
@@ -233,25 +239,31 @@ def rolling_mean_correlation(log_rets: np.ndarray, window: int) -> np.ndarray:
     Returns
     -------
     ndarray of shape (T, N)
-        ``out[t, i]`` = mean over assets ``j != i`` with a full window of ``corr(r_i, r_j)``; NaN when the
-        asset's own window is incomplete or no other asset has a full window. The mean of a row over its
-        assets equals the mean pairwise correlation of the universe at ``t``.
+        ``out[t, i]`` = mean over the assets ``j != i`` with a full window and non-zero variance of
+        ``corr(r_i, r_j)``; NaN when the asset's own window is incomplete or flat, or no other asset
+        qualifies. The mean of a row over its assets equals the mean pairwise correlation of the
+        universe at ``t``.
     """
     r = np.asarray(log_rets, dtype=float)
-    n = r.shape[1]
-    sx = rolling_sum(r, window)  # (T, N)
-    sxx = rolling_sum(r * r, window)
-    sxy = rolling_sum(r[:, :, None] * r[:, None, :], window)  # (T, N, N): NaN unless both full
-    mean = sx / window
-    var = sxx / window - mean**2
-    cov = sxy / window - mean[:, :, None] * mean[:, None, :]
+    out = np.full(r.shape, np.nan)
+    if window > r.shape[0]:
+        return out
+    mean = rolling_sum(r, window)[window - 1 :] / window  # NaN unless the window is full
+    with np.errstate(invalid="ignore"):
+        sd = np.sqrt(rolling_sum(r * r, window)[window - 1 :] / window - mean**2)
+        valid = sd > 0  # False for NaN (incomplete window) and for a flat window
+    inv_sd = np.where(valid, 1.0 / np.where(valid, sd, 1.0), 0.0)
+    # (T - window + 1, N, window) strided view, no copy; invalid assets get weight 0 so their
+    # NaN returns are zeroed first.
+    windows = np.lib.stride_tricks.sliding_window_view(np.nan_to_num(r), window, axis=0)
+    u = np.einsum("tnk,tn->tk", windows, inv_sd)
+    cross = np.einsum("tnk,tk->tn", windows, u) / window
+    m = np.where(valid, mean, 0.0)
+    total = (cross - m * (m * inv_sd).sum(axis=1, keepdims=True)) * inv_sd
+    others = valid.sum(axis=1, keepdims=True) - 1
     with np.errstate(invalid="ignore", divide="ignore"):
-        corr = cov / np.sqrt(var[:, :, None] * var[:, None, :])
-    corr[:, np.arange(n), np.arange(n)] = np.nan
-    corr = np.where(np.isfinite(corr), corr, np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows (nobody listed) give NaN
-        return np.nanmean(corr, axis=2)
+        out[window - 1 :] = np.where(valid & (others > 0), (total - 1.0) / others, np.nan)
+    return out
 
 
 def universe_mean_correlation(asset_mean_corr: np.ndarray) -> np.ndarray:
@@ -280,7 +292,7 @@ def ffd_orders(
 ) -> np.ndarray:
     """The :func:`min_ffd_d` of each asset's log prices (call it on the training slice only)."""
     out = []
-    longest = len(ffd_weights(0.1, threshold))  # the widest window the grid needs, roughly
+    longest = max(len(ffd_weights(k / 10, threshold)) for k in range(11))  # the grid's widest
     for col in prices.columns:
         logp = np.log(prices[col].to_numpy(dtype=float))
         if np.isfinite(logp).sum() < longest + 30:

@@ -65,6 +65,11 @@ class PreparedData:
     target_scaler: TargetScaler
 
 
+AUTO_EPOCH_SAMPLES = 32_768
+"""Training samples per epoch of ``LSTMForecaster(epoch_samples="auto")``: 128 batches of 256. A
+20-asset panel of 1,512 bars (the README's forecast-quality setting) has about 22,000 training samples,
+so it trains on all of them; a 500-asset panel of 756 bars (about 250,000) on a random eighth per epoch."""
+
 _MIN_SAMPLE_BARS = 20  # bars of complete samples a fit needs beyond warm-up, window and horizon
 
 
@@ -106,6 +111,13 @@ class LSTMForecaster(BaseEstimator):
     sample_stride : int, default 1
         Use every ``sample_stride``-th bar as a training sample (windows that overlap by all but a few bars
         are nearly duplicates; a stride of 5 fits about 5× faster).
+    epoch_samples : "auto", int or None, default "auto"
+        Training samples per epoch, drawn at random (without replacement, a fresh seeded subset each
+        epoch) from all asset-days: the network is shared across assets, so an epoch need not visit
+        every asset-day, and a large universe then costs about as much per epoch as a small one.
+        ``"auto"`` is :data:`AUTO_EPOCH_SAMPLES`, more than a 20-asset panel of 1,512 bars holds (so
+        such fits visit every sample, as with ``None``); an int sets the budget; ``None`` visits
+        every sample in every epoch. The validation block is always evaluated in full.
     ffd_d : "auto", float or None, default "auto"
         Order of the FFD feature: ``"auto"`` searches each asset's smallest d passing an ADF test
         (AFML ch. 5) on the prices given to ``fit`` (training and validation blocks, never later data);
@@ -188,6 +200,7 @@ class LSTMForecaster(BaseEstimator):
         embargo: int = 0,
         grad_clip: float | None = 1.0,
         sample_stride: int = 1,
+        epoch_samples: str | int | None = "auto",
         ffd_d: str | float | None = "auto",
         ffd_threshold: float = 1e-3,
         winsorize_limit: float = 5.0,
@@ -213,6 +226,7 @@ class LSTMForecaster(BaseEstimator):
         self.embargo = embargo
         self.grad_clip = grad_clip
         self.sample_stride = sample_stride
+        self.epoch_samples = epoch_samples
         self.ffd_d = ffd_d
         self.ffd_threshold = ffd_threshold
         self.winsorize_limit = winsorize_limit
@@ -251,6 +265,14 @@ class LSTMForecaster(BaseEstimator):
         if self.grad_clip is not None:
             check_real(owner, "grad_clip", self.grad_clip, low=0.0, low_open=True)
         check_int(owner, "sample_stride", self.sample_stride, low=1)
+        if not (self.epoch_samples is None or self.epoch_samples == "auto"):
+            try:
+                check_int(owner, "epoch_samples", self.epoch_samples, low=2)
+            except ValueError:
+                raise ValueError(
+                    f"The 'epoch_samples' parameter of {owner} must be 'auto', None or an int >= 2. "
+                    f"Got {self.epoch_samples!r} instead."
+                ) from None
         if not (self.ffd_d is None or self.ffd_d == "auto"):
             try:
                 check_real(owner, "ffd_d", self.ffd_d, low=0.0, high=2.0)
@@ -298,6 +320,11 @@ class LSTMForecaster(BaseEstimator):
         check_int(owner, "n_threads", self.n_threads, low=1, allow_none=True)
         check_bool(owner, "progress", self.progress)
         check_int(owner, "random_state", self.random_state, low=0, allow_none=True)
+
+    def _epoch_budget(self) -> int | None:
+        if self.epoch_samples == "auto":
+            return AUTO_EPOCH_SAMPLES
+        return None if self.epoch_samples is None else int(self.epoch_samples)
 
     def _warmup(self, ffd_d: list[float] | None) -> int:
         return feature_warmup(ffd_d, self.ffd_threshold)
@@ -489,6 +516,7 @@ class LSTMForecaster(BaseEstimator):
                 generator=generator,
                 progress=self.progress,
                 workers=workers,
+                epoch_samples=self._epoch_budget(),
             )
         self._set_fitted(frame, data, model, result)
         return self

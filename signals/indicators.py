@@ -65,8 +65,8 @@ def feed_closes(
     columns: dict[str, pd.Series] = {}
     for name, data in zip(names, datas, strict=True):
         size = len(data) if n_bars is None else min(int(n_bars), len(data))
-        if size <= 0:
-            columns[name] = pd.Series(dtype=float)
+        if size <= 0:  # no bar yet (a late listing): empty, but keep the DatetimeIndex of the rest
+            columns[name] = pd.Series(np.empty(0), index=_to_index(np.empty(0)))
             continue
         stamps = np.asarray(data.lines.datetime.get(size=size), dtype=float)
         closes = np.asarray(data.lines.close.get(size=size), dtype=float)

@@ -19,7 +19,9 @@ Targets
     fitted once per asset on the training slice (:func:`stress_thresholds`) and stored with the model.
 ``"correlation"``
     The asset's mean forward correlation with the other assets over ``(t, t+h]``. Its mean over the
-    assets is exactly the universe's forward mean pairwise correlation.
+    assets is exactly the universe's forward mean pairwise correlation. Only the per-asset mean is
+    needed, so it costs O(N·T·h) time and O(N·T) memory like every other label: no N×N matrix is
+    formed (:func:`~seqfolio.signals.features.rolling_mean_correlation`).
 """
 
 from __future__ import annotations

@@ -195,6 +195,7 @@ def train(
     max_steps: int | None = None,
     eval_every: int | None = None,
     workers: Workers | None = None,
+    epoch_samples: int | None = None,
 ) -> TrainingResult:
     """Fit ``model`` in place and leave it holding the weights with the best validation loss.
 
@@ -231,6 +232,9 @@ def train(
     workers : Workers, optional
         Threads for the micro-batches (:func:`batch_gradients`); one thread when omitted. The result
         does not depend on how many.
+    epoch_samples : int, optional
+        Training samples per epoch: a fresh random subset each epoch (:func:`epoch_order`); ``None``
+        (or at least ``len(train_data)``) visits every sample, with the same shuffling either way.
 
     Returns
     -------
@@ -304,8 +308,8 @@ def train(
     stop = False
     for epoch in epochs:
         model.train()
-        order = epoch_order(n, generator)
-        for start in range(0, n, batch_size):
+        order = epoch_order(n, generator, epoch_samples)
+        for start in range(0, len(order), batch_size):
             ids = order[start : start + batch_size]
             if len(ids) < 2:
                 continue

@@ -36,6 +36,8 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
+from seqfolio.data.windows import assets_priced_in
+
 __all__ = [
     "ClosePriceData",
     "add_price_feeds",
@@ -117,7 +119,7 @@ class ClosePriceData(bt.feed.DataBase):
         return True
 
 
-def price_feeds(prices: pd.DataFrame) -> list[ClosePriceData]:
+def price_feeds(prices: pd.DataFrame, start: Any = None, end: Any = None) -> list[ClosePriceData]:
     """One backtrader feed (:class:`ClosePriceData`) per column of a close-price frame.
 
     Parameters
@@ -125,6 +127,10 @@ def price_feeds(prices: pd.DataFrame) -> list[ClosePriceData]:
     prices : pandas.DataFrame
         Close prices, ``DatetimeIndex`` (tz-naive or aware; made naive), one column per asset. NaN means
         "no price on that date".
+    start, end : date-like or None
+        The period the feeds are for (in the index's timezone; None: all rows). An asset with no
+        price in it (listing later, delisted earlier) gets no feed, with an INFO log line
+        (:func:`seqfolio.data.assets_priced_in`).
 
     Returns
     -------
@@ -135,16 +141,16 @@ def price_feeds(prices: pd.DataFrame) -> list[ClosePriceData]:
     Raises
     ------
     TypeError, ValueError
-        If ``prices`` is not a DataFrame with a sorted unique DatetimeIndex, column names repeat, or a
-        column is not numeric, has no prices or has a non-positive / infinite price.
+        If ``prices`` is not a DataFrame with a sorted unique DatetimeIndex, column names repeat, a
+        column is not numeric, has no prices at all or has a non-positive / infinite price, or no
+        column has a price between ``start`` and ``end``.
     """
     check_prices(prices)
+    prices = assets_priced_in(prices, start, end, owner="price_feeds")
     index = prices.index.tz_localize(None) if prices.index.tz is not None else prices.index
     feeds = []
     for column in prices.columns:
         close = pd.Series(_close_values(prices, column), index=index, name=str(column)).dropna()
-        if close.empty:
-            raise ValueError(f"price_feeds: column '{column}' has no prices at all; drop it.")
         values = close.to_numpy()
         if not (np.isfinite(values).all() and (values > 0).all()):
             raise ValueError(
@@ -156,12 +162,15 @@ def price_feeds(prices: pd.DataFrame) -> list[ClosePriceData]:
     return feeds
 
 
-def add_price_feeds(cerebro: bt.Cerebro, prices: pd.DataFrame) -> list[ClosePriceData]:
+def add_price_feeds(
+    cerebro: bt.Cerebro, prices: pd.DataFrame, start: Any = None, end: Any = None
+) -> list[ClosePriceData]:
     """Add one feed per column of ``prices`` to ``cerebro`` (named after the column).
 
-    See :func:`price_feeds` and the module notes for how missing prices are handled.
+    See :func:`price_feeds` (``start`` / ``end`` leave out the assets with no price in that period)
+    and the module notes for how missing prices are handled.
     """
-    feeds = price_feeds(prices)
+    feeds = price_feeds(prices, start, end)
     for feed in feeds:
         cerebro.adddata(feed, name=feed._name)
     return feeds

@@ -84,11 +84,25 @@ def test_evaluator_rejects_bad_targets():
     with pytest.raises(ValueError, match=r"assets \['C'\] that have no prices"):
         evaluate_weights(prices, pd.DataFrame({"C": [1.0]}, index=prices.index[:1]))
     with pytest.raises(
-        ValueError, match="target on 'A' decided on 2021-01-05 but it has no price on 2021-01-06"
+        ValueError, match="target on 'A' decided on 2021-01-06 but it has no price then"
     ):
-        evaluate_weights(prices, pd.DataFrame({"A": [1.0]}, index=prices.index[1:2]))
+        evaluate_weights(prices, pd.DataFrame({"A": [1.0]}, index=prices.index[2:3]), lag=0)
     with pytest.raises(ValueError, match="'lag' parameter of evaluate_weights"):
         evaluate_weights(prices, pd.DataFrame({"A": [1.0]}, index=prices.index[:1]), lag=-1)
+
+
+def test_asset_delisted_between_decision_and_trade_is_not_bought():
+    # Formerly an error, but a decision at t cannot know that the prices stop at t (no look-ahead):
+    # a walk-forward over a universe with delistings stopped on it. backtrader leaves such an order
+    # unfilled; so does the evaluator, with a warning, and the weight stays in cash.
+    prices = prices_frame({"A": [10, 11, np.nan, np.nan], "B": [5, 5, 6, 6]})
+    targets = pd.DataFrame({"A": [0.5], "B": [0.5]}, index=prices.index[1:2])
+    with pytest.warns(RuntimeWarning, match="target on 'A' decided on 2021-01-05 is not traded"):
+        result = evaluate_weights(prices, targets, commission=0.0)
+    # B: 0.1 share sized on the decision close 5, bought at 6; A's half stays in cash
+    np.testing.assert_allclose(result.values, [1.0, 1.0, 1.0])
+    np.testing.assert_allclose(result.weights["B"].iloc[1:], 0.6)
+    assert (result.weights["A"] == 0).all()
 
 
 def test_delisted_holding_is_valued_at_its_last_price_with_a_warning():

@@ -131,3 +131,36 @@ def test_unreadable_checkpoint_is_retrained(tmp_path: Path) -> None:
         "checkpoint"
     ] * 2
     assert order_tuples(strat) == reference
+
+
+def test_asset_listing_after_the_first_retrain(tmp_path: Path) -> None:
+    # Reported crash: at the first retrain the late feed has no bar yet; its empty column turned the
+    # joined frame's index into a plain object Index and checkpoint_key failed on ``.asi8``.
+    prices = small_prices("2018-01-01", "2020-06-30")
+    late = prices.columns[-1]
+    prices.loc[:"2019-05-31", late] = float("nan")
+    params = dict(start="2019-01-01", retrain="quarterly", signal=tiny_forecaster())
+    _, strat = run_wf(prices, checkpoint_dir=tmp_path, **params)
+    history = strat.retrainer.history
+    assert len(history) == 6 and not strat.retrainer.failures
+    assert all(r.source == "trained" for r in history)
+    held = [r for r in strat.records if r.date > pd.Timestamp("2019-10-01")]
+    assert held and all(late in r.target.index for r in held[-2:])
+
+
+def test_checkpoint_key_hashes_any_index() -> None:
+    from seqfolio.pipeline.checkpoints import checkpoint_key
+
+    prices = small_prices("2019-01-01", "2019-03-31")
+    model, kw = tiny_forecaster(), dict(fit_kind="cold", parent=None)
+    key = checkpoint_key(model, prices, **kw)
+    as_ns = prices.set_axis(prices.index.as_unit("ns"))
+    as_objects = prices.set_axis(pd.Index(list(prices.index), dtype=object))
+    assert checkpoint_key(model, as_ns, **kw) == key == checkpoint_key(model, as_objects, **kw)
+    moved = prices.set_axis(prices.index + pd.Timedelta(microseconds=1))  # resolution: 1 µs
+    assert checkpoint_key(model, moved, **kw) != key
+    numbered = prices.reset_index(drop=True)  # not dates at all: still a key, a different one
+    assert checkpoint_key(model, numbered, **kw) not in (
+        key,
+        checkpoint_key(model, prices.iloc[1:].reset_index(drop=True), **kw),
+    )

@@ -154,3 +154,29 @@ def test_indicator_rejects_bad_params() -> None:
         cerebro.addstrategy(Bad, kw=kw)
         with pytest.raises(ValueError, match=match):
             cerebro.run()
+
+
+def test_feed_closes_keeps_dates_when_a_feed_has_no_bar_yet() -> None:
+    prices = synthetic_prices(n_assets=3)
+    prices.iloc[:100, 2] = np.nan  # C lists at bar 100
+    seen = []
+
+    class Probe(bt.Strategy):
+        def prenext(self) -> None:  # before every feed has a bar
+            seen.append(feed_closes(self.datas, ["A", "B", "C"], 50))
+
+    cerebro = bt.Cerebro(stdstats=False)
+    for name in prices.columns:  # one feed per column, starting at its first price
+        data = bt.feeds.PandasData(dataname=prices[[name]].dropna().rename(columns={name: "close"}))
+        cerebro.adddata(data, name=name)
+    cerebro.addstrategy(Probe)
+    cerebro.run()
+    frame = seen[-1]
+    assert len(seen) == 100 and isinstance(frame.index, pd.DatetimeIndex)
+    assert (
+        frame.index.name == "date"
+        and frame["C"].isna().all()
+        and frame.iloc[:, :2].notna().all().all()
+    )
+    expected = prices.index[50:100].as_unit("us")
+    pd.testing.assert_index_equal(frame.index, expected, check_names=False, check_freq=False)

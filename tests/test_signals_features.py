@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -103,6 +105,16 @@ def test_ffd_orders_falls_back_for_short_assets():
     assert orders[1] == 1.0
 
 
+@pytest.mark.parametrize("listed", range(36, 44))
+def test_ffd_orders_never_fails_on_a_short_history(listed):
+    # The widest FFD window of the grid is d = 0.3's (12 weights at threshold 1e-2), not d = 0.1's
+    # (8): an asset listed 37-41 bars passed the length check and then failed the search, which
+    # made a whole walk-forward retrain fail (500-asset scale benchmark).
+    prices = _prices(400, 2)
+    prices.iloc[: 400 - listed, 1] = np.nan
+    assert ffd_orders(prices)[1] in np.round(np.arange(0.0, 1.01, 0.1), 10)
+
+
 # ----------------------------------------------------------------------------------------------
 # Elementary features
 # ----------------------------------------------------------------------------------------------
@@ -126,6 +138,49 @@ def test_rolling_mean_correlation_matches_pandas():
     np.testing.assert_allclose(out[199], np.nanmean(corr, axis=1), rtol=1e-8)
     assert universe_mean_correlation(out)[199] == pytest.approx(np.nanmean(corr))
     assert np.isnan(out[:49]).all()
+
+
+def _pairwise_mean_correlation(r: np.ndarray, window: int) -> np.ndarray:
+    """The former O(N^2 T) implementation (the N x N rolling correlations, averaged): the oracle."""
+    n = r.shape[1]
+    mean = rolling_sum(r, window) / window
+    var = rolling_sum(r * r, window) / window - mean**2
+    cov = rolling_sum(r[:, :, None] * r[:, None, :], window) / window
+    cov -= mean[:, :, None] * mean[:, None, :]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = cov / np.sqrt(var[:, :, None] * var[:, None, :])
+    corr[:, np.arange(n), np.arange(n)] = np.nan
+    corr = np.where(np.isfinite(corr), corr, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(corr, axis=2)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_rolling_mean_correlation_matches_the_pairwise_oracle(seed):
+    rng = np.random.default_rng(seed)
+    n_bars, n_assets = 400, 12
+    r = rng.normal(size=(n_bars, 1)) * 0.01 + rng.standard_t(4, size=(n_bars, n_assets)) * 0.02
+    r[0] = np.nan
+    late = rng.integers(1, 300, size=4)
+    for k, first in enumerate(late):  # late listings
+        r[:first, k] = np.nan
+    r[250:, 4] = np.nan  # a delisting
+    r[150:155, 5] = np.nan  # a gap
+    r[200:300, 6] = 0.0  # a flat stretch (zero variance: no correlation defined)
+    r[:, 7] *= 1e3  # very different scales
+    expected = _pairwise_mean_correlation(r, 63)
+    out = rolling_mean_correlation(r, 63)
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(expected))
+    np.testing.assert_allclose(out, expected, rtol=0, atol=1e-10, equal_nan=True)
+    assert np.isnan(out[262:300, 6]).all() and np.isfinite(out[362:, 8]).all()
+
+
+def test_rolling_mean_correlation_alone_or_too_short():
+    r = np.random.default_rng(0).normal(size=(80, 2))
+    r[:, 1] = np.nan  # the other asset never lists: nobody to correlate with
+    assert np.isnan(rolling_mean_correlation(r, 20)).all()
+    assert np.isnan(rolling_mean_correlation(r[:10], 20)).all()
 
 
 def test_winsorize_clips_and_keeps_nan():

@@ -113,6 +113,29 @@ def test_same_seed_identical_predictions_different_seed_differs():
     assert not np.allclose(a.to_numpy(), c.to_numpy())
 
 
+def test_epoch_budget_above_the_sample_count_changes_nothing():
+    prices = _prices()
+    full = LSTMForecaster(random_state=0, epoch_samples=None, **TINY).fit(prices)
+    n = full.n_train_samples_
+    for budget in ("auto", n):
+        same = LSTMForecaster(random_state=0, epoch_samples=budget, **TINY).fit(prices)
+        assert same.training_.samples == full.training_.samples == 2 * n
+        for a, b in zip(same.model_.parameters(), full.model_.parameters(), strict=True):
+            assert torch.equal(a, b)
+
+
+def test_epoch_budget_draws_seeded_subsets():
+    prices = _prices()
+    kw = dict(TINY, epoch_samples=100, max_epochs=3, patience=5)
+    a = LSTMForecaster(random_state=0, **kw).fit(prices)
+    assert a.n_train_samples_ > 300 and a.training_.samples == 3 * 100
+    assert [h["samples"] for h in a.training_.history] == [100, 200, 300]
+    b = LSTMForecaster(random_state=0, **kw).fit(prices)
+    np.testing.assert_array_equal(a.predict(prices).to_numpy(), b.predict(prices).to_numpy())
+    full = LSTMForecaster(random_state=0, **{**kw, "epoch_samples": None}).fit(prices)
+    assert not np.allclose(a.predict(prices).to_numpy(), full.predict(prices).to_numpy())
+
+
 def test_fit_does_not_disturb_global_torch_rng():
     prices = _prices()
     torch.manual_seed(123)
@@ -201,6 +224,12 @@ def test_load_rejects_other_files(tmp_path):
         ),
         ({"random_state": np.random.RandomState(0)}, "The 'random_state' parameter"),
         ({"stress_quantile": 1.0}, "The 'stress_quantile' parameter"),
+        (
+            {"epoch_samples": 1},
+            "The 'epoch_samples' parameter of LSTMForecaster must be 'auto', None or an int >= 2. "
+            "Got 1 instead.",
+        ),
+        ({"epoch_samples": "all"}, "must be 'auto', None or an int >= 2. Got 'all' instead."),
     ],
 )
 def test_bad_params_raise_clear_errors(params, message):

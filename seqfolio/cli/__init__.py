@@ -67,6 +67,18 @@ def _show_warning(message: Any, category: Any, *args: Any, **kwargs: Any) -> Non
     print(f"seqfolio: warning: {text}", file=sys.stderr)
 
 
+def _show_data_notes() -> None:
+    """Print the data loader's INFO lines (e.g. assets left out of the period) as one-line notes."""
+    logger = logging.getLogger("seqfolio.data")
+    if not any(getattr(h, "_seqfolio_cli", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("seqfolio: note: %(message)s"))
+        handler.setLevel(logging.INFO)
+        handler._seqfolio_cli = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
 def _run(command: str, options: dict[str, Any]) -> int:
     if command in ("backtest", "compare"):
         from seqfolio.cli.engine import run_engine_command
@@ -92,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             options = resolve_options(args)
             if options["quiet"]:
                 logging.getLogger("seqfolio").setLevel(logging.ERROR)
+            else:
+                _show_data_notes()
             return _run(args.command, options)
     except KeyboardInterrupt:
         print("seqfolio: interrupted", file=sys.stderr)

@@ -89,7 +89,7 @@ def load_inputs(options: dict[str, Any], history: int | None) -> tuple[pd.DataFr
         kept in front of ``start``), or ``None`` for a study, whose data starts at ``start``.
     """
     from seqfolio.backtest import with_history
-    from seqfolio.data import load_benchmark, read_prices
+    from seqfolio.data import assets_priced_in, load_benchmark, read_prices
 
     check_out_folder(options["out"])
     start, end = parse_period(options)
@@ -99,6 +99,8 @@ def load_inputs(options: dict[str, Any], history: int | None) -> tuple[pd.DataFr
     if history is None:
         prices = prices.loc[start:]
     else:
+        # an asset with no price from --start to --end is left out (an INFO note), not an error
+        prices = assets_priced_in(full, start, end, owner="seqfolio").loc[:end]
         prices = with_history(prices, start, history)
         if len(prices) < history + 2:
             raise CLIError(

@@ -1,6 +1,10 @@
-"""Trailing return windows restricted to the assets alive over the whole window."""
+"""Trailing return windows restricted to the assets alive over the whole window, and the assets priced
+inside a period."""
 
 from __future__ import annotations
+
+import logging
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -9,6 +13,8 @@ from pandas.api.types import is_bool_dtype, is_numeric_dtype, is_object_dtype, i
 from seqfolio.data.errors import check_int_parameter
 
 _MAX_NAMES = 10
+
+logger = logging.getLogger("seqfolio.data")
 
 
 def _names(labels: list[object]) -> str:
@@ -103,3 +109,66 @@ def trailing_returns(prices: pd.DataFrame, lookback: int) -> pd.DataFrame:
     if not as_floats:
         kept = kept.astype(float)  # ints or numeric text: float returns, as for float prices
     return kept.pct_change().iloc[1:]
+
+
+def _day(stamp: Any) -> str:
+    return str(stamp.date()) if isinstance(stamp, pd.Timestamp) else str(stamp)
+
+
+def assets_priced_in(
+    prices: pd.DataFrame, start: Any = None, end: Any = None, *, owner: str
+) -> pd.DataFrame:
+    """``prices`` without the assets that have no price between ``start`` and ``end`` (inclusive).
+
+    An asset that lists after the period or was delisted before it cannot be traded in it: it is left
+    out with an INFO line on the ``seqfolio.data`` logger naming it and its first / last price. A
+    column with no price anywhere in ``prices`` is a data error, not an asset outside the period.
+
+    Parameters
+    ----------
+    prices : pandas.DataFrame
+        Prices (NaN = no price), sorted ``DatetimeIndex``.
+    start, end : date-like or None
+        The period (None: from the first / to the last row), in the index's timezone.
+    owner : str
+        Who asks (starts the messages).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``prices`` itself when every asset has a price in the period, else its priced columns.
+
+    Raises
+    ------
+    ValueError
+        If a column has no price at all, or no asset has a price in the period.
+    """
+    priced = prices.notna()
+    never = list(prices.columns[~priced.any().to_numpy()])
+    if never:
+        which = (
+            f"column '{never[0]}' has no prices at all; drop it"
+            if len(never) == 1
+            else f"columns {_names(never)} have no prices at all; drop them"
+        )
+        raise ValueError(
+            f"{owner}: {which} (an asset priced only outside the period is left out on its own)."
+        )
+    inside = priced.loc[start:end].any().to_numpy()
+    if inside.all():
+        return prices
+    span = f"from {_day(start) if start is not None else 'the start'} to " + (
+        _day(end) if end is not None else "the end"
+    )
+    if not inside.any():
+        raise ValueError(
+            f"{owner}: no asset has a price {span}; choose a period the prices cover (they run "
+            f"from {_day(prices.index[0])} to {_day(prices.index[-1])})."
+        )
+    left_out = []
+    for column in prices.columns[~inside]:
+        first, last = priced.index[priced[column].to_numpy()][[0, -1]]
+        left_out.append(f"{column} (priced {_day(first)} to {_day(last)})")
+    logger.info("%s: %d asset(s) with no price %s are left out: %s", owner, len(left_out), span,
+                ", ".join(left_out))  # fmt: skip
+    return prices.loc[:, inside]

@@ -35,8 +35,25 @@ __all__ = ["CheckpointStore", "atomic_write_text", "checkpoint_key"]
 _IGNORED_PARAMS = ("progress", "n_threads")
 
 # Bumped whenever the training arithmetic changes, so checkpoints from older numerics are retrained
-# rather than mixed into a run. 2: micro-batched, thread-count-independent gradients.
-_TRAINING_VERSION = "2"
+# rather than mixed into a run. 2: micro-batched, thread-count-independent gradients. 3: the O(N·T)
+# mean-correlation feature (equal to the former to ~1e-15, not bit for bit) and the per-epoch sample
+# budget of LSTMForecaster (epoch_samples="auto" subsamples panels of more than 32,768 samples).
+_TRAINING_VERSION = "3"
+
+
+def _index_bytes(index: pd.Index) -> bytes:
+    """The dates as int64 microseconds (any datetime unit, or an object index of timestamps, hashes
+    alike) with the timezone; any other index by pandas' per-value hashes."""
+    if not isinstance(index, pd.DatetimeIndex) and index.inferred_type in ("datetime", "date"):
+        try:
+            index = pd.DatetimeIndex(index)
+        except (TypeError, ValueError):  # mixed timezones: hash the values as they are
+            pass
+    if isinstance(index, pd.DatetimeIndex):
+        stamps = np.ascontiguousarray(index.as_unit("us").asi8)
+        return f"datetime-us-{index.tz}".encode() + stamps.tobytes()
+    values = pd.util.hash_pandas_object(index, index=False).to_numpy()
+    return f"{index.dtype}".encode() + np.ascontiguousarray(values).tobytes()
 
 
 def checkpoint_key(model: Any, prices: pd.DataFrame, *, fit_kind: str, parent: str | None) -> str:
@@ -55,7 +72,7 @@ def checkpoint_key(model: Any, prices: pd.DataFrame, *, fit_kind: str, parent: s
     h.update(fit_kind.encode())
     h.update((parent or "-").encode())
     h.update(repr([str(c) for c in prices.columns]).encode())
-    h.update(np.ascontiguousarray(prices.index.asi8).tobytes())
+    h.update(_index_bytes(prices.index))
     h.update(np.ascontiguousarray(prices.to_numpy(dtype=float)).tobytes())
     return h.hexdigest()
 

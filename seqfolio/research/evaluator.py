@@ -209,7 +209,7 @@ def evaluate_weights(
     ------
     ValueError
         For empty, NaN / negative / levered targets, unknown assets or dates, a target on an asset with
-        no price at the trade bar, prices with unsorted or repeated dates, repeated columns, text or
+        no price at the decision bar, prices with unsorted or repeated dates, repeated columns, text or
         prices <= 0, or an ``initial_value`` that is not a finite number > 0.
     """
     _check_inputs(prices, targets, commission, lag, initial_value)
@@ -249,18 +249,29 @@ def evaluate_weights(
     values[: bounds[0]] = cash
     for k, (decided, traded) in enumerate(zip(decision_rows, trade_rows, strict=True)):
         wanted = target_matrix[k] > 0
-        for row in (decided, traded):
-            no_price = wanted & ~np.isfinite(raw[row])
-            if no_price.any():
-                asset = prices.columns[np.flatnonzero(no_price)[0]]
-                raise ValueError(
-                    f"evaluate_weights: target on {asset!r} decided on {dates[decided].date()} but it "
-                    f"has no price on {dates[row].date()}; only allocate to assets alive then."
-                )
+        no_price = wanted & ~np.isfinite(raw[decided])
+        if no_price.any():
+            asset = prices.columns[np.flatnonzero(no_price)[0]]
+            raise ValueError(
+                f"evaluate_weights: target on {asset!r} decided on {dates[decided].date()} but it "
+                "has no price then; only allocate to assets alive at the decision."
+            )
         # Size on the decision bar's closes (as the strategy's market orders are), fill at the trade bar.
         decision_value = cash + float(np.nansum(shares * valuation[decided]))
         decision_price = np.where(wanted, raw[decided], 1.0)
         new_shares = np.where(wanted, target_matrix[k] * decision_value / decision_price, 0.0)
+        # Delisted between decision and trade (unknowable at the decision): like a backtrader order
+        # on a feed that has ended, it is not filled; the position stays as it is.
+        unfilled = wanted & ~np.isfinite(raw[traded])
+        for asset in np.flatnonzero(unfilled):
+            warnings.warn(
+                f"evaluate_weights: target on {prices.columns[asset]!r} decided on "
+                f"{dates[decided].date()} is not traded: it has no price on {dates[traded].date()} "
+                "(delisted in between); its position stays as it is (nothing is bought).",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        new_shares = np.where(unfilled, shares, new_shares)
         new_shares = _afford_buys(shares, new_shares, decision_price, cash, commission)
         fill_price = np.where(np.isfinite(raw[traded]), raw[traded], valuation[traded])
         value_before = cash + float(np.nansum(shares * valuation[traded]))

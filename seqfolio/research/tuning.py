@@ -23,6 +23,7 @@ import pandas as pd
 
 from seqfolio import defaults
 from seqfolio._validation import check_choice, check_int, is_int
+from seqfolio.data import assets_priced_in
 from seqfolio.pipeline.models import (
     LSTM_ALLOCATOR,
     SIGNALS,
@@ -503,7 +504,8 @@ def tune(
     purge = need if purge is None else check_int("tune", "purge", purge, low=need)
     prices = drop_empty_rows(prices)  # a blank holiday row is not a bar (as in backtrader)
     cut = int(round(len(prices) * (1 - holdout)))
-    search_prices = prices.iloc[:cut]
+    # Assets listing in the hold-out have no price in the search: left out of it (INFO line).
+    search_prices = assets_priced_in(prices, None, prices.index[cut - 1], owner="tune").iloc[:cut]
     windows = walk_forward_windows(len(search_prices), train=train, test=test, purge=purge)
     objective = PortfolioObjective(search_prices, windows, space, commission, cache_dir)
     optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -19,6 +19,7 @@ import pandas as pd
 
 from seqfolio import defaults
 from seqfolio._validation import check_int, is_int
+from seqfolio.data import assets_priced_in
 from seqfolio.events import Event, events_summary
 from seqfolio.pipeline.models import model_horizon
 from seqfolio.research.config import PortfolioConfig
@@ -285,27 +286,33 @@ def walk_forward(
         the network output. False fits each model alone, bit-identical to the engine's fits.
     start, end : date-like, optional
         Restrict the data (``start`` is where the first training part begins). Rows with no price
-        at all (blank holiday rows) are then dropped: they are not bars (as in backtrader).
+        at all (blank holiday rows) are then dropped: they are not bars (as in backtrader); assets
+        with no price in the period are left out with an INFO line
+        (:func:`seqfolio.data.assets_priced_in`).
     workers, scheduler, progress
         Parallel execution (see :func:`~seqfolio.research.parallel.executor`).
     run : Runner, optional
         An already open runner whose shared object is exactly ``prices`` after the ``start`` /
-        ``end`` cut and :func:`~seqfolio.research.evaluator.drop_empty_rows` (overrides
+        ``end`` cut, :func:`~seqfolio.data.assets_priced_in` and
+        :func:`~seqfolio.research.evaluator.drop_empty_rows` (overrides
         ``workers`` / ``scheduler``).
 
     Raises
     ------
     ValueError
-        For bad windows or configurations, or if a configuration traded in no window (the message
-        gives the first allocator failure).
+        For bad windows or configurations, a column with no price at all, or if a configuration
+        traded in no window (the message gives the first allocator failure).
     """
     if not configs:
         raise ValueError("walk_forward: give at least one configuration.")
     labels = [c.label for c in configs]
     if len(set(labels)) != len(labels):
         raise ValueError(f"walk_forward: duplicate configurations {labels}.")
-    prices = prices.loc[pd.Timestamp(start) if start else None : pd.Timestamp(end) if end else None]
-    prices = drop_empty_rows(prices)
+    first, last = (pd.Timestamp(start) if start else None), (pd.Timestamp(end) if end else None)
+    # An asset with no price in the period (listing later, delisted earlier) is left out (INFO line).
+    prices = drop_empty_rows(
+        assets_priced_in(prices, first, last, owner="walk_forward")[first:last]
+    )
     too_long = [c.label for c in configs if c.lookback + 1 > train]
     if too_long:
         raise ValueError(
