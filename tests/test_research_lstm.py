@@ -211,3 +211,38 @@ def test_local_processes_give_the_serial_result_with_models(prices):
     pd.testing.assert_frame_equal(serial.summary, parallel.summary)
     pd.testing.assert_frame_equal(serial.retrains.drop(columns="seconds"),
                                   parallel.retrains.drop(columns="seconds"))  # fmt: skip
+
+
+def test_seeds_train_as_one_population_and_match_lone_fits(prices, monkeypatch):
+    """With seeds, each window's retrains fit every seed at once (fit_population with 3 members);
+    the result matches fitting each seed alone (members equal their lone fits to 1e-5)."""
+    import seqfolio.signals as signals
+
+    sizes = []
+    real = signals.fit_population
+
+    def counting(forecasters, *args, **kwargs):
+        sizes.append(len(forecasters))
+        return real(forecasters, *args, **kwargs)
+
+    monkeypatch.setattr(signals, "fit_population", counting)
+    configs = [lstm_vol(), PortfolioConfig("ew", lookback=40)]
+    together = walk_forward(prices, configs, train=250, test=200, seeds=3)
+    assert sizes and set(sizes) == {3}
+    alone = walk_forward(prices, configs, train=250, test=200, seeds=3, population=False)
+    np.testing.assert_allclose(together.summary["sharpe"], alone.summary["sharpe"], atol=1e-4)
+
+
+def test_tune_groups_a_batch_into_populations(prices):
+    from seqfolio.research.population import PopulationTask
+    from seqfolio.research.splits import walk_forward_windows
+    from seqfolio.research.tuning import PortfolioObjective, SearchSpace
+
+    windows = walk_forward_windows(len(prices), train=250, test=200)
+    objective = PortfolioObjective(prices, windows, SearchSpace())
+    configs = [lstm_vol(seed=s) for s in range(3)] + [PortfolioConfig("hrp", lookback=40)]
+    plan = objective.grouped_tasks(configs * 2, [0] * 4 + [1] * 4)
+    kinds = [(type(task).__name__, members) for (_, task), members in plan]
+    assert kinds == [("PopulationTask", [0, 1, 2]), ("WindowTask", [3]),
+                     ("PopulationTask", [4, 5, 6]), ("WindowTask", [7])]  # fmt: skip
+    assert isinstance(plan[0][0][1], PopulationTask)

@@ -34,10 +34,12 @@ from seqfolio.pipeline.models import (
 from seqfolio.research.config import PortfolioConfig
 from seqfolio.research.evaluator import drop_empty_rows
 from seqfolio.research.parallel import Runner, executor
+from seqfolio.research.population import PopulationTask, population_groups
 from seqfolio.research.splits import Window, walk_forward_windows
 from seqfolio.research.walkforward import (
     WalkForwardReport,
     WindowTask,
+    decide_task,
     decide_window,
     evaluate_windows,
     walk_forward,
@@ -119,9 +121,7 @@ def run_batched_study(
             jobs = [(i, w) for i in alive for w in windows]
             if not jobs:
                 continue
-            calls = [objective.task(params[i], w) for i, w in jobs]
-            results = run(_call, calls)
-            for (i, _), result in zip(jobs, results, strict=True):
+            for (i, _), result in zip(jobs, _run_jobs(objective, params, jobs, run), strict=True):
                 payloads[i].append(result)
             survivors = []
             for i in alive:
@@ -156,6 +156,25 @@ def run_batched_study(
                 "run_batched_study: every trial failed; see the trials' 'error' attribute."
             )
     bar.close()
+
+
+def _run_jobs(
+    objective: WindowedObjective,
+    params: Sequence[Any],
+    jobs: Sequence[tuple[int, int]],
+    run: Runner,
+) -> list[Any]:
+    """The payload of each (trial, window) job. An objective with ``grouped_tasks`` may answer
+    several jobs with one call (e.g. trials whose models train as one population)."""
+    if not hasattr(objective, "grouped_tasks"):
+        return run(_call, [objective.task(params[i], w) for i, w in jobs])
+    plan = objective.grouped_tasks([params[i] for i, _ in jobs], [w for _, w in jobs])
+    answers = run(_call, [call for call, _ in plan])
+    results: list[Any] = [None] * len(jobs)
+    for (_, members), answer in zip(plan, answers, strict=True):
+        for k, result in zip(members, answer, strict=True):
+            results[k] = result
+    return results
 
 
 def _call(shared: Any, call: tuple[Callable[[Any, Any], Any], Any]) -> Any:
@@ -371,6 +390,28 @@ class PortfolioObjective:
 
     def task(self, params: PortfolioConfig, window: int) -> tuple[Callable[[Any, Any], Any], Any]:
         return decide_window, WindowTask(params, self.windows[window], cache_dir=self.cache_dir)
+
+    def grouped_tasks(
+        self, configs: Sequence[PortfolioConfig], windows: Sequence[int]
+    ) -> list[tuple[tuple[Callable[[Any, Any], Any], Any], list[int]]]:
+        """One call per window and group of configurations whose forecasters train as one
+        population (:mod:`seqfolio.research.population`); each call answers its jobs in order."""
+        plan = []
+        for w in dict.fromkeys(windows):
+            jobs = [k for k, window in enumerate(windows) if window == w]
+            for group in population_groups([configs[k] for k in jobs]):
+                members = [jobs[j] for j in group]
+                task = (
+                    WindowTask(configs[members[0]], self.windows[w], cache_dir=self.cache_dir)
+                    if len(members) == 1
+                    else PopulationTask(
+                        tuple(configs[k] for k in members),
+                        self.windows[w],
+                        cache_dir=self.cache_dir,
+                    )  # fmt: skip
+                )
+                plan.append(((decide_task, task), members))
+        return plan
 
     def scores(self, params: PortfolioConfig, payloads: Sequence[Any]) -> list[float]:
         _, sharpes = evaluate_windows(self.prices, params, self.windows[: len(payloads)], payloads)
