@@ -22,8 +22,12 @@ import pandas as pd
 from seqfolio._atomic import atomic_path, atomic_savefig, atomic_write_text
 
 __all__ = [
+    "BARS_PER_YEAR",
     "METRICS",
+    "BarPeriodWarning",
     "TearSheetWarning",
+    "align_benchmark",
+    "bar_period",
     "format_metrics",
     "metrics_table",
     "plot_weights",
@@ -32,11 +36,26 @@ __all__ = [
     "to_returns",
 ]
 
-PERIODS_PER_YEAR = 252
+# (bar period, bars a year, largest median spacing of the dates in days, one bar as an offset)
+_PERIODS = (
+    ("daily", 252, 4, pd.Timedelta(days=1)),
+    ("weekly", 52, 10, pd.Timedelta(days=7)),
+    ("monthly", 12, 45, pd.DateOffset(months=1)),
+    ("quarterly", 4, 135, pd.DateOffset(months=3)),
+    ("yearly", 1, 400, pd.DateOffset(years=1)),
+)
+BARS_PER_YEAR: dict[str, int] = {period: bars for period, bars, _, _ in _PERIODS}
+"""Bars a year for each bar period of :func:`bar_period` (the annualisation factor)."""
+_ONE_BAR = {period: offset for period, _, _, offset in _PERIODS}
 
 
 class TearSheetWarning(RuntimeWarning):
     """A tear sheet could not be written; the backtest's results are kept (see ``TearSheet``)."""
+
+
+class BarPeriodWarning(UserWarning):
+    """Returns are not daily bars (e.g. a weekly resampled backtest): they are annualised with their
+    own bars a year and the benchmark is compounded over each bar (see :func:`bar_period`)."""
 
 
 METRICS: tuple[str, ...] = (
@@ -62,11 +81,14 @@ _PERCENT_ROWS = {
 }
 
 
+def _naive_dates(index: pd.Index) -> pd.DatetimeIndex:
+    dates = pd.DatetimeIndex(index)
+    return dates if dates.tz is None else dates.tz_convert(None)
+
+
 def _naive_index(series: pd.Series) -> pd.Series:
     out = series.copy()
-    out.index = pd.DatetimeIndex(out.index)
-    if out.index.tz is not None:
-        out.index = out.index.tz_convert(None)
+    out.index = _naive_dates(out.index)
     return out.astype(float)
 
 
@@ -78,6 +100,77 @@ def returns_from_analysis(analysis: Mapping[Any, float]) -> pd.Series:
     series = _naive_index(series)
     series.index.name = "date"
     return series
+
+
+def bar_period(index: pd.Index) -> str:
+    """The bar period of a return series' dates: a key of :data:`BARS_PER_YEAR`.
+
+    Read from the median spacing of the dates: up to 4 days is ``"daily"`` (weekends and holidays
+    included), up to 10 ``"weekly"``, 45 ``"monthly"``, 135 ``"quarterly"``, 400 ``"yearly"``. Fewer
+    than two dates count as daily.
+
+    Raises
+    ------
+    ValueError
+        For bars shorter than half a day or longer than 400 days, which are not annualised here.
+    """
+    stamps = pd.DatetimeIndex(index).to_numpy(dtype="datetime64[ns]")
+    if len(stamps) < 2:
+        return "daily"
+    days = float(np.median(np.diff(stamps)) / np.timedelta64(1, "D"))
+    for period, _, largest, _ in _PERIODS:
+        if 0.5 <= days <= largest:
+            return period
+    raise ValueError(
+        f"bar_period: the returns' dates are {days:g} days apart (median); reports annualise daily "
+        "to yearly bars only. Give returns per day (e.g. compound intraday returns by date) or per "
+        "week, month, quarter or year."
+    )
+
+
+def _warn_if_not_daily(period: str, owner: str) -> None:
+    if period != "daily":
+        warnings.warn(
+            f"{owner}: the returns are {period} bars, not daily: annualised with "
+            f"{BARS_PER_YEAR[period]} bars a year, the benchmark compounded over each bar "
+            "(a 'day' in the report is one bar).",
+            BarPeriodWarning,
+            stacklevel=3,
+        )
+
+
+def align_benchmark(benchmark: pd.Series, index: pd.Index, period: str | None = None) -> pd.Series:
+    """Benchmark returns compounded over each bar of ``index`` (e.g. weekly bars from daily prices).
+
+    Bar ``i`` covers the dates after ``index[i - 1]`` up to and including ``index[i]``; the first bar
+    covers one ``period`` (:func:`bar_period` of ``index`` by default) back from ``index[0]``. A bar
+    with no benchmark date in it has a benchmark return of 0; benchmark dates after the last bar are
+    left out.
+
+    Parameters
+    ----------
+    benchmark : pandas.Series
+        Benchmark returns or prices (:func:`to_returns`).
+    index : DatetimeIndex-like
+        The strategy's bar dates, sorted.
+    period : str, optional
+        A key of :data:`BARS_PER_YEAR`.
+
+    Returns
+    -------
+    pandas.Series
+        One return per bar of ``index``, named as ``benchmark``.
+    """
+    bench = to_returns(benchmark)
+    bars = _naive_dates(index)
+    if not len(bars):
+        return pd.Series(dtype=float, index=bars, name=benchmark.name)
+    bench = bench.loc[bench.index > bars[0] - _ONE_BAR[period or bar_period(bars)]]
+    bar = bars.searchsorted(bench.index, side="left")
+    inside = bar < len(bars)
+    growth = (1.0 + bench[inside]).groupby(bar[inside]).prod()
+    out = growth.reindex(range(len(bars)), fill_value=1.0).to_numpy() - 1.0
+    return pd.Series(out, index=bars, name=benchmark.name)
 
 
 def to_returns(series: pd.Series) -> pd.Series:
@@ -144,7 +237,7 @@ def metrics_table(
     benchmark: pd.Series | None = None,
     *,
     benchmark_name: str | None = None,
-    periods: int = PERIODS_PER_YEAR,
+    periods: int | None = None,
     match_dates: bool = True,
 ) -> pd.DataFrame:
     """Performance metrics of several return series side by side (rows :data:`METRICS`).
@@ -152,14 +245,16 @@ def metrics_table(
     Parameters
     ----------
     returns : mapping of name -> Series, or a Series
-        Daily simple returns (a Series is used under its ``name``).
+        Simple returns per bar (a Series is used under its ``name``); daily, or weekly, monthly ...
+        bars (:func:`bar_period`, with a :class:`BarPeriodWarning`).
     benchmark : pandas.Series, optional
-        Benchmark returns or prices (see :func:`to_returns`); restricted to the dates of the first
-        strategy and added as the last column.
+        Benchmark returns or prices (see :func:`to_returns`), compounded over each bar of the first
+        strategy (:func:`align_benchmark`) and added as the last column.
     benchmark_name : str, optional
         Column label for the benchmark (default: its ``name`` or ``"Benchmark"``).
-    periods : int, default 252
-        Bars per year for annualisation.
+    periods : int, optional
+        Bars per year for annualisation; default from the bar period of the first strategy
+        (:data:`BARS_PER_YEAR`: 252 for daily bars, 52 weekly, 12 monthly ...).
     match_dates : bool, default True
         Start every column (benchmark included) at the first non-zero strategy return, as QuantStats'
         tear sheet does, so the table matches the report (the leading zeros are the days before the
@@ -181,12 +276,13 @@ def metrics_table(
         starts = [r.index[(r != 0).to_numpy().argmax()] for r in series.values() if (r != 0).any()]
         if starts:
             series = {name: r.loc[min(starts) :] for name, r in series.items()}
+    first = next(iter(series.values()))
+    period = bar_period(first.index)
+    _warn_if_not_daily(period, "metrics_table")
+    periods = periods or BARS_PER_YEAR[period]
     columns = {name: _metrics(r, periods) for name, r in series.items()}
     if benchmark is not None:
-        bench = to_returns(benchmark)
-        first = next(iter(series.values()))
-        if len(first):
-            bench = bench.loc[first.index[0] : first.index[-1]]
+        bench = align_benchmark(benchmark, first.index, period)
         columns[benchmark_name or str(benchmark.name or "Benchmark")] = _metrics(bench, periods)
     table = pd.DataFrame(columns).reindex(list(METRICS))
     table.index.name = "metric"
@@ -233,22 +329,28 @@ def tearsheet(
     title: str | None = None,
     *,
     benchmark_name: str | None = None,
+    periods: int | None = None,
 ) -> Path:
     """Write a QuantStats HTML tear sheet and return its path.
 
     Parameters
     ----------
     returns : pandas.Series
-        Daily simple returns of the strategy; its ``name`` labels the strategy (default "Strategy").
+        Simple returns of the strategy per bar; its ``name`` labels the strategy (default
+        "Strategy"). Daily bars, or weekly, monthly ... (:func:`bar_period`, with a
+        :class:`BarPeriodWarning`).
     benchmark : pandas.Series, optional
-        Benchmark returns or prices (:func:`to_returns`), aligned to ``returns``' dates (missing
-        dates count as 0). A ticker string is refused: offline it silently becomes a zero benchmark.
+        Benchmark returns or prices (:func:`to_returns`), compounded over each bar of ``returns``
+        (:func:`align_benchmark`). A ticker string is refused: offline it silently becomes a zero
+        benchmark.
     output : str or path, default "tearsheet.html"
         The HTML file to write (parent folders are created).
     title : str, optional
         Report title; default ``"<strategy> vs <benchmark>"``.
     benchmark_name : str, optional
         Benchmark label; default its ``name`` or ``"Benchmark"``.
+    periods : int, optional
+        Bars a year for annualisation; default from the bar period (:data:`BARS_PER_YEAR`).
 
     Returns
     -------
@@ -270,16 +372,17 @@ def tearsheet(
         )
     strategy = _naive_index(returns.dropna())
     if len(strategy) < 2:
-        raise ValueError("tearsheet: need at least 2 daily returns to build a tear sheet.")
+        raise ValueError("tearsheet: need at least 2 returns to build a tear sheet.")
     strategy_name = str(returns.name or "Strategy")
     _check_not_constant(strategy, strategy_name)
     strategy.name = strategy_name
+    period = bar_period(strategy.index)
+    _warn_if_not_daily(period, "tearsheet")
     bench = None
     bench_name = None
     if benchmark is not None:
         bench_name = benchmark_name or str(getattr(benchmark, "name", None) or "Benchmark")
-        bench = to_returns(benchmark).reindex(strategy.index).fillna(0.0)
-        bench.name = bench_name
+        bench = align_benchmark(benchmark, strategy.index, period).rename(bench_name)
     path = Path(output)
     title = title or (f"{strategy_name} vs {bench_name}" if bench_name else strategy_name)
 
@@ -296,6 +399,7 @@ def tearsheet(
             "output": str(path),
             "title": title,
             "strategy_title": strategy_name,
+            "periods_per_year": periods or BARS_PER_YEAR[period],
         }
         if bench is not None:
             kwargs.update(benchmark=bench, benchmark_title=bench_name)
