@@ -34,6 +34,7 @@ __all__ = [
     "returns_from_analysis",
     "tearsheet",
     "to_returns",
+    "write_tearsheet",
 ]
 
 # (bar period, bars a year, largest median spacing of the dates in days, one bar as an offset)
@@ -418,6 +419,43 @@ def tearsheet(
             if tmp.stat().st_size == 0:
                 raise RuntimeError(f"tearsheet: QuantStats did not write {path}.")
     return path
+
+
+def write_tearsheet(
+    returns: pd.Series,
+    benchmark: pd.Series | None = None,
+    output: str | PathLike[str] = "tearsheet.html",
+    title: str | None = None,
+    *,
+    benchmark_name: str | None = None,
+    periods: int | None = None,
+) -> tuple[Path | None, str | None]:
+    """:func:`tearsheet` for the end of a backtest: a report that cannot be written never raises.
+
+    A strategy that never traded (all-zero returns), too few returns, an unwritable ``output`` or
+    any QuantStats failure would otherwise abort the run and lose every other result: instead one
+    :class:`TearSheetWarning` names ``output`` and the reason. Parameters as :func:`tearsheet`.
+
+    Returns
+    -------
+    (path, error) : (pathlib.Path, None) or (None, str)
+        The tear sheet written, or why not (first line of the error; a message of :func:`tearsheet`
+        as it is, any other exception prefixed by its type).
+    """
+    try:
+        path = tearsheet(returns, benchmark, output, title, benchmark_name=benchmark_name,
+                         periods=periods)  # fmt: skip
+    except Exception as exc:  # QuantStats can raise anything
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        error = text if text.startswith("tearsheet: ") else f"{type(exc).__name__}: {text}"
+        warnings.warn(
+            f"TearSheet: no tear sheet written to {output} (the backtest's other results are "
+            f"kept): {error.removeprefix('tearsheet: ')}",
+            TearSheetWarning,
+            stacklevel=2,
+        )
+        return None, error
+    return path, None
 
 
 def plot_weights(

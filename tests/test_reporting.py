@@ -128,3 +128,29 @@ def test_metrics_table_matches_dates_like_quantstats():
     assert table.loc["Total return", "B"] == pytest.approx(1.01**3 - 1)
     unmatched = metrics_table({"s": strategy}, bench, periods=3, match_dates=False)
     assert unmatched.loc["Total return", "B"] == pytest.approx(0.5 * 1.1 * 1.01**3 - 1)
+
+
+def test_reporting_imports_neither_backtrader_nor_strategies():
+    """Report writing is the top of the engine-free side: the TearSheet analyzer hands it data."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, seqfolio.reporting; "
+        "bad = [m for m in ('backtrader', 'seqfolio.strategies') if m in sys.modules]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_write_tearsheet_warns_instead_of_raising(tmp_path):
+    from seqfolio.reporting import TearSheetWarning, write_tearsheet
+
+    index = pd.bdate_range("2020-01-01", periods=30)
+    idle = pd.Series(0.0, index=index, name="Idle")
+    with pytest.warns(TearSheetWarning, match=r"no tear sheet written to .*t.html \(the backtest's "
+                                              r"other results are kept\): the returns of 'Idle'"):  # fmt: skip
+        path, error = write_tearsheet(idle, output=tmp_path / "t.html")
+    assert path is None and error.startswith("tearsheet: the returns of 'Idle' are all 0")
+    assert not (tmp_path / "t.html").exists()
