@@ -8,10 +8,12 @@ given as a ticker goes to Yahoo and silently becomes zero offline, so only Serie
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import threading
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -323,6 +325,52 @@ def _check_not_constant(returns: pd.Series, name: str) -> None:
     )
 
 
+# QuantStats draws with pyplot's global state and _eoy_chart_fixed swaps one of its functions:
+# one tear sheet at a time (re-entrant: tearsheet holds it around the whole report).
+_QUANTSTATS_LOCK = threading.RLock()
+
+
+def _label_bars_by_year(ax: Any, years: pd.Index) -> None:
+    """Put each year's label under its group of bars (thinned to about 10 labels, as QuantStats)."""
+    years = sorted(set(years))
+    centers = [[bar.get_x() + bar.get_width() / 2 for bar in c] for c in ax.containers]
+    if not centers or any(len(c) != len(years) for c in centers):
+        return  # not the chart this fix is for: leave it as QuantStats drew it
+    middle = np.mean(centers, axis=0)
+    step = max(1, len(years) // 10)
+    ax.set_xticks(middle, [str(y) if i % step == 0 else "" for i, y in enumerate(years)])
+    ax.set_xlim(middle[0] - 0.5, middle[-1] + 0.5)
+
+
+@contextlib.contextmanager
+def _eoy_chart_fixed() -> Iterator[None]:
+    """Within this block (and under the QuantStats lock), the end-of-year returns chart has its
+    year labels under its bars.
+
+    QuantStats 0.0.86 labels ticks 0, 1, 2 ... while pandas places the bars of a date index at
+    other positions: labels bunched on the left, bars on the right (quantstats issue #518, open).
+    Its ``plot_returns_bars`` is swapped for this block only, never for other QuantStats users.
+    """
+    from quantstats._plotting import core
+
+    original = core.plot_returns_bars
+
+    def fixed(returns: Any, *args: Any, savefig: Any = None, **kwargs: Any) -> Any:
+        kwargs["show"] = False
+        fig = original(returns, *args, savefig=None, **kwargs)
+        _label_bars_by_year(fig.axes[0], returns.index.year)
+        if savefig:
+            fig.savefig(**savefig) if isinstance(savefig, dict) else fig.savefig(savefig)
+        return fig
+
+    with _QUANTSTATS_LOCK:
+        core.plot_returns_bars = fixed
+        try:
+            yield
+        finally:
+            core.plot_returns_bars = original
+
+
 def tearsheet(
     returns: pd.Series,
     benchmark: pd.Series | None = None,
@@ -390,34 +438,36 @@ def tearsheet(
     logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     import matplotlib
 
-    previous_backend = matplotlib.get_backend()
-    matplotlib.use("Agg")  # QuantStats draws with pyplot: no window, and it works headless
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import quantstats as qs
+    with _QUANTSTATS_LOCK:  # pyplot's state, the backend and warning filters are global
+        previous_backend = matplotlib.get_backend()
+        matplotlib.use("Agg")  # QuantStats draws with pyplot: no window, and it works headless
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import quantstats as qs
 
-        kwargs: dict[str, Any] = {
-            "output": str(path),
-            "title": title,
-            "strategy_title": strategy_name,
-            "periods_per_year": periods or BARS_PER_YEAR[period],
-        }
-        if bench is not None:
-            kwargs.update(benchmark=bench, benchmark_title=bench_name)
-        import matplotlib.pyplot as plt
+            kwargs: dict[str, Any] = {
+                "output": str(path),
+                "title": title,
+                "strategy_title": strategy_name,
+                "periods_per_year": periods or BARS_PER_YEAR[period],
+            }
+            if bench is not None:
+                kwargs.update(benchmark=bench, benchmark_title=bench_name)
+            import matplotlib.pyplot as plt
 
-        # QuantStats writes to a temporary file that is renamed into place only once complete: a
-        # failure or a kill mid-report leaves the previous tear sheet (or none), never half of one.
-        with atomic_path(path) as tmp:
-            kwargs["output"] = str(tmp)
-            try:
-                qs.reports.html(strategy, **kwargs)
-            finally:
-                plt.close("all")
-                if previous_backend.lower() != "agg":
-                    plt.switch_backend(previous_backend)  # give the user's backend back
-            if tmp.stat().st_size == 0:
-                raise RuntimeError(f"tearsheet: QuantStats did not write {path}.")
+            # QuantStats writes to a temporary file that is renamed into place only once complete: a
+            # failure or a kill mid-report leaves the previous tear sheet (or none), never half of one.
+            with atomic_path(path) as tmp:
+                kwargs["output"] = str(tmp)
+                try:
+                    with _eoy_chart_fixed():
+                        qs.reports.html(strategy, **kwargs)
+                finally:
+                    plt.close("all")
+                    if previous_backend.lower() != "agg":
+                        plt.switch_backend(previous_backend)  # give the user's backend back
+                if tmp.stat().st_size == 0:
+                    raise RuntimeError(f"tearsheet: QuantStats did not write {path}.")
     return path
 
 

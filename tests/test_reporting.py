@@ -154,3 +154,36 @@ def test_write_tearsheet_warns_instead_of_raising(tmp_path):
         path, error = write_tearsheet(idle, output=tmp_path / "t.html")
     assert path is None and error.startswith("tearsheet: the returns of 'Idle' are all 0")
     assert not (tmp_path / "t.html").exists()
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize("years", [8, 18])
+def test_eoy_chart_labels_sit_under_their_bars(years):
+    """QuantStats 0.0.86 labels ticks 0, 1, 2 ... while the bars stand elsewhere (quantstats issue
+    #518); within _eoy_chart_fixed each year's label is under its pair of bars, and QuantStats is
+    itself again afterwards, also after an error."""
+    import quantstats as qs
+    from quantstats._plotting import core
+
+    from seqfolio.reporting import _eoy_chart_fixed
+
+    index = pd.bdate_range(f"{2023 - years}-01-03", "2022-12-30")
+    rng = np.random.default_rng(3)
+    strategy = pd.Series(rng.normal(4e-4, 0.01, len(index)), index=index, name="S")
+    bench = pd.Series(rng.normal(3e-4, 0.01, len(index)), index=index, name="B")
+    original = core.plot_returns_bars
+    with _eoy_chart_fixed():
+        fig = qs.plots.yearly_returns(strategy, bench, show=False, prepare_returns=False)
+    assert core.plot_returns_bars is original
+    ax = fig.axes[0]
+    assert len(ax.containers) == 2 and all(len(c) == years for c in ax.containers)
+    centers = np.mean([[b.get_x() + b.get_width() / 2 for b in c] for c in ax.containers], axis=0)
+    np.testing.assert_allclose(ax.get_xticks(), centers)
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        str(2023 - years + i) for i in range(years)
+    ]
+    low, high = ax.get_xlim()
+    assert low == pytest.approx(centers[0] - 0.5) and high == pytest.approx(centers[-1] + 0.5)
+    with pytest.raises(RuntimeError), _eoy_chart_fixed():
+        raise RuntimeError("QuantStats failed")
+    assert core.plot_returns_bars is original
