@@ -25,6 +25,7 @@ from seqfolio._atomic import atomic_path, atomic_savefig, atomic_write_text
 
 __all__ = [
     "BARS_PER_YEAR",
+    "MAX_WEIGHT_AREAS",
     "METRICS",
     "BarPeriodWarning",
     "TearSheetWarning",
@@ -73,6 +74,9 @@ METRICS: tuple[str, ...] = (
     "Worst day",
 )
 """Rows of :func:`metrics_table`, in order."""
+
+MAX_WEIGHT_AREAS = 15
+"""Assets :func:`plot_weights` draws one by one; beyond, the smaller ones are stacked as "other"."""
 
 _PERCENT_ROWS = {
     "Total return",
@@ -440,7 +444,9 @@ def tearsheet(
 
     with _QUANTSTATS_LOCK:  # pyplot's state, the backend and warning filters are global
         previous_backend = matplotlib.get_backend()
-        matplotlib.use("Agg")  # QuantStats draws with pyplot: no window, and it works headless
+        # QuantStats draws with pyplot: Agg (no window, works headless) without the redraw after
+        # every savefig
+        matplotlib.use("module://seqfolio._report_canvas")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             import quantstats as qs
@@ -464,8 +470,7 @@ def tearsheet(
                         qs.reports.html(strategy, **kwargs)
                 finally:
                     plt.close("all")
-                    if previous_backend.lower() != "agg":
-                        plt.switch_backend(previous_backend)  # give the user's backend back
+                    plt.switch_backend(previous_backend)  # give the user's backend back
                 if tmp.stat().st_size == 0:
                     raise RuntimeError(f"tearsheet: QuantStats did not write {path}.")
     return path
@@ -508,6 +513,21 @@ def write_tearsheet(
     return path, None
 
 
+def _areas(weights: pd.DataFrame) -> pd.DataFrame:
+    """The areas :func:`plot_weights` stacks: weights >= 0 of the assets ever weighted, beyond
+    :data:`MAX_WEIGHT_AREAS` of them the largest by average weight (in column order) and "other"."""
+    data = weights.fillna(0.0).clip(lower=0.0)
+    data = data.loc[:, data.sum() > 0]
+    if data.shape[1] <= MAX_WEIGHT_AREAS:
+        return data
+    top = set(data.mean().nlargest(MAX_WEIGHT_AREAS).index)
+    rest = [c for c in data.columns if c not in top]
+    other = data[rest].sum(axis=1)
+    data = data[[c for c in data.columns if c in top]].copy()
+    data.insert(MAX_WEIGHT_AREAS, f"other ({len(rest)} assets)", other, allow_duplicates=True)
+    return data
+
+
 def plot_weights(
     weights: pd.DataFrame,
     output: str | PathLike[str] = "weights.png",
@@ -515,18 +535,21 @@ def plot_weights(
 ) -> Path:
     """Stacked-area chart of weights over time (rows = dates, columns = assets), saved as PNG.
 
-    Negative or NaN weights are drawn as 0; the white space above the stack is cash.
+    Negative or NaN weights are drawn as 0; the white space above the stack is cash. With more than
+    :data:`MAX_WEIGHT_AREAS` assets ever weighted, the largest by average weight keep their own area
+    and legend entry and the rest are stacked as one grey ``"other (N assets)"`` on top.
     """
     if not isinstance(weights, pd.DataFrame) or weights.empty:
         raise ValueError("plot_weights: weights must be a non-empty DataFrame (dates x assets).")
     from matplotlib import colormaps
     from matplotlib.figure import Figure  # no pyplot: no GUI backend needed, none changed
 
-    data = weights.fillna(0.0).clip(lower=0.0)
-    data = data.loc[:, data.sum() > 0]
+    data = _areas(weights)
+    colors: list[Any] = [colormaps["tab20"](i % 20) for i in range(data.shape[1])]
+    if data.shape[1] > MAX_WEIGHT_AREAS:
+        colors[-1] = "lightgrey"  # "other"
     fig = Figure(figsize=(11, 5.5))
     ax = fig.subplots()
-    colors = [colormaps["tab20"](i % 20) for i in range(data.shape[1])]
     ax.stackplot(
         data.index, data.to_numpy().T, labels=list(data.columns), colors=colors, linewidth=0
     )

@@ -187,3 +187,26 @@ def test_eoy_chart_labels_sit_under_their_bars(years):
     with pytest.raises(RuntimeError), _eoy_chart_fixed():
         raise RuntimeError("QuantStats failed")
     assert core.plot_returns_bars is original
+
+
+def test_plot_weights_groups_small_weights_at_large_n(tmp_path):
+    """100 assets: the 15 largest by average weight keep their own area, the other 85 are one
+    "other" area on top; no weight is lost and the legend has 16 entries."""
+    from seqfolio.reporting import MAX_WEIGHT_AREAS, _areas
+
+    rng = np.random.default_rng(5)
+    index = pd.bdate_range("2020-01-01", periods=300)
+    sizes = np.linspace(3.0, 0.1, 100)  # A00 the largest on average
+    raw = rng.dirichlet(sizes, size=len(index)) * 0.98
+    weights = pd.DataFrame(raw, index=index, columns=[f"A{i:02d}" for i in range(100)])
+    weights.iloc[:100, 90:] = np.nan  # late listings
+    weights["Z"] = 0.0  # never weighted: never drawn
+    areas = _areas(weights)
+    top = list(weights.fillna(0).mean().nlargest(MAX_WEIGHT_AREAS).index)
+    assert list(areas.columns[:-1]) == sorted(top) and areas.columns[-1] == "other (85 assets)"
+    np.testing.assert_allclose(areas.sum(axis=1), weights.fillna(0.0).sum(axis=1))
+    assert list(_areas(weights.iloc[:, :15]).columns) == list(
+        weights.columns[:15]
+    )  # small N: as is
+    path = plot_weights(weights, tmp_path / "w.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
