@@ -444,9 +444,7 @@ def tearsheet(
 
     with _QUANTSTATS_LOCK:  # pyplot's state, the backend and warning filters are global
         previous_backend = matplotlib.get_backend()
-        # QuantStats draws with pyplot: Agg (no window, works headless) without the redraw after
-        # every savefig
-        matplotlib.use("module://seqfolio._report_canvas")
+        matplotlib.use("Agg")  # QuantStats draws with pyplot: no window, and it works headless
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             import quantstats as qs
@@ -470,7 +468,8 @@ def tearsheet(
                         qs.reports.html(strategy, **kwargs)
                 finally:
                     plt.close("all")
-                    plt.switch_backend(previous_backend)  # give the user's backend back
+                    if previous_backend.lower() != "agg":
+                        plt.switch_backend(previous_backend)  # give the user's backend back
                 if tmp.stat().st_size == 0:
                     raise RuntimeError(f"tearsheet: QuantStats did not write {path}.")
     return path
