@@ -5,13 +5,15 @@ over the destination with :func:`os.replace` (atomic on one filesystem). A proce
 therefore leaves either the previous file or no file under the real name — never a half-written one —
 and a failed write removes its temporary file. Temporary names start with ``.`` and contain
 ``.tmp-``, so they are easy to recognise if a hard kill (SIGKILL, power loss) leaves one behind.
+The temporary file is created as ``open()`` creates files, mode ``0o666`` less the user's umask
+(``0644`` under the usual umask ``022``), so the file in place has the mode any other tool would give it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,24 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _new_file(target: Path) -> Path:
+    """Create an empty, new temporary file next to ``target`` and return its path.
+
+    Not ``tempfile.mkstemp``, which makes every file mode 0600: ``os.open`` with mode 0o666 lets the
+    kernel apply the umask (and a folder's default ACL), as for any file a program creates.
+    ``O_EXCL`` never opens an existing file or follows a symlink planted under the name.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(16):  # a clash of 48 random bits: another try, not an error
+        name = f".{target.name}.{secrets.token_hex(6)}.tmp-{os.getpid()}{target.suffix}"
+        try:
+            os.close(os.open(target.parent / name, flags, 0o666))
+        except FileExistsError:
+            continue
+        return target.parent / name
+    raise FileExistsError(f"atomic write: no free temporary name next to {target}.")
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success move it into place, on error delete it.
@@ -55,11 +75,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=f".tmp-{os.getpid()}{target.suffix}"
-    )
-    os.close(fd)
-    tmp = Path(name)
+    tmp = _new_file(target)
     try:
         yield tmp
         if not tmp.is_file():

@@ -8,10 +8,12 @@ given as a ticker goes to Yahoo and silently becomes zero offline, so only Serie
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import threading
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -23,8 +25,13 @@ from seqfolio._atomic import atomic_path, atomic_savefig, atomic_write_text
 from seqfolio.stats import sharpe_ratio
 
 __all__ = [
+    "BARS_PER_YEAR",
+    "MAX_WEIGHT_AREAS",
     "METRICS",
+    "BarPeriodWarning",
     "TearSheetWarning",
+    "align_benchmark",
+    "bar_period",
     "format_metrics",
     "markdown_table",
     "metrics_table",
@@ -35,13 +42,29 @@ __all__ = [
     "write_comparison",
     "write_events_csv",
     "write_run_files",
+    "write_tearsheet",
 ]
 
-PERIODS_PER_YEAR = 252
+# (bar period, bars a year, largest median spacing of the dates in days, one bar as an offset)
+_PERIODS = (
+    ("daily", 252, 4, pd.Timedelta(days=1)),
+    ("weekly", 52, 10, pd.Timedelta(days=7)),
+    ("monthly", 12, 45, pd.DateOffset(months=1)),
+    ("quarterly", 4, 135, pd.DateOffset(months=3)),
+    ("yearly", 1, 400, pd.DateOffset(years=1)),
+)
+BARS_PER_YEAR: dict[str, int] = {period: bars for period, bars, _, _ in _PERIODS}
+"""Bars a year for each bar period of :func:`bar_period` (the annualisation factor)."""
+_ONE_BAR = {period: offset for period, _, _, offset in _PERIODS}
 
 
 class TearSheetWarning(RuntimeWarning):
     """A tear sheet could not be written; the backtest's results are kept (see ``TearSheet``)."""
+
+
+class BarPeriodWarning(UserWarning):
+    """Returns are not daily bars (e.g. a weekly resampled backtest): they are annualised with their
+    own bars a year and the benchmark is compounded over each bar (see :func:`bar_period`)."""
 
 
 METRICS: tuple[str, ...] = (
@@ -57,6 +80,9 @@ METRICS: tuple[str, ...] = (
 )
 """Rows of :func:`metrics_table`, in order."""
 
+MAX_WEIGHT_AREAS = 15
+"""Assets :func:`plot_weights` draws one by one; beyond, the smaller ones are stacked as "other"."""
+
 _PERCENT_ROWS = {
     "Total return",
     "CAGR",
@@ -67,11 +93,14 @@ _PERCENT_ROWS = {
 }
 
 
+def _naive_dates(index: pd.Index) -> pd.DatetimeIndex:
+    dates = pd.DatetimeIndex(index)
+    return dates if dates.tz is None else dates.tz_convert(None)
+
+
 def _naive_index(series: pd.Series) -> pd.Series:
     out = series.copy()
-    out.index = pd.DatetimeIndex(out.index)
-    if out.index.tz is not None:
-        out.index = out.index.tz_convert(None)
+    out.index = _naive_dates(out.index)
     return out.astype(float)
 
 
@@ -83,6 +112,77 @@ def returns_from_analysis(analysis: Mapping[Any, float]) -> pd.Series:
     series = _naive_index(series)
     series.index.name = "date"
     return series
+
+
+def bar_period(index: pd.Index) -> str:
+    """The bar period of a return series' dates: a key of :data:`BARS_PER_YEAR`.
+
+    Read from the median spacing of the dates: up to 4 days is ``"daily"`` (weekends and holidays
+    included), up to 10 ``"weekly"``, 45 ``"monthly"``, 135 ``"quarterly"``, 400 ``"yearly"``. Fewer
+    than two dates count as daily.
+
+    Raises
+    ------
+    ValueError
+        For bars shorter than half a day or longer than 400 days, which are not annualised here.
+    """
+    stamps = pd.DatetimeIndex(index).to_numpy(dtype="datetime64[ns]")
+    if len(stamps) < 2:
+        return "daily"
+    days = float(np.median(np.diff(stamps)) / np.timedelta64(1, "D"))
+    for period, _, largest, _ in _PERIODS:
+        if 0.5 <= days <= largest:
+            return period
+    raise ValueError(
+        f"bar_period: the returns' dates are {days:g} days apart (median); reports annualise daily "
+        "to yearly bars only. Give returns per day (e.g. compound intraday returns by date) or per "
+        "week, month, quarter or year."
+    )
+
+
+def _warn_if_not_daily(period: str, owner: str) -> None:
+    if period != "daily":
+        warnings.warn(
+            f"{owner}: the returns are {period} bars, not daily: annualised with "
+            f"{BARS_PER_YEAR[period]} bars a year, the benchmark compounded over each bar "
+            "(a 'day' in the report is one bar).",
+            BarPeriodWarning,
+            stacklevel=3,
+        )
+
+
+def align_benchmark(benchmark: pd.Series, index: pd.Index, period: str | None = None) -> pd.Series:
+    """Benchmark returns compounded over each bar of ``index`` (e.g. weekly bars from daily prices).
+
+    Bar ``i`` covers the dates after ``index[i - 1]`` up to and including ``index[i]``; the first bar
+    covers one ``period`` (:func:`bar_period` of ``index`` by default) back from ``index[0]``. A bar
+    with no benchmark date in it has a benchmark return of 0; benchmark dates after the last bar are
+    left out.
+
+    Parameters
+    ----------
+    benchmark : pandas.Series
+        Benchmark returns or prices (:func:`to_returns`).
+    index : DatetimeIndex-like
+        The strategy's bar dates, sorted.
+    period : str, optional
+        A key of :data:`BARS_PER_YEAR`.
+
+    Returns
+    -------
+    pandas.Series
+        One return per bar of ``index``, named as ``benchmark``.
+    """
+    bench = to_returns(benchmark)
+    bars = _naive_dates(index)
+    if not len(bars):
+        return pd.Series(dtype=float, index=bars, name=benchmark.name)
+    bench = bench.loc[bench.index > bars[0] - _ONE_BAR[period or bar_period(bars)]]
+    bar = bars.searchsorted(bench.index, side="left")
+    inside = bar < len(bars)
+    growth = (1.0 + bench[inside]).groupby(bar[inside]).prod()
+    out = growth.reindex(range(len(bars)), fill_value=1.0).to_numpy() - 1.0
+    return pd.Series(out, index=bars, name=benchmark.name)
 
 
 def to_returns(series: pd.Series) -> pd.Series:
@@ -149,7 +249,7 @@ def metrics_table(
     benchmark: pd.Series | None = None,
     *,
     benchmark_name: str | None = None,
-    periods: int = PERIODS_PER_YEAR,
+    periods: int | None = None,
     match_dates: bool = True,
 ) -> pd.DataFrame:
     """Performance metrics of several return series side by side (rows :data:`METRICS`).
@@ -157,14 +257,16 @@ def metrics_table(
     Parameters
     ----------
     returns : mapping of name -> Series, or a Series
-        Daily simple returns (a Series is used under its ``name``).
+        Simple returns per bar (a Series is used under its ``name``); daily, or weekly, monthly ...
+        bars (:func:`bar_period`, with a :class:`BarPeriodWarning`).
     benchmark : pandas.Series, optional
-        Benchmark returns or prices (see :func:`to_returns`); restricted to the dates of the first
-        strategy and added as the last column.
+        Benchmark returns or prices (see :func:`to_returns`), compounded over each bar of the first
+        strategy (:func:`align_benchmark`) and added as the last column.
     benchmark_name : str, optional
         Column label for the benchmark (default: its ``name`` or ``"Benchmark"``).
-    periods : int, default 252
-        Bars per year for annualisation.
+    periods : int, optional
+        Bars per year for annualisation; default from the bar period of the first strategy
+        (:data:`BARS_PER_YEAR`: 252 for daily bars, 52 weekly, 12 monthly ...).
     match_dates : bool, default True
         Start every column (benchmark included) at the first non-zero strategy return, as QuantStats'
         tear sheet does, so the table matches the report (the leading zeros are the days before the
@@ -186,12 +288,13 @@ def metrics_table(
         starts = [r.index[(r != 0).to_numpy().argmax()] for r in series.values() if (r != 0).any()]
         if starts:
             series = {name: r.loc[min(starts) :] for name, r in series.items()}
+    first = next(iter(series.values()))
+    period = bar_period(first.index)
+    _warn_if_not_daily(period, "metrics_table")
+    periods = periods or BARS_PER_YEAR[period]
     columns = {name: _metrics(r, periods) for name, r in series.items()}
     if benchmark is not None:
-        bench = to_returns(benchmark)
-        first = next(iter(series.values()))
-        if len(first):
-            bench = bench.loc[first.index[0] : first.index[-1]]
+        bench = align_benchmark(benchmark, first.index, period)
         columns[benchmark_name or str(benchmark.name or "Benchmark")] = _metrics(bench, periods)
     table = pd.DataFrame(columns).reindex(list(METRICS))
     table.index.name = "metric"
@@ -231,6 +334,52 @@ def _check_not_constant(returns: pd.Series, name: str) -> None:
     )
 
 
+# QuantStats draws with pyplot's global state and _eoy_chart_fixed swaps one of its functions:
+# one tear sheet at a time (re-entrant: tearsheet holds it around the whole report).
+_QUANTSTATS_LOCK = threading.RLock()
+
+
+def _label_bars_by_year(ax: Any, years: pd.Index) -> None:
+    """Put each year's label under its group of bars (thinned to about 10 labels, as QuantStats)."""
+    years = sorted(set(years))
+    centers = [[bar.get_x() + bar.get_width() / 2 for bar in c] for c in ax.containers]
+    if not centers or any(len(c) != len(years) for c in centers):
+        return  # not the chart this fix is for: leave it as QuantStats drew it
+    middle = np.mean(centers, axis=0)
+    step = max(1, len(years) // 10)
+    ax.set_xticks(middle, [str(y) if i % step == 0 else "" for i, y in enumerate(years)])
+    ax.set_xlim(middle[0] - 0.5, middle[-1] + 0.5)
+
+
+@contextlib.contextmanager
+def _eoy_chart_fixed() -> Iterator[None]:
+    """Within this block (and under the QuantStats lock), the end-of-year returns chart has its
+    year labels under its bars.
+
+    QuantStats 0.0.86 labels ticks 0, 1, 2 ... while pandas places the bars of a date index at
+    other positions: labels bunched on the left, bars on the right (quantstats issue #518, open).
+    Its ``plot_returns_bars`` is swapped for this block only, never for other QuantStats users.
+    """
+    from quantstats._plotting import core
+
+    original = core.plot_returns_bars
+
+    def fixed(returns: Any, *args: Any, savefig: Any = None, **kwargs: Any) -> Any:
+        kwargs["show"] = False
+        fig = original(returns, *args, savefig=None, **kwargs)
+        _label_bars_by_year(fig.axes[0], returns.index.year)
+        if savefig:
+            fig.savefig(**savefig) if isinstance(savefig, dict) else fig.savefig(savefig)
+        return fig
+
+    with _QUANTSTATS_LOCK:
+        core.plot_returns_bars = fixed
+        try:
+            yield
+        finally:
+            core.plot_returns_bars = original
+
+
 def tearsheet(
     returns: pd.Series,
     benchmark: pd.Series | None = None,
@@ -238,22 +387,28 @@ def tearsheet(
     title: str | None = None,
     *,
     benchmark_name: str | None = None,
+    periods: int | None = None,
 ) -> Path:
     """Write a QuantStats HTML tear sheet and return its path.
 
     Parameters
     ----------
     returns : pandas.Series
-        Daily simple returns of the strategy; its ``name`` labels the strategy (default "Strategy").
+        Simple returns of the strategy per bar; its ``name`` labels the strategy (default
+        "Strategy"). Daily bars, or weekly, monthly ... (:func:`bar_period`, with a
+        :class:`BarPeriodWarning`).
     benchmark : pandas.Series, optional
-        Benchmark returns or prices (:func:`to_returns`), aligned to ``returns``' dates (missing
-        dates count as 0). A ticker string is refused: offline it silently becomes a zero benchmark.
+        Benchmark returns or prices (:func:`to_returns`), compounded over each bar of ``returns``
+        (:func:`align_benchmark`). A ticker string is refused: offline it silently becomes a zero
+        benchmark.
     output : str or path, default "tearsheet.html"
         The HTML file to write (parent folders are created).
     title : str, optional
         Report title; default ``"<strategy> vs <benchmark>"``.
     benchmark_name : str, optional
         Benchmark label; default its ``name`` or ``"Benchmark"``.
+    periods : int, optional
+        Bars a year for annualisation; default from the bar period (:data:`BARS_PER_YEAR`).
 
     Returns
     -------
@@ -275,50 +430,106 @@ def tearsheet(
         )
     strategy = _naive_index(returns.dropna())
     if len(strategy) < 2:
-        raise ValueError("tearsheet: need at least 2 daily returns to build a tear sheet.")
+        raise ValueError("tearsheet: need at least 2 returns to build a tear sheet.")
     strategy_name = str(returns.name or "Strategy")
     _check_not_constant(strategy, strategy_name)
     strategy.name = strategy_name
+    period = bar_period(strategy.index)
+    _warn_if_not_daily(period, "tearsheet")
     bench = None
     bench_name = None
     if benchmark is not None:
         bench_name = benchmark_name or str(getattr(benchmark, "name", None) or "Benchmark")
-        bench = to_returns(benchmark).reindex(strategy.index).fillna(0.0)
-        bench.name = bench_name
+        bench = align_benchmark(benchmark, strategy.index, period).rename(bench_name)
     path = Path(output)
     title = title or (f"{strategy_name} vs {bench_name}" if bench_name else strategy_name)
 
     logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     import matplotlib
 
-    previous_backend = matplotlib.get_backend()
-    matplotlib.use("Agg")  # QuantStats draws with pyplot: no window, and it works headless
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import quantstats as qs
+    with _QUANTSTATS_LOCK:  # pyplot's state, the backend and warning filters are global
+        previous_backend = matplotlib.get_backend()
+        matplotlib.use("Agg")  # QuantStats draws with pyplot: no window, and it works headless
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import quantstats as qs
 
-        kwargs: dict[str, Any] = {
-            "output": str(path),
-            "title": title,
-            "strategy_title": strategy_name,
-        }
-        if bench is not None:
-            kwargs.update(benchmark=bench, benchmark_title=bench_name)
-        import matplotlib.pyplot as plt
+            kwargs: dict[str, Any] = {
+                "output": str(path),
+                "title": title,
+                "strategy_title": strategy_name,
+                "periods_per_year": periods or BARS_PER_YEAR[period],
+            }
+            if bench is not None:
+                kwargs.update(benchmark=bench, benchmark_title=bench_name)
+            import matplotlib.pyplot as plt
 
-        # QuantStats writes to a temporary file that is renamed into place only once complete: a
-        # failure or a kill mid-report leaves the previous tear sheet (or none), never half of one.
-        with atomic_path(path) as tmp:
-            kwargs["output"] = str(tmp)
-            try:
-                qs.reports.html(strategy, **kwargs)
-            finally:
-                plt.close("all")
-                if previous_backend.lower() != "agg":
-                    plt.switch_backend(previous_backend)  # give the user's backend back
-            if tmp.stat().st_size == 0:
-                raise RuntimeError(f"tearsheet: QuantStats did not write {path}.")
+            # QuantStats writes to a temporary file that is renamed into place only once complete: a
+            # failure or a kill mid-report leaves the previous tear sheet (or none), never half of one.
+            with atomic_path(path) as tmp:
+                kwargs["output"] = str(tmp)
+                try:
+                    with _eoy_chart_fixed():
+                        qs.reports.html(strategy, **kwargs)
+                finally:
+                    plt.close("all")
+                    if previous_backend.lower() != "agg":
+                        plt.switch_backend(previous_backend)  # give the user's backend back
+                if tmp.stat().st_size == 0:
+                    raise RuntimeError(f"tearsheet: QuantStats did not write {path}.")
     return path
+
+
+def write_tearsheet(
+    returns: pd.Series,
+    benchmark: pd.Series | None = None,
+    output: str | PathLike[str] = "tearsheet.html",
+    title: str | None = None,
+    *,
+    benchmark_name: str | None = None,
+    periods: int | None = None,
+) -> tuple[Path | None, str | None]:
+    """:func:`tearsheet` for the end of a backtest: a report that cannot be written never raises.
+
+    A strategy that never traded (all-zero returns), too few returns, an unwritable ``output`` or
+    any QuantStats failure would otherwise abort the run and lose every other result: instead one
+    :class:`TearSheetWarning` names ``output`` and the reason. Parameters as :func:`tearsheet`.
+
+    Returns
+    -------
+    (path, error) : (pathlib.Path, None) or (None, str)
+        The tear sheet written, or why not (first line of the error; a message of :func:`tearsheet`
+        as it is, any other exception prefixed by its type).
+    """
+    try:
+        path = tearsheet(returns, benchmark, output, title, benchmark_name=benchmark_name,
+                         periods=periods)  # fmt: skip
+    except Exception as exc:  # QuantStats can raise anything
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        error = text if text.startswith("tearsheet: ") else f"{type(exc).__name__}: {text}"
+        warnings.warn(
+            f"TearSheet: no tear sheet written to {output} (the backtest's other results are "
+            f"kept): {error.removeprefix('tearsheet: ')}",
+            TearSheetWarning,
+            stacklevel=2,
+        )
+        return None, error
+    return path, None
+
+
+def _areas(weights: pd.DataFrame) -> pd.DataFrame:
+    """The areas :func:`plot_weights` stacks: weights >= 0 of the assets ever weighted, beyond
+    :data:`MAX_WEIGHT_AREAS` of them the largest by average weight (in column order) and "other"."""
+    data = weights.fillna(0.0).clip(lower=0.0)
+    data = data.loc[:, data.sum() > 0]
+    if data.shape[1] <= MAX_WEIGHT_AREAS:
+        return data
+    top = set(data.mean().nlargest(MAX_WEIGHT_AREAS).index)
+    rest = [c for c in data.columns if c not in top]
+    other = data[rest].sum(axis=1)
+    data = data[[c for c in data.columns if c in top]].copy()
+    data.insert(MAX_WEIGHT_AREAS, f"other ({len(rest)} assets)", other, allow_duplicates=True)
+    return data
 
 
 def plot_weights(
@@ -328,18 +539,21 @@ def plot_weights(
 ) -> Path:
     """Stacked-area chart of weights over time (rows = dates, columns = assets), saved as PNG.
 
-    Negative or NaN weights are drawn as 0; the white space above the stack is cash.
+    Negative or NaN weights are drawn as 0; the white space above the stack is cash. With more than
+    :data:`MAX_WEIGHT_AREAS` assets ever weighted, the largest by average weight keep their own area
+    and legend entry and the rest are stacked as one grey ``"other (N assets)"`` on top.
     """
     if not isinstance(weights, pd.DataFrame) or weights.empty:
         raise ValueError("plot_weights: weights must be a non-empty DataFrame (dates x assets).")
     from matplotlib import colormaps
     from matplotlib.figure import Figure  # no pyplot: no GUI backend needed, none changed
 
-    data = weights.fillna(0.0).clip(lower=0.0)
-    data = data.loc[:, data.sum() > 0]
+    data = _areas(weights)
+    colors: list[Any] = [colormaps["tab20"](i % 20) for i in range(data.shape[1])]
+    if data.shape[1] > MAX_WEIGHT_AREAS:
+        colors[-1] = "lightgrey"  # "other"
     fig = Figure(figsize=(11, 5.5))
     ax = fig.subplots()
-    colors = [colormaps["tab20"](i % 20) for i in range(data.shape[1])]
     ax.stackplot(
         data.index, data.to_numpy().T, labels=list(data.columns), colors=colors, linewidth=0
     )

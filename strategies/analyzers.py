@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -184,12 +183,14 @@ class WeightsHistory(bt.Analyzer):
 
 
 class TearSheet(bt.analyzers.TimeReturn):
-    """Daily portfolio returns (a ``TimeReturn``) and a QuantStats HTML tear sheet written at ``stop``.
+    """Portfolio returns per bar (a ``TimeReturn``), handed at ``stop`` to
+    :func:`seqfolio.reporting.write_tearsheet` for a QuantStats HTML tear sheet.
 
     A tear sheet that cannot be written never aborts the run (which would lose every other result):
     a strategy that never traded (all-zero returns: every rebalance skipped), too few returns after
     ``start``, an unwritable ``output`` or any QuantStats failure leaves ``path`` None, the reason in
-    ``error``, and issues one :class:`~seqfolio.reporting.TearSheetWarning`.
+    ``error``, and issues one :class:`~seqfolio.reporting.TearSheetWarning`. Weekly or monthly bars
+    (resampled feeds) are reported as such (:func:`~seqfolio.reporting.bar_period`).
 
     Params
     ------
@@ -207,11 +208,13 @@ class TearSheet(bt.analyzers.TimeReturn):
     start : date-like or None
         Drop returns before this date (e.g. the warm-up before the first rebalance); a tz-aware
         date is compared on its own wall-clock time, like the feeds' bars.
+    periods : int or None
+        Bars a year for annualisation (default: from the bars' dates, 252 for daily bars).
 
     Attributes
     ----------
     returns : pandas.Series
-        Daily simple returns, tz-naive ``DatetimeIndex`` (set at ``stop``).
+        Returns per bar, tz-naive ``DatetimeIndex`` (set at ``stop``).
     path : pathlib.Path or None
         The tear sheet written (checked to exist); None if none was asked for or it failed.
     error : str or None
@@ -225,6 +228,7 @@ class TearSheet(bt.analyzers.TimeReturn):
         strategy_name=None,
         benchmark_name=None,
         start=None,
+        periods=None,
     )
 
     def __init__(self) -> None:
@@ -254,32 +258,15 @@ class TearSheet(bt.analyzers.TimeReturn):
 
     def stop(self) -> None:
         super().stop()
-        from seqfolio.reporting import TearSheetWarning, returns_from_analysis, tearsheet
+        from seqfolio.reporting import returns_from_analysis, write_tearsheet
 
         returns = returns_from_analysis(self.get_analysis())
         if self._start_date is not None:
             returns = returns.loc[self._start_date :]
         returns.name = self.p.strategy_name or strategy_label(self.strategy)
         self.returns = returns
-        if self._output is None:
-            return
-        try:
-            self.path = tearsheet(
-                returns,
-                benchmark=self.p.benchmark,
-                output=self._output,
-                title=self.p.title,
-                benchmark_name=self.p.benchmark_name,
-            )
-        # QuantStats can raise anything: never lose the run (and every other result) over the report
-        except Exception as exc:
-            text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            ours = text.startswith("tearsheet: ")
-            self.error = text if ours else f"{type(exc).__name__}: {text}"
-            reason = self.error.removeprefix("tearsheet: ")
-            warnings.warn(
-                f"TearSheet: no tear sheet written to {self._output} (the backtest's other results "
-                f"are kept): {reason}",
-                TearSheetWarning,
-                stacklevel=2,
-            )
+        if self._output is not None:
+            self.path, self.error = write_tearsheet(
+                returns, self.p.benchmark, self._output, self.p.title,
+                benchmark_name=self.p.benchmark_name, periods=self.p.periods,
+            )  # fmt: skip

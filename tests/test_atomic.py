@@ -266,3 +266,25 @@ def test_no_unsafe_loaders_in_the_package() -> None:
         assert not banned.search(code), f"{path}: {banned.search(code).group(0)}"
         for call in re.findall(r"torch\.load\([^)]*\)", code):
             assert "weights_only=True" in call, f"{path}: {call}"
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_written_files_respect_the_umask(tmp_path: Path, umask: int, mode: int) -> None:
+    """Files get 0o666 less the umask, as from any other tool (not mkstemp's 0600), also when an
+    older file is replaced."""
+    from matplotlib.figure import Figure
+
+    previous = os.umask(umask)
+    try:
+        atomic_write_text(tmp_path / "a.csv", "x\n")
+        (tmp_path / "b.csv").write_text("an older file")
+        os.chmod(tmp_path / "b.csv", 0o600)
+        atomic_write_bytes(tmp_path / "b.csv", b"y\n")
+        atomic_savefig(Figure(), tmp_path / "w.png")
+        with atomic_path(tmp_path / "t.html") as tmp:
+            tmp.write_text("<html></html>")
+    finally:
+        os.umask(previous)
+    for name in ("a.csv", "b.csv", "w.png", "t.html"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == mode, name
+    assert _litter(tmp_path) == []

@@ -437,6 +437,78 @@ def test_numpy_parameters_are_accepted(tmp_path):
 
 
 # =================================================================================================
+# one ticker's OHLCV file; one file per ticker (issue 11 item 5)
+# =================================================================================================
+def _ohlcv(adj_close: bool = False) -> str:
+    """One ticker's Yahoo-style file (Adj Close 50 on every row); a Volume of 0 is not a price."""
+    rows = [(4, 10, 5000), (5, 11, 0), (6, 12, 7000)]
+    adj = ",Adj Close" if adj_close else ""
+    return f"Date,Open,High,Low,Close{adj},Volume\n" + "".join(
+        f"2021-01-{d:02d},{o},{o + 2},{o - 1},{o + 1}{',50' if adj_close else ''},{v}\n"
+        for d, o, v in rows
+    )
+
+
+@pytest.mark.parametrize(("adj", "column"), [(False, "Close"), (True, "Adj Close")])
+def test_one_tickers_ohlcv_file_is_one_asset(tmp_path, caplog, adj, column):
+    path = _write(tmp_path, _ohlcv(adj), "AAPL.csv")
+    with caplog.at_level("INFO", logger="seqfolio.data"):
+        got = read_prices(path, min_assets=1, check_splits=False)
+    assert list(got.columns) == ["AAPL"] and got.index.name == "date"
+    assert got["AAPL"].tolist() == ([50.0] * 3 if adj else [11.0, 12.0, 13.0])
+    assert f"read as ONE asset 'AAPL' (its '{column}' column)" in caplog.text
+    with pytest.raises(
+        PriceDataError,
+        match=r"AAPL.csv: its columns are one ticker's prices, read as 1 asset column\(s\) "
+        r"\['AAPL'\]; at least 2 are needed. To pass several tickers use a wide file .* a long "
+        r"file .* or one file per ticker \(read_prices\(\[path, ...\]\); on the command line "
+        r"--data AAPL.csv MSFT.csv ...\)",
+    ):
+        read_prices(path)
+
+
+def test_one_file_per_ticker_is_joined_on_dates(tmp_path):
+    aapl = _write(tmp_path, _ohlcv(), "AAPL.csv")
+    msft = tmp_path / "MSFT.csv.gz"  # named without its compression suffix too
+    msft.write_bytes(gzip.compress(b"date,close\n2021-01-04,200\n2021-01-06,202\n2021-01-07,203\n"))
+    with pytest.warns(PriceDataWarning) as caught:
+        got = read_prices([aapl, str(msft)])
+    expected = pd.DataFrame(
+        {"AAPL": [11.0, 12.0, 13.0, np.nan], "MSFT": [200.0, np.nan, 202.0, 203.0]},
+        index=pd.DatetimeIndex(
+            ["2021-01-04", "2021-01-05", "2021-01-06", "2021-01-07"], name="date"
+        ),
+    )
+    pd.testing.assert_frame_equal(got, expected)
+    (gap,) = [str(w.message) for w in caught]  # AAPL ends before 2021-01-07: not a gap
+    assert gap.startswith(f"{msft}: column 'MSFT' has 1 missing price(s) inside its life (on "
+                          "2021-01-05 (no row in the file))")  # fmt: skip
+    # the same as one wide file, and a one-element list as the path itself
+    wide = _write(tmp_path, "date,A,B\n2021-01-04,1,2\n2021-01-05,1.1,2.1\n", "wide.csv")
+    pd.testing.assert_frame_equal(_read_quietly([wide]), _read_quietly(wide))
+
+
+def test_one_file_per_ticker_errors(tmp_path):
+    aapl = _write(tmp_path, _ohlcv(), "AAPL.csv")
+    (tmp_path / "other").mkdir()
+    again = _write(tmp_path / "other", _ohlcv(), "AAPL.csv")
+    with pytest.raises(PriceDataError, match=r"asset 'AAPL' is in both .*AAPL.csv and .*other/AAPL.csv; "
+                                             r"each asset must come from one file"):  # fmt: skip
+        read_prices([aapl, again])
+    with pytest.raises(PriceDataError, match=r"read_prices: the files \[.*AAPL.csv'\] hold 1 asset "
+                                             r"column\(s\) \['AAPL'\]; at least 2 .* one file per ticker"):  # fmt: skip
+        read_prices([aapl])
+    with pytest.raises(ValueError, match=r"a non-empty list of file paths .* Got an empty list"):
+        read_prices([])
+    with pytest.raises(
+        TypeError, match=r"file path \(str or os.PathLike\) or a list of them. Got 3"
+    ):
+        read_prices([aapl, 3])  # type: ignore[list-item]
+    with pytest.raises(FileNotFoundError, match="no such file: .*MSFT.csv"):
+        read_prices([aapl, tmp_path / "MSFT.csv"])
+
+
+# =================================================================================================
 # load_sample / load_benchmark parameters
 # =================================================================================================
 @pytest.mark.parametrize(

@@ -128,3 +128,85 @@ def test_metrics_table_matches_dates_like_quantstats():
     assert table.loc["Total return", "B"] == pytest.approx(1.01**3 - 1)
     unmatched = metrics_table({"s": strategy}, bench, periods=3, match_dates=False)
     assert unmatched.loc["Total return", "B"] == pytest.approx(0.5 * 1.1 * 1.01**3 - 1)
+
+
+def test_reporting_imports_neither_backtrader_nor_strategies():
+    """Report writing is the top of the engine-free side: the TearSheet analyzer hands it data."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, seqfolio.reporting; "
+        "bad = [m for m in ('backtrader', 'seqfolio.strategies') if m in sys.modules]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_write_tearsheet_warns_instead_of_raising(tmp_path):
+    from seqfolio.reporting import TearSheetWarning, write_tearsheet
+
+    index = pd.bdate_range("2020-01-01", periods=30)
+    idle = pd.Series(0.0, index=index, name="Idle")
+    with pytest.warns(TearSheetWarning, match=r"no tear sheet written to .*t.html \(the backtest's "
+                                              r"other results are kept\): the returns of 'Idle'"):  # fmt: skip
+        path, error = write_tearsheet(idle, output=tmp_path / "t.html")
+    assert path is None and error.startswith("tearsheet: the returns of 'Idle' are all 0")
+    assert not (tmp_path / "t.html").exists()
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize("years", [8, 18])
+def test_eoy_chart_labels_sit_under_their_bars(years):
+    """QuantStats 0.0.86 labels ticks 0, 1, 2 ... while the bars stand elsewhere (quantstats issue
+    #518); within _eoy_chart_fixed each year's label is under its pair of bars, and QuantStats is
+    itself again afterwards, also after an error."""
+    import quantstats as qs
+    from quantstats._plotting import core
+
+    from seqfolio.reporting import _eoy_chart_fixed
+
+    index = pd.bdate_range(f"{2023 - years}-01-03", "2022-12-30")
+    rng = np.random.default_rng(3)
+    strategy = pd.Series(rng.normal(4e-4, 0.01, len(index)), index=index, name="S")
+    bench = pd.Series(rng.normal(3e-4, 0.01, len(index)), index=index, name="B")
+    original = core.plot_returns_bars
+    with _eoy_chart_fixed():
+        fig = qs.plots.yearly_returns(strategy, bench, show=False, prepare_returns=False)
+    assert core.plot_returns_bars is original
+    ax = fig.axes[0]
+    assert len(ax.containers) == 2 and all(len(c) == years for c in ax.containers)
+    centers = np.mean([[b.get_x() + b.get_width() / 2 for b in c] for c in ax.containers], axis=0)
+    np.testing.assert_allclose(ax.get_xticks(), centers)
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        str(2023 - years + i) for i in range(years)
+    ]
+    low, high = ax.get_xlim()
+    assert low == pytest.approx(centers[0] - 0.5) and high == pytest.approx(centers[-1] + 0.5)
+    with pytest.raises(RuntimeError), _eoy_chart_fixed():
+        raise RuntimeError("QuantStats failed")
+    assert core.plot_returns_bars is original
+
+
+def test_plot_weights_groups_small_weights_at_large_n(tmp_path):
+    """100 assets: the 15 largest by average weight keep their own area, the other 85 are one
+    "other" area on top; no weight is lost and the legend has 16 entries."""
+    from seqfolio.reporting import MAX_WEIGHT_AREAS, _areas
+
+    rng = np.random.default_rng(5)
+    index = pd.bdate_range("2020-01-01", periods=300)
+    sizes = np.linspace(3.0, 0.1, 100)  # A00 the largest on average
+    raw = rng.dirichlet(sizes, size=len(index)) * 0.98
+    weights = pd.DataFrame(raw, index=index, columns=[f"A{i:02d}" for i in range(100)])
+    weights.iloc[:100, 90:] = np.nan  # late listings
+    weights["Z"] = 0.0  # never weighted: never drawn
+    areas = _areas(weights)
+    top = list(weights.fillna(0).mean().nlargest(MAX_WEIGHT_AREAS).index)
+    assert list(areas.columns[:-1]) == sorted(top) and areas.columns[-1] == "other (85 assets)"
+    np.testing.assert_allclose(areas.sum(axis=1), weights.fillna(0.0).sum(axis=1))
+    assert list(_areas(weights.iloc[:, :15]).columns) == list(
+        weights.columns[:15]
+    )  # small N: as is
+    path = plot_weights(weights, tmp_path / "w.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -3,6 +3,11 @@
 Wide: a date column followed by one column per asset (the bundled sample's layout).
 Long: columns ``date, symbol, open, high, low, close[, volume]`` (any case; ``ticker`` is accepted
 for ``symbol``), one row per asset and day; the ``close`` field is pivoted to wide.
+One ticker: a wide file whose columns are one ticker's ``Open, High, Low, Close[, Adj Close],
+Volume`` (any case and subset with a close; yfinance's ``Dividends`` and ``Stock Splits`` too) is ONE
+asset, named after the file (``AAPL.csv`` -> ``AAPL``): its ``Adj Close`` if present, else its
+``Close`` (an INFO line of the ``seqfolio.data`` logger says so). Several tickers in files of their own
+are read together with ``read_prices([path, ...])``: one file each, joined on their dates.
 
 The separator is a comma; a file whose header line has no comma but semicolons (European Excel
 exports), tabs or ``|`` is read with that separator. Numbers must use ``.`` as the decimal point
@@ -31,12 +36,14 @@ from it overflow to infinity.
 
 from __future__ import annotations
 
+import logging
 import lzma
 import re
 import tarfile
 import warnings
 import zipfile
 import zlib
+from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
 
@@ -45,7 +52,18 @@ import pandas as pd
 
 from seqfolio.data.errors import PriceDataError, PriceDataWarning, check_int_parameter
 
+logger = logging.getLogger("seqfolio.data")
+
 _DATE_NAMES = ("date", "datetime", "timestamp", "time")
+# the columns of one ticker's OHLCV file (lower case, '_' read as ' ')
+_ONE_TICKER_NAMES = frozenset(
+    {"open", "high", "low", "close", "adj close", "volume", "dividends", "stock splits"}
+)
+_SEVERAL_TICKERS = (
+    "To pass several tickers use a wide file (a date column, then one column per ticker), a long "
+    "file (date, symbol, close columns; one row per ticker and date), or one file per ticker "
+    "(read_prices([path, ...]); on the command line --data AAPL.csv MSFT.csv ...)."
+)
 _SYMBOL_NAMES = ("symbol", "ticker", "asset")
 _MAX_LISTED = 5  # how many offending rows an error message lists
 _MIN_ROWS_CONSTANT = 5  # a constant price over fewer rows is not worth a warning
@@ -603,16 +621,29 @@ def _pivot_long(
     return wide, _Where(pd.DatetimeIndex(wide.index), cell_lines=pd.Series(lines, index=cells))
 
 
-def _check_parameters(
-    path: object, field: object, min_assets: object, check_splits: object
-) -> None:
-    if not isinstance(path, (str, PathLike)):
-        raise TypeError(
-            "The 'path' parameter of read_prices must be a file path (str or os.PathLike). "
-            f"Got {path!r} instead."
+def _check_paths(path: object) -> list[Path]:
+    """``path`` (one path, or a non-empty list / tuple of paths) as a list of Paths."""
+    several = isinstance(path, (list, tuple))
+    paths = list(path) if several else [path]
+    if several and not paths:
+        raise ValueError(
+            "The 'path' parameter of read_prices must be a file path or a non-empty list of file "
+            "paths (one per ticker). Got an empty list instead."
         )
-    if isinstance(path, str) and not path.strip():
-        raise ValueError("The 'path' parameter of read_prices must be a file path. Got '' instead.")
+    for item in paths:
+        if not isinstance(item, (str, PathLike)):
+            raise TypeError(
+                "The 'path' parameter of read_prices must be a file path (str or os.PathLike) or a "
+                f"list of them. Got {item!r} instead."
+            )
+        if isinstance(item, str) and not item.strip():
+            raise ValueError(
+                "The 'path' parameter of read_prices must be a file path. Got '' instead."
+            )
+    return [Path(item) for item in paths]
+
+
+def _check_parameters(field: object, min_assets: object, check_splits: object) -> None:
     if not isinstance(field, str) or not field.strip():
         raise ValueError(
             "The 'field' parameter of read_prices must be a column name such as 'close'. "
@@ -625,58 +656,24 @@ def _check_parameters(
         )
 
 
-def read_prices(
-    path: str | PathLike[str],
-    *,
-    field: str = "close",
-    min_assets: int = 2,
-    check_splits: bool = True,
-) -> pd.DataFrame:
-    """Read a price CSV (wide or long) into a validated wide price frame.
+def _asset_name(file: Path) -> str:
+    """The ticker a one-ticker file is named after: ``AAPL.csv`` / ``AAPL.csv.gz`` -> ``AAPL``."""
+    suffix = next((sfx for sfx, _ in _COMPRESSION if file.name.lower().endswith(sfx)), "")
+    name = file.name[: len(file.name) - len(suffix)]
+    return name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
 
-    Parameters
-    ----------
-    path : str or path-like
-        A CSV file, optionally compressed (``.gz``, ``.zip``, ... as pandas infers). Comma-separated;
-        a header line with no comma but semicolons, tabs or ``|`` selects that separator.
-    field : str, default "close"
-        For long files, which price column to pivot (``open``, ``high``, ``low`` or ``close``).
-    min_assets : int, default 2
-        Fewer asset columns than this (an int >= 1) is an error (an allocation needs at least two
-        assets; pass 1 for a benchmark file).
-    check_splits : bool, default True
-        Warn about one-day moves that look like an unadjusted split (see the module notes).
 
-    Returns
-    -------
-    pandas.DataFrame
-        Float prices, ``DatetimeIndex`` named ``date`` (sorted, unique, tz-naive), one column per
-        asset. Cells with no price stay NaN; dates with no price at all are dropped (with a warning).
+def _one_ticker_close(columns: Sequence[str]) -> str | None:
+    """The price column of one ticker's OHLCV columns (``Adj Close``, else ``Close``), else None."""
+    names = {" ".join(re.split(r"[\s_]+", c.strip().lower())): c for c in columns}
+    if not names or not set(names) <= _ONE_TICKER_NAMES:
+        return None
+    return names.get("adj close", names.get("close"))
 
-    Raises
-    ------
-    FileNotFoundError
-        If ``path`` does not exist.
-    IsADirectoryError
-        If ``path`` is a folder.
-    TypeError
-        If ``path`` is not a path.
-    ValueError
-        If ``field``, ``min_assets`` or ``check_splits`` is invalid.
-    PriceDataError
-        If the file is empty, not UTF-8 CSV text, a corrupt archive, has repeated column headers,
-        rows with more fields than the header, unparseable / mixed-offset / duplicate / unsorted
-        dates, non-numeric, non-finite, non-positive or subnormal prices, or fewer than
-        ``min_assets`` assets. The message names the file, the line and the column.
 
-    Warns
-    -----
-    PriceDataWarning
-        For a gap inside an asset's life, a constant price, a likely unadjusted split (kept as
-        given), or dates with no price at all (dropped); see the module notes.
-    """
-    _check_parameters(path, field, min_assets, check_splits)
-    file = Path(path)
+def _read_file(file: Path, field: str) -> tuple[pd.DataFrame, _Where, str]:
+    """One price file as a wide frame (not yet checked for assets without prices), the file lines
+    of its cells, and its layout: ``"wide"``, ``"long"`` or ``"one ticker"``."""
     source = str(file)
     if file.is_dir():
         raise IsADirectoryError(
@@ -694,34 +691,145 @@ def read_prices(
     frame.index = _parse_dates(frame[date_col], source, lines)
     frame = frame.drop(columns=[date_col])
 
-    wide = not any(n in lower for n in _SYMBOL_NAMES)
-    if not wide:
+    if any(n in lower for n in _SYMBOL_NAMES):
         prices, where = _pivot_long(frame, lower, source, field.lower(), lines)
-    else:
-        _check_dates(pd.DatetimeIndex(frame.index), source, lines)
-        unnamed = [c for c in frame.columns if c.startswith("Unnamed:")]
-        if unnamed:
-            hint = ""
-            if header[0].startswith("Unnamed:"):
-                hint = (
-                    " (A first column without a header is often an index written by "
-                    "DataFrame.to_csv: write the file with index=False, or delete that column.)"
-                )
-            elif header[-1].startswith("Unnamed:") and frame[header[-1]].isna().all():
-                hint = " (Does every line end with a comma? Delete the trailing commas.)"
-            raise PriceDataError(
-                f"{source}: columns {unnamed} have no header; name every asset column.{hint}"
+        return prices, where, "long"
+    _check_dates(pd.DatetimeIndex(frame.index), source, lines)
+    unnamed = [c for c in frame.columns if c.startswith("Unnamed:")]
+    if unnamed:
+        hint = ""
+        if header[0].startswith("Unnamed:"):
+            hint = (
+                " (A first column without a header is often an index written by "
+                "DataFrame.to_csv: write the file with index=False, or delete that column.)"
             )
+        elif header[-1].startswith("Unnamed:") and frame[header[-1]].isna().all():
+            hint = " (Does every line end with a comma? Delete the trailing commas.)"
+        raise PriceDataError(
+            f"{source}: columns {unnamed} have no header; name every asset column.{hint}"
+        )
+    close = _one_ticker_close(list(frame.columns))
+    layout = "wide" if close is None else "one ticker"
+    if close is None:
         prices = _to_prices(frame, source, lines)
-        where = _Where(pd.DatetimeIndex(prices.index), row_lines=lines)
+    else:
+        name = _asset_name(file)
+        logger.info(
+            "%s: columns %s are one ticker's prices: read as ONE asset '%s' (its '%s' column)",
+            source, list(frame.columns), name, close,
+        )  # fmt: skip
+        prices = _to_prices(frame[[close]], source, lines).set_axis([name], axis=1)
+    return prices, _Where(pd.DatetimeIndex(prices.index), row_lines=lines), layout
+
+
+def _join_files(
+    paths: list[Path], field: str
+) -> tuple[pd.DataFrame, _Where, list[tuple[str, list[str]]]]:
+    """Several price files (one per ticker, or any wide / long files) joined on their dates."""
+    frames, cells, origin = [], [], {}
+    for file in paths:
+        prices, where, _ = _read_file(file, field)
+        _check_every_column_priced(prices, str(file))
+        prices, where = _drop_unpriced_rows(prices, str(file), where)
+        for column in prices.columns:
+            if column in origin:
+                raise PriceDataError(
+                    f"read_prices: asset '{column}' is in both {origin[column]} and {file}; each "
+                    "asset must come from one file (drop a file or rename its column / file)."
+                )
+            origin[column] = str(file)
+        frames.append(prices)
+        if where.row_lines is not None:  # one line per row: give every cell its row's line
+            where = _Where(
+                where.index,
+                cell_lines=pd.Series(
+                    np.repeat(where.row_lines, prices.shape[1]),
+                    index=pd.MultiIndex.from_product([where.index, prices.columns]),
+                ),
+            )
+        cells.append(where.cell_lines)
+    joined = pd.concat(frames, axis=1, join="outer").sort_index()
+    joined.index = pd.DatetimeIndex(joined.index.to_numpy())  # no inferred freq: as one file reads
+    groups = [(str(file), list(f.columns)) for file, f in zip(paths, frames, strict=True)]
+    return joined, _Where(pd.DatetimeIndex(joined.index), cell_lines=pd.concat(cells)), groups
+
+
+def read_prices(
+    path: str | PathLike[str] | Sequence[str | PathLike[str]],
+    *,
+    field: str = "close",
+    min_assets: int = 2,
+    check_splits: bool = True,
+) -> pd.DataFrame:
+    """Read a price CSV (wide, long, or one ticker's OHLCV), or one file per ticker, into a validated
+    wide price frame.
+
+    Parameters
+    ----------
+    path : str or path-like, or a list of them
+        A CSV file, optionally compressed (``.gz``, ``.zip``, ... as pandas infers). Comma-separated;
+        a header line with no comma but semicolons, tabs or ``|`` selects that separator. A list
+        reads one file per ticker (or any price files) and joins them on their dates (an outer join:
+        a ticker without a row on a date has no price there); an asset in two files is an error.
+    field : str, default "close"
+        For long files, which price column to pivot (``open``, ``high``, ``low`` or ``close``).
+    min_assets : int, default 2
+        Fewer assets than this (an int >= 1) is an error (an allocation needs at least two
+        assets; pass 1 for a benchmark file).
+    check_splits : bool, default True
+        Warn about one-day moves that look like an unadjusted split (see the module notes).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Float prices, ``DatetimeIndex`` named ``date`` (sorted, unique, tz-naive), one column per
+        asset. Cells with no price stay NaN; dates with no price at all are dropped (with a warning).
+
+    Raises
+    ------
+    FileNotFoundError
+        If a ``path`` does not exist.
+    IsADirectoryError
+        If a ``path`` is a folder.
+    TypeError
+        If ``path`` is not a path or a list of paths.
+    ValueError
+        If ``path`` is an empty list, or ``field``, ``min_assets`` or ``check_splits`` is invalid.
+    PriceDataError
+        If the file is empty, not UTF-8 CSV text, a corrupt archive, has repeated column headers,
+        rows with more fields than the header, unparseable / mixed-offset / duplicate / unsorted
+        dates, non-numeric, non-finite, non-positive or subnormal prices, or fewer than
+        ``min_assets`` assets (the message says how to pass several tickers); if two files hold the
+        same asset. The message names the file, the line and the column.
+
+    Warns
+    -----
+    PriceDataWarning
+        For a gap inside an asset's life (in a file, or a date of the other files that a ticker's
+        file lacks), a constant price, a likely unadjusted split (kept as given), or dates with no
+        price at all (dropped); see the module notes.
+    """
+    paths = _check_paths(path)
+    _check_parameters(field, min_assets, check_splits)
+    if isinstance(path, (list, tuple)):
+        prices, where, groups = _join_files(paths, field)
+        layout, found = "wide", f"read_prices: the files {[str(p) for p in paths]} hold"
+    else:
+        source = str(paths[0])
+        prices, where, layout = _read_file(paths[0], field)
+        groups, found = [(source, list(prices.columns))], f"{source}: found"
+        if layout == "one ticker":
+            found = f"{source}: its columns are one ticker's prices, read as"
     if prices.shape[1] < min_assets:
         raise PriceDataError(
-            f"{source}: found {prices.shape[1]} asset column(s) {list(prices.columns)}; at least "
-            f"{min_assets} are needed."
+            f"{found} {prices.shape[1]} asset column(s) {list(prices.columns)}; at least "
+            f"{min_assets} are needed. {_SEVERAL_TICKERS}"
         )
-    _check_every_column_priced(prices, source)
-    prices, where = _drop_unpriced_rows(prices, source, where)
-    _warn_interior_gaps(prices, source, where)
-    _warn_suspicious(prices, source, check_splits, wide, where)
+    if not isinstance(path, (list, tuple)):
+        _check_every_column_priced(prices, source)
+        prices, where = _drop_unpriced_rows(prices, source, where)
+    for source, columns in groups:
+        _warn_interior_gaps(prices[columns], source, where)
+        _warn_suspicious(prices[columns], source, check_splits, layout != "long", where)
     prices.index.name = "date"
     return prices
