@@ -379,6 +379,7 @@ class PortfolioObjective:
     space: SearchSpace
     commission: float = 0.001
     cache_dir: str | None = None
+    population: bool = True
 
     @property
     def n_windows(self) -> int:
@@ -399,7 +400,11 @@ class PortfolioObjective:
         plan = []
         for w in dict.fromkeys(windows):
             jobs = [k for k, window in enumerate(windows) if window == w]
-            for group in population_groups([configs[k] for k in jobs]):
+            chosen = [configs[k] for k in jobs]
+            groups = (
+                population_groups(chosen) if self.population else [[j] for j in range(len(jobs))]
+            )
+            for group in groups:
                 members = [jobs[j] for j in group]
                 task = (
                     WindowTask(configs[members[0]], self.windows[w], cache_dir=self.cache_dir)
@@ -489,6 +494,7 @@ def tune(
     prune_every: int | None = defaults.PRUNE_EVERY,
     purge: int | None = None,
     cache_dir: str | None = None,
+    population: bool = True,
 ) -> TuneResult:
     """Search configurations on walk-forward windows, then test the best one on a hold-out.
 
@@ -528,6 +534,9 @@ def tune(
     cache_dir : str, optional
         Fitted models are kept there and reused by every trial (and a resumed study) that fits the
         same model on the same window.
+    population : bool, default True
+        Train the forecasters of a batch's trials that can share a population together in each
+        window (as :func:`~seqfolio.research.walkforward.walk_forward` does); False fits each alone.
     """
     import optuna
 
@@ -548,7 +557,7 @@ def tune(
     # Assets listing in the hold-out have no price in the search: left out of it (INFO line).
     search_prices = assets_priced_in(prices, None, prices.index[cut - 1], owner="tune").iloc[:cut]
     windows = walk_forward_windows(len(search_prices), train=train, test=test, purge=purge)
-    objective = PortfolioObjective(search_prices, windows, space, commission, cache_dir)
+    objective = PortfolioObjective(search_prices, windows, space, commission, cache_dir, population)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         study_name=study_name,
