@@ -18,6 +18,7 @@ Run: python examples/does_it_help.py [--seeds 3] [--workers 2] [--out seqfolio-d
 from __future__ import annotations
 
 import argparse
+import re
 import time
 
 import pandas as pd
@@ -38,8 +39,8 @@ def configs() -> list[PortfolioConfig]:
 
 def table(report) -> pd.DataFrame:  # noqa: ANN001
     """One row per configuration: Sharpe (mean over seeds), seed spread, bootstrap interval, DSR."""
-    summary = report.summary.copy()
-    summary["config"] = [label.split(" seed")[0] for label in summary.index]
+    summary = report.summary.rename_axis(None).copy()
+    summary["config"] = [re.sub(r" ?\[seed=\d+\]|,?seed=\d+", "", label) for label in summary.index]
     grouped = summary.groupby("config", sort=False)
     rows = pd.DataFrame(
         {
