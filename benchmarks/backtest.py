@@ -8,11 +8,7 @@ everything seqfolio adds: price history, HRP refits, order planning and bookkeep
 Prints wall time (best of ``--repeat``), bars per second, the ratio ours / baseline, and peak Python
 memory (tracemalloc, measured in separate runs so it does not slow the timed ones).
 
-With ``--assets N`` it runs on a synthetic factor universe of N assets instead (``benchmarks/universe.py``:
-``--days`` bars, 20 % of the assets listing late, some delisting), the setting of the scale table.
-
 Run: python benchmarks/backtest.py [--repeat 3] [--start 2005-01-01] [--end 2022-12-31]
-     python benchmarks/backtest.py --assets 500 --days 2500 --repeat 1
 """
 
 from __future__ import annotations
@@ -115,32 +111,27 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--start", default="2005-01-01")
     parser.add_argument("--end", default="2022-12-31")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--assets", type=int, default=None, help="synthetic universe of N assets")
-    parser.add_argument("--days", type=int, default=2500, help="bars of the synthetic universe")
     args = parser.parse_args(argv)
 
-    if args.assets is None:
-        prices = with_history(load_sample(end=args.end), args.start, LOOKBACK)
-    else:
-        from universe import make_universe
-
-        prices = make_universe(args.assets, args.days, seed=0)
-        args.start = str(prices.index[LOOKBACK + 48].date())
+    prices = with_history(load_sample(end=args.end), args.start, LOOKBACK)
     bars = len(prices)
     cerebro, strategy = ours(prices, args.start)
     weights = {r.date: r.target for r in strategy.records}
     ours_value = cerebro.broker.getvalue()
     bare_cerebro, bare_strategy = bare(prices, weights)
 
-    runs = {
-        "bare (precomputed weights)": lambda: bare(prices, weights),
-        "RebalanceStrategy": lambda: ours(prices, args.start),
+    timings = {
+        "bare (precomputed weights)": best_time(lambda: bare(prices, weights), args.repeat),
+        "RebalanceStrategy": best_time(lambda: ours(prices, args.start), args.repeat),
+        "RebalanceStrategy + analyzers": best_time(
+            lambda: ours(prices, args.start, True), args.repeat
+        ),
     }
-    if args.assets is None:  # the analyzers and tracemalloc runs take long on large universes
-        runs["RebalanceStrategy + analyzers"] = lambda: ours(prices, args.start, True)
-    timings = {name: best_time(run, args.repeat) for name, run in runs.items()}
-    memory = {name: peak_memory(run) if args.assets is None else float("nan")
-              for name, run in runs.items()}  # fmt: skip
+    memory = {
+        "bare (precomputed weights)": peak_memory(lambda: bare(prices, weights)),
+        "RebalanceStrategy": peak_memory(lambda: ours(prices, args.start)),
+        "RebalanceStrategy + analyzers": peak_memory(lambda: ours(prices, args.start, True)),
+    }
     windows = [trailing_returns(prices.loc[:date], LOOKBACK) for date in weights]
     fits = best_time(lambda: [clone(HRP()).fit(w) for w in windows], args.repeat)
     base = timings["bare (precomputed weights)"]
