@@ -126,11 +126,10 @@ def lstm_walk_forward_backtest(n_assets: int, quick: bool) -> dict[str, float]:
     at N = 500 on a loaded 2-core machine); run it alone with ``--case lstm_walk_forward_backtest
     --assets 500``."""
     from seqfolio.backtest import run_backtest
-    from seqfolio.signals import LSTMForecaster
+    from seqfolio.pipeline.models import make_model
 
     prices = make_universe(n_assets, 2500, seed=0, start="2013-01-02")
-    signal = LSTMForecaster(target="volatility", max_epochs=8, sample_stride=3, window=40,
-                            hidden_size=16, random_state=0)  # fmt: skip
+    signal = make_model("lstm-vol", "hrp")  # the CLI's network
     result = run_backtest(prices, signal=signal, retrain="quarterly", train_window=756,
                           start="2017-10-01", end="2022-12-31", tearsheet=None)  # fmt: skip
     return {"seconds": result.timings["total"], "training_s": result.timings["training"],
