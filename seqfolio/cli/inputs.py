@@ -96,11 +96,11 @@ def load_inputs(options: dict[str, Any], history: int | None) -> tuple[pd.DataFr
     full = _read_data(options, end)
     prices = full.loc[:end] if end is not None else full
     _check_covers(full, prices, start, end)
+    # an asset with no price from --start to --end is left out (an INFO note), not an error
+    prices = assets_priced_in(full, start, end, owner="seqfolio").loc[:end]
     if history is None:
         prices = prices.loc[start:]
     else:
-        # an asset with no price from --start to --end is left out (an INFO note), not an error
-        prices = assets_priced_in(full, start, end, owner="seqfolio").loc[:end]
         prices = with_history(prices, start, history)
         if len(prices) < history + 2:
             raise CLIError(

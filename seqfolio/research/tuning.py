@@ -668,9 +668,9 @@ def _holdout_report(
     configs = [best] if best.label == reference.label else [best, reference]
     with warnings.catch_warnings():  # the reference allocator alone cannot use the purge
         warnings.filterwarnings("ignore", "walk_forward: purge", UserWarning)
-        return walk_forward(
-            prices.iloc[begin:], configs, **{**study_kw, "train": cut - begin - purge},
-            workers=workers, scheduler=scheduler,
+        return walk_forward(  # the whole frame with start=: an asset delisted before the
+            prices, configs, **{**study_kw, "train": cut - begin - purge},  # start is left out
+            start=prices.index[begin], workers=workers, scheduler=scheduler,
         )  # fmt: skip
 
 
