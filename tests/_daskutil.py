@@ -13,7 +13,7 @@ from typing import Any
 
 @contextmanager
 def killing_a_busy_worker(
-    cluster: Any, *, task: str = "decide_window", after: int = 1, timeout: float = 120.0
+    cluster: Any, *, task: str = "decide_task", after: int = 1, timeout: float = 120.0
 ) -> Iterator[list[int]]:
     """Kill the worker running the ``after``-th distinct ``task`` seen processing, once.
 
