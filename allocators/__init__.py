@@ -18,8 +18,12 @@ from seqfolio.allocators.mean_variance import MeanVariance
 from seqfolio.allocators.naive import EqualWeight, InverseVariance, InverseVolatility
 from seqfolio.allocators.registry import (
     ALLOCATORS,
+    allocator_label,
     allocator_names,
     make_allocator,
+    needs_training,
+    register_allocator,
+    search_space,
     zero_variance_intolerant,
 )
 
@@ -34,9 +38,13 @@ __all__ = [
     "InverseVariance",
     "InverseVolatility",
     "MeanVariance",
+    "allocator_label",
     "allocator_names",
     "herc_weights",
     "hrp_weights",
     "make_allocator",
+    "needs_training",
+    "register_allocator",
+    "search_space",
     "zero_variance_intolerant",
 ]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -43,6 +44,12 @@ class BaseAllocator(BaseEstimator):
     """Capability: True if an asset with zero variance (a constant price) in the window makes ``fit``
     raise an :class:`AllocationError` (risk-based weights divide by the variance). The CLI, the data
     reader's warning and the docs read it: :func:`~seqfolio.allocators.zero_variance_intolerant`."""
+    needs_training: ClassVar[bool] = False
+    """Capability: True for a network trained walk-forward (retrained on a schedule, applied at each
+    rebalance) rather than fitted at every rebalance (:mod:`seqfolio.allocators.registry`)."""
+    search_space: ClassVar[Mapping[str, Any]] = {}
+    """The parameter values ``tune`` searches: ``{name: (value, ...)}`` (categorical) or ``{name:
+    {"low": .., "high": .., "step": .., "log": ..}}`` (a range)."""
 
     # -- hooks for subclasses -------------------------------------------------------------------
     def _validate_params(self) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -127,6 +128,10 @@ class HERC(BaseAllocator):
     """
 
     needs_positive_variance: ClassVar[bool] = True
+    search_space: ClassVar[Mapping[str, Any]] = {
+        "linkage": ("ward", "average", "single"),
+        "risk_measure": ("variance", "std", "cvar", "cdar"),
+    }
 
     def __init__(
         self,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -139,6 +140,10 @@ class HRP(BaseAllocator):
     """
 
     needs_positive_variance: ClassVar[bool] = True
+    search_space: ClassVar[Mapping[str, Any]] = {
+        "linkage": ("single", "average", "complete", "ward"),
+        "covariance": ("sample", "ledoit_wolf"),
+    }
 
     def __init__(
         self,

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import functools
 import warnings
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
+from seqfolio import defaults
 from seqfolio.allocators._base import AllocationError, BaseAllocator
 from seqfolio.allocators._covariance import COVARIANCE_ESTIMATORS
 from seqfolio.allocators._validation import check_choice, check_int, check_real
@@ -95,6 +97,11 @@ class MeanVariance(BaseAllocator):
         weights).
     """
 
+    search_space: ClassVar[Mapping[str, Any]] = {
+        "objective": ("min_variance", "max_sharpe"),
+        "covariance": ("ledoit_wolf", "sample"),
+    }
+
     def __init__(
         self,
         objective: str = "min_variance",
@@ -106,7 +113,7 @@ class MeanVariance(BaseAllocator):
         risk_aversion: float = 1.0,
         l2_gamma: float = 0.0,
         weight_bounds: tuple[float, float] = (0.0, 1.0),
-        frequency: int = 252,
+        frequency: int = defaults.PERIODS_PER_YEAR,
         solver: str | None = None,
     ) -> None:
         self.objective = objective

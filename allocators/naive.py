@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,7 @@ class _InverseRisk(BaseAllocator):
     """Weights proportional to ``variance ** -power``."""
 
     needs_positive_variance: ClassVar[bool] = True
+    search_space: ClassVar[Mapping[str, Any]] = {"covariance": ("sample", "ledoit_wolf")}
     _power: float = 1.0
 
     def __init__(

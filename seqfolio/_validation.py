@@ -12,7 +12,9 @@ This module sits at the bottom of the package (docs/architecture.md): it imports
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import difflib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from numbers import Integral, Number, Real
 from typing import Any
 
@@ -21,6 +23,12 @@ import pandas as pd
 
 __all__ = [
     "MAX_LABELS",
+    "Boolean",
+    "Constraint",
+    "IntRange",
+    "InvalidParameter",
+    "OneOf",
+    "RealRange",
     "check_bool",
     "check_choice",
     "check_date",
@@ -34,6 +42,43 @@ __all__ = [
 
 MAX_LABELS = 10
 """Labels a message lists before ``(+N more)``."""
+
+
+class InvalidParameter(ValueError):
+    """A parameter value outside its constraint; the message follows the one template.
+
+    The parts stay readable so a front end can word the same verdict its own way (the CLI names
+    ``--lookback`` rather than "the 'lookback' parameter of RebalanceSpec").
+
+    Attributes
+    ----------
+    owner, name : str
+        Who checked, and the parameter's name.
+    value : object
+        The value given.
+    expected : str
+        What the value must be, e.g. ``"an int >= 2"`` or ``"one of ['hrp', 'herc']"``.
+    suggestion : str or None
+        The closest valid choice for a misspelt name (``"hrp"`` for ``"hrpp"``).
+    """
+
+    def __init__(
+        self, owner: str, name: str, value: object, expected: str, suggestion: str | None = None
+    ) -> None:
+        self.owner, self.name, self.value = owner, name, value
+        self.expected, self.suggestion = expected, suggestion
+        hint = f" Did you mean {suggestion!r}?" if suggestion else ""
+        super().__init__(
+            f"The '{name}' parameter of {owner} must be {expected}. Got {value!r} instead.{hint}"
+        )
+
+
+def closest(value: object, choices: Iterable[str]) -> str | None:
+    """The choice closest to a misspelt ``value`` (difflib), or None."""
+    if not isinstance(value, str):
+        return None
+    found = difflib.get_close_matches(value.strip().lower(), list(choices), n=1, cutoff=0.6)
+    return found[0] if found else None
 
 
 def is_bool(value: object) -> bool:
@@ -83,10 +128,7 @@ def check_int(
             span = f" <= {high}"
         else:
             span = ""
-        raise ValueError(
-            f"The '{name}' parameter of {owner} must be an int{span}{_none(allow_none)}. "
-            f"Got {value!r} instead."
-        )
+        raise InvalidParameter(owner, name, value, f"an int{span}{_none(allow_none)}")
     return number
 
 
@@ -121,9 +163,8 @@ def check_real(
         right = ")" if high_open else "]"
         lo = "-inf" if low is None else low
         hi = "inf" if high is None else high
-        raise ValueError(
-            f"The '{name}' parameter of {owner} must be a float in {left}{lo}, {hi}{right}"
-            f"{_none(allow_none)}. Got {value!r} instead."
+        raise InvalidParameter(
+            owner, name, value, f"a float in {left}{lo}, {hi}{right}{_none(allow_none)}"
         )
     return number
 
@@ -131,23 +172,22 @@ def check_real(
 def check_choice(
     owner: str, name: str, value: object, choices: Sequence[str], *, allow_none: bool = False
 ) -> str | None:
-    """``value`` if it is one of ``choices`` (strings), else a ValueError listing them."""
+    """``value`` if it is one of ``choices`` (strings), else a ValueError listing them (and the
+    closest one, for a misspelt name)."""
     if value is None and allow_none:
         return None
     if not isinstance(value, str) or value not in choices:
-        raise ValueError(
-            f"The '{name}' parameter of {owner} must be one of {list(choices)}{_none(allow_none)}. "
-            f"Got {value!r} instead."
-        )
+        raise InvalidParameter(
+            owner, name, value, f"one of {list(choices)}{_none(allow_none)}",
+            closest(value, choices),
+        )  # fmt: skip
     return value
 
 
 def check_bool(owner: str, name: str, value: object) -> bool:
     """``value`` as a bool if it is one (``np.True_`` included); 1 or "yes" are refused."""
     if not is_bool(value):
-        raise ValueError(
-            f"The '{name}' parameter of {owner} must be a bool. Got {value!r} instead."
-        )
+        raise InvalidParameter(owner, name, value, "a bool")
     return bool(value)
 
 
@@ -175,10 +215,7 @@ def check_date(
         except (TypeError, ValueError, OverflowError):
             stamp = None
     if stamp is None or pd.isna(stamp):
-        raise ValueError(
-            f"The '{name}' parameter of {owner} must be a date (e.g. '{example}') or None. "
-            f"Got {value!r} instead."
-        )
+        raise InvalidParameter(owner, name, value, f"a date (e.g. '{example}') or None")
     return stamp
 
 
@@ -188,3 +225,87 @@ def label_list(labels: Iterable[Any]) -> str:
     shown = [str(x) for x in labels[:MAX_LABELS]]
     more = len(labels) - MAX_LABELS
     return repr(shown) + (f" (+{more} more)" if more > 0 else "")
+
+
+# -- declarative constraints: one table of these checks a whole settings object -------------------
+class Constraint:
+    """What a parameter's value must be: ``check`` returns it as a plain value or raises
+    :class:`InvalidParameter`; ``describe`` says it in words (for help texts)."""
+
+    def check(self, owner: str, name: str, value: object) -> Any:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class IntRange(Constraint):
+    """An int in ``[low, high]`` (None: unbounded), or None when ``none``."""
+
+    low: int | None = None
+    high: int | None = None
+    none: bool = False
+
+    def check(self, owner: str, name: str, value: object) -> int | None:
+        return check_int(owner, name, value, low=self.low, high=self.high, allow_none=self.none)
+
+    def describe(self) -> str:
+        bound = f" >= {self.low}" if self.low is not None and self.high is None else ""
+        if self.high is not None:
+            bound = f" in [{self.low}, {self.high}]"
+        return f"int{bound}" + (" or none" if self.none else "")
+
+
+@dataclass(frozen=True)
+class RealRange(Constraint):
+    """A finite real in the interval given (open ends with ``low_open`` / ``high_open``)."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    none: bool = False
+
+    def check(self, owner: str, name: str, value: object) -> float | None:
+        return check_real(
+            owner, name, value, low=self.low, high=self.high, low_open=self.low_open,
+            high_open=self.high_open, allow_none=self.none,
+        )  # fmt: skip
+
+    def describe(self) -> str:
+        left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
+        lo = "-inf" if self.low is None else f"{self.low:g}"
+        hi = "inf" if self.high is None else f"{self.high:g}"
+        return f"number in {left}{lo}, {hi}{right}" + (" or none" if self.none else "")
+
+
+@dataclass(frozen=True)
+class OneOf(Constraint):
+    """One of ``choices``: a tuple of strings, or a callable giving them (a registry, read when
+    checked so that names registered later count)."""
+
+    choices: tuple[str, ...] | Callable[[], Sequence[str]]
+    none: bool = False
+
+    def options(self) -> list[str]:
+        return list(self.choices() if callable(self.choices) else self.choices)
+
+    def check(self, owner: str, name: str, value: object) -> str | None:
+        if isinstance(value, str):
+            value = value.strip().lower() if value.strip().lower() in self.options() else value
+        return check_choice(owner, name, value, self.options(), allow_none=self.none)
+
+    def describe(self) -> str:
+        return ", ".join(self.options()) + (" or none" if self.none else "")
+
+
+@dataclass(frozen=True)
+class Boolean(Constraint):
+    """True or False (NumPy's too); 1 or "yes" are refused."""
+
+    def check(self, owner: str, name: str, value: object) -> bool:
+        return check_bool(owner, name, value)
+
+    def describe(self) -> str:
+        return "true or false"

@@ -6,6 +6,12 @@ default changes in one place (docs/architecture.md, "Where each concept lives").
 
 from __future__ import annotations
 
+ALLOCATOR = "hrp"
+"""Allocator of a strategy or configuration that names none (a name in the allocator registry)."""
+
+PERIODS_PER_YEAR = 252
+"""Daily bars in a trading year: annualises daily figures (weekly and monthly bars use 52 and 12)."""
+
 LOOKBACK = 252
 """Bars of daily returns an allocator sees at each rebalance (one trading year)."""
 
@@ -29,6 +35,21 @@ COMMISSION = 0.001
 
 CASH_BUFFER = 0.02
 """Fraction of the portfolio kept in cash at each rebalance (absorbs fill-price moves)."""
+
+MIN_TRADE = 0.0
+"""Smallest weight change worth a trade (0: every change is traded; full exits always are)."""
+
+MAX_GAP = 5
+"""Longest run of missing bars inside a lookback window that is bridged (a week of trading days)."""
+
+DELISTED = "cash"
+"""What happens to a position whose feed has ended: sold at its last close."""
+
+EXPOSURE_FLOOR = 0.25
+"""Lowest gross exposure a regime / drawdown signal can set (the rest is cash)."""
+
+EXPOSURE_THRESHOLD = 0.5
+"""Stress probability above which a regime / drawdown signal starts cutting exposure."""
 
 PRUNER = "wilcoxon"
 """Pruner of ``seqfolio tune``. Replayed studies (``benchmarks/pruners.py``, 40 trials x 23 windows,

@@ -15,7 +15,7 @@ softmax weights, loss = -Sharpe, Adam, batch 64, 10 % validation, 100 epochs.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -93,6 +93,11 @@ class LSTMAllocator(BaseEstimator):
     model_ : torch.nn.Module
     training_ : TrainingResult
     """
+
+    needs_training: ClassVar[bool] = True
+    """Capability (:mod:`seqfolio.allocators.registry`): a network trained walk-forward, registered as
+    the allocator ``lstm-weights``."""
+
 
     # fitted attributes (set by fit; declared for type checkers, not created here)
     weights_: pd.Series

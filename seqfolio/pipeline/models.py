@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from seqfolio._validation import check_bool, check_choice, check_int
+from seqfolio._validation import check_bool, check_choice, check_int, closest
 
 __all__ = [
     "LSTM_ALLOCATOR",
@@ -35,6 +35,7 @@ __all__ = [
     "make_model",
     "model_horizon",
     "model_keys",
+    "signal_names",
 ]
 
 SIGNALS: dict[str, str] = {
@@ -81,9 +82,14 @@ def _estimator_params(settings: Mapping[str, Any], owner: str) -> dict[str, Any]
     return params
 
 
+def signal_names() -> list[str]:
+    """The signal names a configuration may use (``lstm-vol``, ...)."""
+    return list(SIGNALS)
+
+
 def make_model(
-    signal: str | None,
-    allocator: str,
+    signal: Any,
+    allocator: Any,
     settings: Mapping[str, Any] | None = None,
     *,
     n_threads: int = 1,
@@ -93,10 +99,13 @@ def make_model(
 
     Parameters
     ----------
-    signal : str or None
-        A name from :data:`SIGNALS`.
-    allocator : str
-        The allocator name; :data:`LSTM_ALLOCATOR` gives the direct-weights model.
+    signal : str, forecaster or None
+        A name from :data:`SIGNALS` (built with ``settings``), or a forecaster instance (used as
+        it is).
+    allocator : str or allocator
+        The allocator; one that needs training (``lstm-weights``, see
+        :func:`~seqfolio.allocators.needs_training`) is the model itself, built by name with
+        ``settings`` or used as the instance given.
     settings : mapping, optional
         ``[model]`` settings (see the module notes); checked here.
     n_threads : int
@@ -105,35 +114,51 @@ def make_model(
     Raises
     ------
     ValueError
-        For an unknown signal, a signal with ``lstm-weights``, settings without a model, an unknown
-        setting (the message lists the valid ones) or a bad value (the estimator's own checks).
+        For an unknown signal, a signal with a trained allocator, settings without a model or with
+        an instance, an unknown setting (the message names the closest and lists the valid ones)
+        or a bad value (the estimator's own checks).
     """
-    from seqfolio.signals import LSTMAllocator, LSTMForecaster
+    from seqfolio.allocators import ALLOCATORS, needs_training
 
     settings = dict(settings or {})
-    if signal is not None:
-        check_choice(owner, "signal", signal, list(SIGNALS))
-    weights = str(allocator).strip().lower() == LSTM_ALLOCATOR
-    if signal is not None and weights:
+    trained = needs_training(allocator)
+    if signal is not None and trained:
         raise ValueError(
-            f"{owner}: signal={signal!r} cannot feed {LSTM_ALLOCATOR!r}, which forecasts the "
-            "weights itself; drop the signal or choose another allocator."
+            f"{owner}: signal={signal!r} cannot feed {allocator!r}, which is a trained network "
+            "that forecasts the weights itself; drop the signal or choose another allocator."
         )
-    if signal is None and not weights:
+    if signal is None and not trained:
         if settings:
             raise ValueError(
                 f"{owner}: model settings {sorted(settings)} given but no model is used; set a "
-                f"signal ({', '.join(SIGNALS)}) or allocator={LSTM_ALLOCATOR!r}."
+                f"signal ({', '.join(SIGNALS)}) or an allocator that trains a network "
+                f"({', '.join(n for n in ALLOCATORS if needs_training(n))})."
             )
         return None
+    given = signal if signal is not None else allocator
+    if not isinstance(given, str):  # an instance: used as it is
+        if settings:
+            raise ValueError(
+                f"{owner}: model settings {sorted(settings)} are for a model given by name; set "
+                f"them on the {type(given).__name__} instance instead."
+            )
+        return given
     valid = model_keys(signal)
     unknown = sorted(set(settings) - set(valid))
     if unknown:
-        raise ValueError(f"{owner}: unknown model setting(s) {unknown}; valid: {', '.join(valid)}.")
-    if weights:
+        hint = closest(unknown[0], valid)
+        raise ValueError(
+            f"{owner}: unknown model setting(s) {unknown}"
+            + (f" (did you mean {hint!r}?)" if hint else "")
+            + f"; valid: {', '.join(valid)}."
+        )
+    if trained:
         params = {**MODEL_DEFAULTS["allocator"], **_estimator_params(settings, owner)}
-        model = LSTMAllocator(n_threads=n_threads, **params)
+        model = ALLOCATORS[given.strip().lower()](n_threads=n_threads, **params)
     else:
+        from seqfolio.signals import LSTMForecaster
+
+        check_choice(owner, "signal", signal, list(SIGNALS))
         params = {**MODEL_DEFAULTS["forecaster"], **_estimator_params(settings, owner)}
         members = check_int(owner, "model.ensemble", params.pop("ensemble", 1), low=1)
         model = LSTMForecaster(target=SIGNALS[signal], n_threads=n_threads, **params)
