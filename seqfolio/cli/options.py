@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -200,10 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _load_toml(path: str) -> dict[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
+    import tomllib
+
     file = Path(path)
     if file.is_dir():
         raise CLIError(f"--config {path} is a folder, not a TOML file; give the path of the file")
