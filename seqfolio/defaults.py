@@ -40,3 +40,10 @@ PRUNE_AFTER = 6
 
 PRUNE_EVERY = 1
 """After that, the pruner is asked after every window (Wilcoxon tests paired window scores)."""
+
+BATCH_SIZE = 4
+"""Trials ``seqfolio tune`` proposes at once, wherever they run (this process, ``--workers`` processes or a
+Dask cluster), so the same settings give the same trials and winner everywhere. A batch's windows run
+in parallel (4 trials x 6 windows before the first pruning), and trials of a batch whose networks share
+shapes train as one population; the sampler learns from a batch only once it has finished, so larger
+batches search a little less sharply (``--batch-size``)."""

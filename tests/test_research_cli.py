@@ -199,7 +199,7 @@ def test_tune_says_when_it_resumes_and_when_nothing_is_left(tmp_path, capsys):
     printed = capsys.readouterr()
     assert "resuming study 'seqfolio-default'" in printed.err
     assert "2 of 3 trials already finished" in printed.err
-    assert "3 trials (2 from an earlier run)" in printed.out
+    assert "3 finished trials (2 from an earlier run)" in printed.out
     assert main(["tune", "--trials", "3", *common]) == 0
     printed = capsys.readouterr()  # a finished study: nothing to run, and it says so
     assert "already has 3 finished trials" in printed.err and "no trial to run" in printed.err
