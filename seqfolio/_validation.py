@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from numbers import Integral, Number, Real
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -53,6 +53,30 @@ def is_real_number(value: object) -> bool:
 
 def _none(allow_none: bool) -> str:
     return " or None" if allow_none else ""
+
+
+@overload
+def check_int(
+    owner: str,
+    name: str,
+    value: object,
+    *,
+    low: int | None = None,
+    high: int | None = None,
+    allow_none: Literal[False] = False,
+) -> int: ...
+
+
+@overload
+def check_int(
+    owner: str,
+    name: str,
+    value: object,
+    *,
+    low: int | None = None,
+    high: int | None = None,
+    allow_none: bool,
+) -> int | None: ...
 
 
 def check_int(

@@ -67,11 +67,11 @@ def _show_warning(message: Any, category: Any, *args: Any, **kwargs: Any) -> Non
     print(f"seqfolio: warning: {text}", file=sys.stderr)
 
 
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _StderrHandler(logging.StreamHandler):
     """Writes to the ``sys.stderr`` of the moment (a test's capture, a redirected stream), not the
     one the handler was made with."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 
