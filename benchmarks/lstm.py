@@ -21,7 +21,7 @@ import argparse
 import copy
 import platform
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import torch
@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     prices = load_sample().iloc[-756:]
     print(
-        f"seqfolio LSTM benchmark, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; torch {torch.__version__}, "
+        f"seqfolio LSTM benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; torch {torch.__version__}, "
         f"{args.threads} thread(s), {platform.processor() or platform.machine()}; data "
         f"{prices.index[0].date()}..{prices.index[-1].date()} ({prices.shape[1]} assets x {len(prices)} days)"
     )

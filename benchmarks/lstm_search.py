@@ -27,7 +27,7 @@ from __future__ import annotations
 import argparse
 import platform
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 import torch
@@ -187,12 +187,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8)
     args = parser.parse_args()
     if args.search:
-        print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, torch {torch.__version__}")
+        print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, torch {torch.__version__}")
         print("\n2. Search throughput (tune, LSTM-vol space, 11 windows)")
         search_throughput(args.trials, args.loop_trials, args.batch)
         return
     prices = load_sample("2017-01-01", "2019-12-31")
-    print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, torch {torch.__version__}, "
+    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, torch {torch.__version__}, "
           f"{platform.processor() or platform.machine()}, {prices.shape[1]} assets × {len(prices)} days, "
           f"hidden={args.hidden}, window=60, batch_size=256, sample_stride=5, {args.epochs} epochs")  # fmt: skip
     print("\n1. Population vs a loop of separate fits (training samples per second, wall time)")

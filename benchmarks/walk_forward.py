@@ -15,7 +15,7 @@ import os
 import platform
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     t = result.timings
     rest = total - t["training"] - t["predicting"] - t["allocating"]
     n = len(result.retrains)
-    print(f"# walk-forward benchmark, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
+    print(f"# walk-forward benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores")  # fmt: skip
     print(f"data: {prices.shape[1]} assets, {args.start}..{args.end}, {len(result.rebalances)} "
           f"monthly rebalances, {n} quarterly retrains on {args.train_window} bars")  # fmt: skip

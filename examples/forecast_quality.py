@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         params.update(hidden_size=16, max_epochs=5, sample_stride=5)
     prices = load_sample("2000-01-01")
     print(
-        f"seqfolio forecast quality, run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; data "
+        f"seqfolio forecast quality, run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; data "
         f"{prices.index[0].date()}..{prices.index[-1].date()}, {prices.shape[1]} assets; horizon {HORIZON} "
         f"bars; test from {args.test_start}, refit every {args.refit_years}y on {args.lookback} bars; {params}"
     )

@@ -16,7 +16,7 @@ import difflib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from numbers import Integral, Number, Real
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -98,6 +98,30 @@ def is_real_number(value: object) -> bool:
 
 def _none(allow_none: bool) -> str:
     return " or None" if allow_none else ""
+
+
+@overload
+def check_int(
+    owner: str,
+    name: str,
+    value: object,
+    *,
+    low: int | None = None,
+    high: int | None = None,
+    allow_none: Literal[False] = False,
+) -> int: ...
+
+
+@overload
+def check_int(
+    owner: str,
+    name: str,
+    value: object,
+    *,
+    low: int | None = None,
+    high: int | None = None,
+    allow_none: bool,
+) -> int | None: ...
 
 
 def check_int(

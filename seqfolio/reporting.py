@@ -32,6 +32,7 @@ __all__ = [
     "TearSheetWarning",
     "align_benchmark",
     "bar_period",
+    "bars_per_year",
     "format_metrics",
     "markdown_table",
     "metrics_table",
@@ -138,6 +139,12 @@ def bar_period(index: pd.Index) -> str:
         "to yearly bars only. Give returns per day (e.g. compound intraday returns by date) or per "
         "week, month, quarter or year."
     )
+
+
+def bars_per_year(index: pd.Index) -> int:
+    """The annualisation factor of returns on these dates: ``BARS_PER_YEAR[bar_period(index)]``
+    (252 for daily bars, 52 weekly, 12 monthly ...)."""
+    return BARS_PER_YEAR[bar_period(index)]
 
 
 def _warn_if_not_daily(period: str, owner: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import zipfile
@@ -69,3 +70,31 @@ def test_wheel_installs_only_under_seqfolio(tmp_path):
         "seqfolio/data/datasets/PROVENANCE.md",
     ):
         assert expected in names, expected
+
+
+def test_the_python_versions_claimed_are_the_one_tested():
+    # Only Python 3.11 is tested (CI and this machine's torch wheel); `tomllib` is standard from 3.11,
+    # so there is no `tomli` fallback to keep (one failed on 3.10 for `seqfolio tune --space FILE`).
+    import configparser
+
+    setup = configparser.ConfigParser()
+    setup.read(REPO / "setup.cfg")
+    assert setup["options"]["python_requires"].strip() == ">=3.11"
+    versions = [
+        line.strip().rsplit(":: ", 1)[1]
+        for line in setup["metadata"]["classifiers"].splitlines()
+        if line.strip().startswith("Programming Language :: Python :: 3.")
+    ]
+    assert versions == ["3.11"]
+    assert "Python 3.11" in (REPO / "README.md").read_text(encoding="utf-8")
+    tracked = subprocess.run(
+        ["git", "ls-files"], capture_output=True, text=True, cwd=REPO, check=True
+    ).stdout.split()
+    mentions = [
+        name
+        for name in tracked
+        if name.endswith((".py", ".cfg", ".toml", ".md", ".txt"))
+        and name != "tests/test_packaging.py"
+        and re.search(r"\btomli\b", (REPO / name).read_text(encoding="utf-8"))
+    ]
+    assert mentions == []

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import sys
+import tomllib
 
 import pandas as pd
 import pytest
 
 from seqfolio.cli import main
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 SMALL = [
     "--start",
@@ -168,3 +163,44 @@ def test_model_settings_without_a_model_are_an_error(tmp_path, capsys):
     config.write_text('allocator = "hrp"\n[model]\nhidden_size = 4\n')
     assert main(["backtest", "--config", str(config), "--out", str(tmp_path / "o")]) == 1
     assert "[model] settings are given but no model is used" in capsys.readouterr().err
+
+
+def test_tune_then_another_space_then_backtest_do_what_the_readme_says(tmp_path, capsys):
+    # The README's order: `seqfolio tune`, then `seqfolio tune --space ...` into the same folder, then
+    # `seqfolio backtest --config seqfolio-tune/best.toml`. Each space has its own study in study.db,
+    # so the second search does not resume the first (whose trials hold other parameters).
+    out = tmp_path / "tune"
+    space = tmp_path / "ivp_only.toml"
+    space.write_text('allocators = ["ivp"]\nlookback = [63, 126, 63]\nrebalance = ["monthly"]\n')
+    common = ["--trials", "2", "--holdout", "0.25", "--out", str(out), *SMALL]
+    assert main(["tune", *common]) == 0
+    assert main(["tune", *common, "--space", str(space)]) == 0
+    assert tomllib.loads((out / "best.toml").read_text())["allocator"] == "ivp"
+    assert set(pd.read_csv(out / "trials.csv")["param.allocator"]) == {"ivp"}
+    report = tmp_path / "bt"
+    code = main(["backtest", "--config", str(out / "best.toml"), "--start", "2018-01-01",
+                 "--end", "2018-12-31", "--out", str(report), "--quiet"])  # fmt: skip
+    assert code == 0
+    # the same space file, edited: its study's trials are not comparable; refused, saying how to go on
+    space.write_text('allocators = ["herc"]\nlookback = [63, 126, 63]\nrebalance = ["monthly"]\n')
+    capsys.readouterr()
+    assert main(["tune", *common, "--space", str(space)]) == 1
+    err = capsys.readouterr().err
+    assert "study 'seqfolio-ivp_only'" in err and "space.allocators: ['ivp'] (now ['herc'])" in err
+    assert "--study-name" in err and "\n" not in err.strip()
+
+
+def test_tune_says_when_it_resumes_and_when_nothing_is_left(tmp_path, capsys):
+    out = tmp_path / "tune"
+    common = ["--holdout", "0.25", "--out", str(out), *SMALL[:-1]]  # not --quiet
+    assert main(["tune", "--trials", "2", *common]) == 0
+    capsys.readouterr()
+    assert main(["tune", "--trials", "3", *common]) == 0
+    printed = capsys.readouterr()
+    assert "resuming study 'seqfolio-default'" in printed.err
+    assert "2 of 3 trials already finished" in printed.err
+    assert "3 finished trials (2 from an earlier run)" in printed.out
+    assert main(["tune", "--trials", "3", *common]) == 0
+    printed = capsys.readouterr()  # a finished study: nothing to run, and it says so
+    assert "already has 3 finished trials" in printed.err and "no trial to run" in printed.err
+    assert "raise --trials" in printed.out

@@ -174,3 +174,24 @@ def test_sharpe_statistics_on_simulated_returns():
     assert summary["psr"] > 0.99 and summary["dsr"] < summary["psr"]
     demeaned = returns - returns.mean()  # a sample Sharpe of exactly zero: even odds
     assert sharpe_summary(demeaned)["psr"] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("level", [0.0004, -0.0004, 0.0, 1e-12])
+def test_a_flat_series_has_sharpe_zero_everywhere(level):
+    # One flatness rule (seqfolio.stats.is_flat): a constant series, whatever its level, has no
+    # Sharpe ratio to speak of: 0, an interval of (0, 0) and even odds (PSR 0.5), not 5.8e16 and 1.0.
+    flat = pd.Series(np.full(300, level))
+    assert sharpe_ratio(flat) == 0.0
+    summary = sharpe_summary(flat, n_trials=3, trial_sharpes=np.array([0.5, 0.0, -0.2]))
+    assert summary["sharpe"] == 0.0
+    assert (summary["sharpe_ci_low"], summary["sharpe_ci_high"]) == (0.0, 0.0)
+    assert summary["psr"] == 0.5 and summary["dsr"] < 0.5
+    assert bootstrap_sharpe_interval(flat, n_resamples=50) == (0.0, 0.0)
+
+
+def test_tiny_but_real_variation_is_not_flat():
+    # The tolerance is relative: returns of 1e-9 a day that vary by 10 % are not flat.
+    values = pd.Series(1e-9 * (1 + 0.1 * np.random.default_rng(0).normal(size=300)))
+    assert sharpe_ratio(values) == pytest.approx(
+        values.mean() / values.std(ddof=1) * np.sqrt(252), rel=1e-12
+    )

@@ -8,11 +8,11 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import tomllib
 
 import numpy as np
 import pandas as pd
 import pytest
-import tomllib
 
 from seqfolio.data import load_sample
 from seqfolio.research.config import PortfolioConfig

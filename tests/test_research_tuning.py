@@ -172,7 +172,9 @@ def test_dask_local_cluster_equals_serial(prices):
     space = SearchSpace(
         allocators=("hrp", "ivp", "ew"), lookback=(63, 252, 63), rebalance=("monthly", "quarterly")
     )
-    kwargs = dict(n_trials=4, holdout=0.2, train=300, test=250, space=space, batch_size=2, seed=3)
+    # the default batch size: the same search as the serial one (it once defaulted to 2 on Dask)
+    # (12 trials: past the sampler's 10 random start-up trials, where the batch changes proposals)
+    kwargs = dict(n_trials=12, holdout=0.2, train=300, test=250, space=space, seed=3)
     tuned_serial = tune(prices, **kwargs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -194,6 +196,7 @@ def test_dask_local_cluster_equals_serial(prices):
     for label in serial.returns:
         pd.testing.assert_series_equal(serial.returns[label], on_dask.returns[label])
     pd.testing.assert_frame_equal(tuned_serial.trials, tuned_dask.trials)
+    assert tuned_serial.best == tuned_dask.best
 
 
 @pytest.mark.slow
@@ -202,3 +205,110 @@ def test_local_processes_equal_serial(prices):
     serial = walk_forward(prices, configs, train=300, test=250)
     parallel = walk_forward(prices, configs, train=300, test=250, workers=2)
     pd.testing.assert_frame_equal(serial.summary, parallel.summary)
+
+
+# --- a study remembers what makes its trials comparable (issue 21, items 1 and 2) ---------------------
+
+SMALL_SPACE = SearchSpace(
+    allocators=("hrp", "ew"), lookback=(63, 126, 63), rebalance=("monthly",), max_weight=(None,)
+)
+SMALL_TUNE = dict(n_trials=2, holdout=0.25, train=300, test=250, prune_after=1)
+
+
+def test_a_study_refuses_to_resume_with_other_settings(tmp_path, prices):
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    tune(prices, **SMALL_TUNE, space=SMALL_SPACE, storage=storage, study_name="s")
+    other = SearchSpace(allocators=("ivp", "herc"), lookback=(63, 126, 63), rebalance=("monthly",))
+    with pytest.raises(ValueError, match="study 's'") as raised:
+        tune(prices, **SMALL_TUNE, space=other, storage=storage, study_name="s")
+    message = str(raised.value)
+    assert "space.allocators: ['hrp', 'ew'] (now ['ivp', 'herc'])" in message
+    assert "start a new study" in message and "study_name" in message
+    with pytest.raises(ValueError, match=r"windows.train: 300 \(now 250\)"):
+        tune(prices, **{**SMALL_TUNE, "train": 250}, space=SMALL_SPACE, storage=storage,
+             study_name="s")  # fmt: skip
+    with pytest.raises(ValueError, match="data.last"):
+        tune(prices.iloc[:-100], **SMALL_TUNE, space=SMALL_SPACE, storage=storage, study_name="s")
+    # the same settings resume it (more trials, another pruner or seed do not change what a trial is)
+    again = tune(prices, **{**SMALL_TUNE, "n_trials": 3}, space=SMALL_SPACE, storage=storage,
+                 study_name="s", seed=5)  # fmt: skip
+    assert len(again.trials) == 3 and again.earlier_trials == 2
+
+
+def test_each_space_has_its_own_default_study(tmp_path, prices):
+    from seqfolio.research.tuning import LSTM_SPACE
+
+    assert SearchSpace().name == "default" and LSTM_SPACE.name == "lstm"
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    first = tune(prices, **SMALL_TUNE, space=SMALL_SPACE, storage=storage)
+    other = SearchSpace(allocators=("ivp",), lookback=(63, 126, 63), rebalance=("monthly",),
+                        name="ivp-only")  # fmt: skip
+    second = tune(prices, **SMALL_TUNE, space=other, storage=storage)
+    assert first.study.study_name == "seqfolio-default"
+    assert second.study.study_name == "seqfolio-ivp-only"
+    assert second.best.allocator == "ivp" and second.earlier_trials == 0
+
+
+def test_resuming_says_so(tmp_path, prices, caplog):
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    tune(prices, **SMALL_TUNE, space=SMALL_SPACE, storage=storage)
+    with caplog.at_level("INFO", logger="seqfolio.research"):
+        tune(prices, **{**SMALL_TUNE, "n_trials": 3}, space=SMALL_SPACE, storage=storage)
+    assert "resuming study 'seqfolio-default'" in caplog.text
+    assert "2 of 3 trials already finished" in caplog.text and "running 1 more" in caplog.text
+    caplog.clear()
+    with caplog.at_level("INFO", logger="seqfolio.research"):
+        done = tune(prices, **SMALL_TUNE, space=SMALL_SPACE, storage=storage)
+    assert "already has 3 finished trials" in caplog.text and "no trial to run" in caplog.text
+    assert len(done.trials) == 3 and done.earlier_trials == 3
+
+
+@pytest.mark.slow
+def test_the_default_batch_does_not_depend_on_where_trials_run(prices):
+    # Locally the batch once defaulted to --workers (1), on a scheduler to 2: another search.
+    # 12 trials: past the sampler's 10 random start-up trials, where the batch changes proposals
+    space = SearchSpace(allocators=("hrp", "ivp", "ew"), lookback=(63, 252, 63),
+                        rebalance=("monthly", "quarterly"))  # fmt: skip
+    kwargs = dict(n_trials=12, holdout=0.2, train=300, test=250, space=space, seed=1)
+    serial = tune(prices, **kwargs)
+    in_processes = tune(prices, **kwargs, workers=2)
+    pd.testing.assert_frame_equal(serial.trials, in_processes.trials)
+    assert serial.best == in_processes.best
+
+
+# --- one score per figure, and the figures agree (issue 21, item 7) -----------------------------------
+
+
+def test_tune_figures_say_which_score_they_are_and_agree(tmp_path, prices):
+    from seqfolio.research.report import write_tune_report
+
+    space = SearchSpace(allocators=("hrp", "ivp", "ew", "mvo"), lookback=(63, 252, 63),
+                        rebalance=("monthly", "quarterly"), max_weight=(None, 0.2))  # fmt: skip
+    result = tune(prices, n_trials=14, holdout=0.25, train=300, test=150, space=space,
+                  pruner="median", prune_after=1, seed=2)  # fmt: skip
+    trials = result.trials.set_index("trial")
+    winner = result.study.best_trial.number
+    complete, pruned = trials[trials["state"] == "COMPLETE"], trials[trials["state"] == "PRUNED"]
+    assert len(pruned) > 0, "the test needs pruned trials"
+    # score: the mean Sharpe over every search window, for completed trials only; a pruned trial's
+    # mean over the windows it ran is its partial_score (Optuna would store its last window's Sharpe)
+    assert pruned["score"].isna().all() and complete["partial_score"].isna().all()
+    assert (pruned["windows_run"] < len(result.windows)).all()
+    for number, row in pruned.iterrows():
+        window_scores = result.study.trials[number].user_attrs["window_scores"]
+        assert row["partial_score"] == pytest.approx(np.mean(window_scores))
+    assert trials.loc[winner, "score"] == result.study.best_value == complete["score"].max()
+    assert trials.loc[winner, "rank"] == 1 and pruned["rank"].isna().all()
+    assert sorted(complete["rank"]) == list(range(1, len(complete) + 1))
+    # the winner's stitched Sharpe and its DSR are one figure wherever they are shown
+    stats = result.search_stats
+    assert result.overfitting["best"] == f"trial {winner}"
+    assert stats["trial"] == winner and stats["score"] == result.study.best_value
+    assert stats["sharpe"] == pytest.approx(trials.loc[winner, "stitched_sharpe"], rel=1e-12)
+    assert stats["sharpe"] == pytest.approx(result.overfitting["best_sharpe"], rel=1e-12)
+    assert stats["dsr"] == pytest.approx(result.overfitting["dsr"], rel=1e-9)
+    finished = len(complete) + len(pruned)
+    assert stats["dsr_trials"] == result.overfitting["dsr_trials"] == finished
+    folder = write_tune_report(result, tmp_path)
+    text = (folder / "trials.md").read_text()
+    assert "partial_score" in text and "mean Sharpe over the windows it ran" in text

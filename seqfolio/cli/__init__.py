@@ -67,16 +67,35 @@ def _show_warning(message: Any, category: Any, *args: Any, **kwargs: Any) -> Non
     print(f"seqfolio: warning: {text}", file=sys.stderr)
 
 
-def _show_data_notes() -> None:
-    """Print the data loader's INFO lines (e.g. assets left out of the period) as one-line notes."""
-    logger = logging.getLogger("seqfolio.data")
-    if not any(getattr(h, "_seqfolio_cli", False) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("seqfolio: note: %(message)s"))
-        handler.setLevel(logging.INFO)
-        handler._seqfolio_cli = True  # type: ignore[attr-defined]
-        logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+class _StderrHandler(logging.StreamHandler):
+    """Writes to the ``sys.stderr`` of the moment (a test's capture, a redirected stream), not the
+    one the handler was made with."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+_NOTE_LOGGERS = ("seqfolio.data", "seqfolio.research")
+"""Loggers whose INFO lines the CLI prints as notes: assets left out of the period, a resumed study."""
+
+
+def _show_notes(show: bool) -> None:
+    """Print the INFO lines of :data:`_NOTE_LOGGERS` as one-line notes on stderr (none if not
+    ``show``: ``--quiet``)."""
+    for name in _NOTE_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(getattr(h, "_seqfolio_cli", False) for h in logger.handlers):
+            handler = _StderrHandler()
+            handler.setFormatter(logging.Formatter("seqfolio: note: %(message)s"))
+            handler.setLevel(logging.INFO)
+            handler._seqfolio_cli = True  # type: ignore[attr-defined]
+            logger.addHandler(handler)
+        logger.setLevel(logging.INFO if show else logging.ERROR)
 
 
 def _run(command: str, options: dict[str, Any]) -> int:
@@ -104,8 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             options = resolve_options(args)
             if options["quiet"]:
                 logging.getLogger("seqfolio").setLevel(logging.ERROR)
-            else:
-                _show_data_notes()
+            _show_notes(not options["quiet"])
             return _run(args.command, options)
     except KeyboardInterrupt:
         print("seqfolio: interrupted", file=sys.stderr)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,8 +115,9 @@ OPTIONS: tuple[Option, ...] = (
            ("tune",)),
     Option("storage", str, None, "Optuna storage URL (default sqlite:///<out>/study.db; "
            "postgresql://... to share)", ("tune",)),
-    Option("study_name", str, "seqfolio", "study name in the storage; an existing study is "
-           "resumed", ("tune",)),
+    Option("study_name", str, None, "study name in the storage (default seqfolio-<space>: "
+           "seqfolio-default, seqfolio-lstm, seqfolio-<TOML file name>); an existing study is "
+           "resumed if it was run with the same space, data, costs and windows", ("tune",)),
     Option("seed", int, 0, "sampler seed", ("tune",)),
     Option("space", str, None, "search space: a TOML file, or 'lstm' for the built-in LSTM "
            "pipelines space (default: allocator settings only)", ("tune",), metavar="FILE"),
@@ -126,8 +126,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("prune_after", int, defaults.PRUNE_AFTER, "windows a trial runs before it can be pruned",
            ("tune",)),
     Option("prune_every", int, defaults.PRUNE_EVERY, "then check it every N windows", ("tune",)),
-    Option("batch_size", int, None, "trials proposed at once (default: --workers, or 2 on a "
-           "scheduler)", ("tune",)),
+    Option("batch_size", int, defaults.BATCH_SIZE, "trials proposed at once, wherever they run "
+           "(the same trials locally and on Dask)", ("tune",)),
     # where it runs and what it prints
     Option("workers", int, 1, "local worker processes", RESEARCH),
     Option("scheduler", str, None, "Dask scheduler address, e.g. tcp://host:8786 (overrides "
@@ -200,10 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _load_toml(path: str) -> dict[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
+    import tomllib
+
     file = Path(path)
     if file.is_dir():
         raise CLIError(f"--config {path} is a folder, not a TOML file; give the path of the file")

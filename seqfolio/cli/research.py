@@ -32,14 +32,17 @@ def _print_events(report: Any) -> None:
         print(f"{label}: {line}; see {EVENTS_FILE}")
 
 
-def _print_overfitting(verdict: dict[str, Any], what: str) -> None:
-    """One line: the probability of backtest overfitting and the best one's deflated Sharpe."""
-    if verdict:
-        print(
-            f"overfitting over {verdict['trials']} {what}: PBO {verdict['pbo']:.2f} (CSCV, "
-            f"{verdict['n_blocks']} blocks), best {verdict['best']} Sharpe "
-            f"{verdict['best_sharpe']:.2f}, DSR {verdict['dsr']:.3f}"
-        )
+def _print_overfitting(verdict: dict[str, Any], what: str, *, name_best: bool = True) -> None:
+    """One line: the probability of backtest overfitting (and the best one's deflated Sharpe)."""
+    if not verdict:
+        return
+    line = (
+        f"overfitting over {verdict['trials']} {what}: PBO {verdict['pbo']:.2f} (CSCV over their "
+        f"stitched daily returns, {verdict['n_blocks']} blocks)"
+    )
+    if name_best:
+        line += f", best {verdict['best']} Sharpe {verdict['best_sharpe']:.2f}, DSR {verdict['dsr']:.3f}"
+    print(line)
 
 
 def _cache(options: dict[str, Any]) -> str:
@@ -106,7 +109,7 @@ def _space(value: str | None) -> Any:
 
 def cmd_tune(options: dict[str, Any]) -> int:
     """Run ``seqfolio tune``; returns the exit status."""
-    from seqfolio.research.report import summary_table, write_tune_report
+    from seqfolio.research.report import write_tune_report
     from seqfolio.research.tuning import tune
 
     space = _space(options["space"])
@@ -125,31 +128,59 @@ def cmd_tune(options: dict[str, Any]) -> int:
     )  # fmt: skip
     folder = write_tune_report(result, out, benchmark)
     if not options["quiet"]:
-        counts = result.trials["state"].value_counts().to_dict()
-        print(
-            f"{len(result.trials)} trials ({counts}); search data up to {result.search_end.date()}; "
-            f"best: {result.best.label} (mean window Sharpe {result.study.best_value:.3f})"
-        )
-        stats = result.search_stats
-        if stats:
-            print(
-                f"on the search windows: Sharpe {stats['sharpe']:.2f} "
-                f"[{stats['sharpe_ci_low']:.2f}, {stats['sharpe_ci_high']:.2f}], PSR "
-                f"{stats['psr']:.3f}, deflated for {len(result.trials)} trials: DSR {stats['dsr']:.3f}"
-            )
-        _print_overfitting(result.overfitting, "completed trials")
-        skipped = result.trials["skipped"].fillna(0) if "skipped" in result.trials else None
-        if skipped is not None and skipped.any():
-            print(
-                f"{int((skipped > 0).sum())} trials had skipped decisions (allocator failures "
-                "included); see the 'skipped' column of trials.csv"
-            )
-        if result.holdout is not None:
-            print("hold-out (never seen by the search):")
-            _print_table(summary_table(result.holdout))
-            _print_events(result.holdout)
+        _print_tune_summary(result)
         print(
             f"wrote {folder}/best.toml (seqfolio backtest --config), trials.md, trials.csv, "
-            "history.png" + (", overfitting.md" if result.overfitting else "") + ", holdout/"
+            "history.png"
+            + (", search_best.md" if result.search_stats else "")
+            + (", overfitting.md" if result.overfitting else "")
+            + (", holdout/" if result.holdout is not None else "")
         )
     return 0
+
+
+def _print_tune_summary(result: Any) -> None:
+    """The search's lines; each figure says which score it is (see ``TuneResult``)."""
+    from seqfolio.research.report import summary_table
+
+    trials = result.trials
+    counts = trials["state"].value_counts()
+    finished = int(counts.get("COMPLETE", 0) + counts.get("PRUNED", 0))
+    states = f"{counts.get('COMPLETE', 0)} complete, {counts.get('PRUNED', 0)} pruned"
+    if counts.get("FAIL", 0):
+        states += f" ({counts['FAIL']} failed trials not counted)"
+    earlier = result.earlier_trials
+    resumed = ""
+    if earlier >= finished:
+        resumed = " (all from an earlier run, none run now: raise --trials to search further)"
+    elif earlier:
+        resumed = f" ({earlier} from an earlier run)"
+    print(
+        f"{finished} finished trials{resumed}: {states}; search data up to "
+        f"{result.search_end.date()}, {len(result.windows)} walk-forward windows"
+    )
+    stats = result.search_stats
+    number = result.study.best_trial.number
+    print(
+        f"best: trial {number}, {result.best.label}: score {result.study.best_value:.3f} (mean "
+        f"Sharpe over its {len(result.windows)} search windows)"
+    )
+    if stats:
+        print(
+            f"trial {number} over the search windows stitched into one period: Sharpe "
+            f"{stats['sharpe']:.2f} [{stats['sharpe_ci_low']:.2f}, {stats['sharpe_ci_high']:.2f}], "
+            f"PSR {stats['psr']:.3f}, DSR {stats['dsr']:.3f} (deflated for {stats['dsr_trials']} "
+            "finished trials, pruned ones included)"
+        )
+    _print_overfitting(result.overfitting, "completed trials", name_best=False)
+    skipped = trials["skipped"].fillna(0) if "skipped" in trials else None
+    if skipped is not None and skipped.any():
+        count = int((skipped > 0).sum())
+        print(
+            f"{count} trial{'s' if count != 1 else ''} had skipped decisions (allocator failures "
+            "included); see the 'skipped' column of trials.csv"
+        )
+    if result.holdout is not None:
+        print("hold-out (never seen by the search):")
+        _print_table(summary_table(result.holdout))
+        _print_events(result.holdout)

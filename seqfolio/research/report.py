@@ -13,7 +13,7 @@ import pandas as pd
 
 from seqfolio._atomic import atomic_savefig, atomic_write_text
 from seqfolio.reporting import write_events_csv
-from seqfolio.research.tuning import TuneResult
+from seqfolio.research.tuning import TRIAL_COLUMNS, TuneResult
 from seqfolio.research.walkforward import WalkForwardReport
 
 _SUMMARY_COLUMNS = {
@@ -30,9 +30,22 @@ _SUMMARY_COLUMNS = {
 }
 
 
-def _write_table(table: pd.DataFrame, folder: Path, stem: str) -> None:
+def _whole_numbers(column: pd.Series) -> bool:
+    """A float column whose values are all whole numbers (counts, ranks): printed without decimals."""
+    values = column.dropna()
+    return column.dtype.kind == "f" and len(values) > 0 and bool((values == values.round()).all())
+
+
+def _write_table(table: pd.DataFrame, folder: Path, stem: str, preface: str = "") -> None:
+    """``stem.csv`` and ``stem.md`` (``preface`` above the markdown table; blank cells for NaN)."""
     atomic_write_text(folder / f"{stem}.csv", table.to_csv())
-    atomic_write_text(folder / f"{stem}.md", table.to_markdown(floatfmt=".3f") + "\n")
+    counts = [c for c in table.columns if _whole_numbers(table[c])]  # e.g. trial, rank, windows
+    shown = table.astype({c: "Int64" for c in counts}).astype(object)
+    shown = shown.where(table.notna(), None)
+    markdown = shown.to_markdown(floatfmt=".3f", missingval="")
+    atomic_write_text(
+        folder / f"{stem}.md", (preface + "\n\n" if preface else "") + markdown + "\n"
+    )
 
 
 def summary_table(report: WalkForwardReport) -> pd.DataFrame:
@@ -139,10 +152,11 @@ def write_walkforward_report(
 
 
 def plot_history(trials: pd.DataFrame, path: Path) -> Path:
-    """Each finished trial's score and the best so far."""
+    """Each completed trial's score and the best so far; pruned trials as crosses on the axis (their
+    partial scores cover fewer windows and are not drawn against the scores)."""
     done = trials[trials["state"] == "COMPLETE"]
     figure, ax = _figure(9, 4.5)
-    ax.scatter(done["trial"], done["score"], s=14, label="trial score (mean window Sharpe)")
+    ax.scatter(done["trial"], done["score"], s=14, label="score (mean Sharpe over every window)")
     pruned = trials[trials["state"] == "PRUNED"]
     if len(pruned):
         ax.scatter(
@@ -150,39 +164,66 @@ def plot_history(trials: pd.DataFrame, path: Path) -> Path:
             [done["score"].min() if len(done) else 0] * len(pruned),
             marker="x",
             color="grey",
-            label="pruned",
+            label="pruned (no score)",
         )
     if len(done):
         ax.step(
             done["trial"], done["score"].cummax(), where="post", color="black", label="best so far"
         )
     ax.set_xlabel("trial")
-    ax.set_ylabel("score")
+    ax.set_ylabel("score (mean window Sharpe)")
     ax.set_title("Search history")
     ax.legend(fontsize=8)
     figure.tight_layout()
     return atomic_savefig(figure, path, dpi=100)
 
 
+_SEARCH_COLUMNS = {
+    "trial": "Trial",
+    "score": "Score (mean window Sharpe)",
+    "windows": "Windows",
+    "sharpe": "Stitched Sharpe",
+    "sharpe_ci_low": "Sharpe 95% low",
+    "sharpe_ci_high": "Sharpe 95% high",
+    "psr": "PSR",
+    "dsr": "DSR",
+    "dsr_trials": "Trials deflated for",
+}
+
+
+def trials_preface(result: TuneResult) -> str:
+    """What the columns of ``trials.md`` mean (the scores are not all over the same windows)."""
+    lines = [f"- `{name}`: {meaning}" for name, meaning in TRIAL_COLUMNS.items()]
+    return (
+        f"Trials of study `{result.study.study_name}` over {len(result.windows)} search windows; "
+        "a pruned trial has no score: its `partial_score` is its mean Sharpe over the windows it "
+        "ran, fewer than the others', so it is not ranked.\n\n" + "\n".join(lines)
+    )
+
+
 def write_tune_report(
     result: TuneResult, out: str | Path, benchmark: pd.Series | None = None
 ) -> Path:
-    """Write ``trials.{md,csv}``, ``best.toml``, ``search_best.{md,csv}`` (its Sharpe deflated for
-    the number of trials), ``overfitting.{md,csv}`` (PBO and DSR over the completed trials),
-    ``history.png`` and, with a hold-out,
-    ``holdout/`` (a walk-forward report of the best configuration against equal weight)."""
+    """Write ``trials.{md,csv}`` (the scores' meanings above the markdown table), ``best.toml``,
+    ``search_best.{md,csv}`` (the best trial's score, its stitched Sharpe and its DSR deflated for
+    every finished trial), ``overfitting.{md,csv}`` (PBO over the completed trials, the same DSR),
+    ``history.png`` and, with a hold-out, ``holdout/`` (a walk-forward report of the best
+    configuration against equal weight). Report files this run does not write are removed."""
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     trials = result.trials.set_index("trial")
-    _write_table(trials, folder, "trials")
+    _write_table(trials, folder, "trials", trials_preface(result))
     atomic_write_text(
         folder / "best.toml", result.best.to_toml(getattr(result, "train_window", None))
     )
+    for stale in ("search_best", "overfitting"):  # e.g. another study's, written in this folder
+        for suffix in (".md", ".csv"):
+            (folder / f"{stale}{suffix}").unlink(missing_ok=True)
     if result.search_stats:
         stats = pd.DataFrame({result.best.label: result.search_stats}).T.rename(
-            columns=_SUMMARY_COLUMNS
+            columns=_SEARCH_COLUMNS
         )
-        stats.index.name = "best configuration on the search windows"
+        stats.index.name = "best trial on the search windows"
         _write_table(stats, folder, "search_best")
     write_overfitting(getattr(result, "overfitting", {}), folder, "completed trials")
     plot_history(result.trials, folder / "history.png")

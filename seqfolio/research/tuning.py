@@ -4,17 +4,24 @@ Nested: the last ``holdout`` fraction of the data is cut off before the search s
 scores configurations by their mean per-window Sharpe ratio on windows that end before it, and only the
 best configuration is then run on the hold-out, once.
 
-Trials run in batches of ``batch_size`` (default: the number of workers): the sampler proposes a batch,
-the batch's first ``prune_after`` windows run in parallel, Optuna's median pruner stops the weak trials,
-and the survivors' remaining windows run. Results depend on ``batch_size`` and ``seed`` only, not on
-where the tasks ran (serially, in local processes or on a Dask cluster).
+Trials run in batches of ``batch_size`` (:data:`seqfolio.defaults.BATCH_SIZE`, wherever they run): the
+sampler proposes a batch, the batch's first ``prune_after`` windows run in parallel, the pruner stops the
+weak trials, and the survivors' remaining windows run. Results depend on the settings (``batch_size`` and
+``seed`` included) only, not on where the tasks ran (serially, in local processes or on a Dask cluster).
+
+A study remembers what makes its trials comparable (search space, data, objective, windows:
+:func:`study_settings`) in its Optuna user attributes; resuming it with other settings is refused. Each
+search space has its own default study name (``seqfolio-<space name>``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -44,6 +51,10 @@ from seqfolio.research.walkforward import (
     evaluate_windows,
     walk_forward,
 )
+
+logger = logging.getLogger("seqfolio.research")
+SETTINGS_ATTR = "seqfolio.settings"
+"""The study user attribute that holds :func:`study_settings`."""
 
 
 class WindowedObjective(Protocol):
@@ -205,9 +216,12 @@ class SearchSpace:
         :func:`~seqfolio.pipeline.models.model_keys`): a tuple of values (categorical) or a dict
         ``{"low": .., "high": .., "step": .., "log": ..}`` (integers if ``low`` and ``high`` are).
         Unset ones keep :data:`~seqfolio.pipeline.models.MODEL_DEFAULTS`.
+    name : str
+        Names the space's default study, ``seqfolio-<name>`` (``default``, ``lstm`` for
+        :data:`LSTM_SPACE`, a TOML file's name without ``.toml``); not part of what is searched.
 
-    A TOML file with these keys (``[choices.hrp]`` and ``[model]`` tables, ``"none"`` for None)
-    is read by :meth:`from_toml`.
+    A TOML file with these keys (``[choices.hrp]`` and ``[model]`` tables, ``"none"`` for None,
+    ``name = "..."`` a string) is read by :meth:`from_toml`.
     """
 
     allocators: tuple[str, ...] = ("hrp", "herc", "mvo", "ivp", "ew")
@@ -235,6 +249,11 @@ class SearchSpace:
     signals: tuple[str | None, ...] = (None,)
     retrain: tuple[str, ...] = ("quarterly",)
     model: dict[str, Any] = field(default_factory=dict)
+    name: str = "default"
+
+    def searched(self) -> dict[str, Any]:
+        """What the space searches, as plain JSON data (every field but ``name``)."""
+        return json.loads(json.dumps({k: v for k, v in asdict(self).items() if k != "name"}))
 
     def suggest(self, trial: Any) -> PortfolioConfig:
         allocator = trial.suggest_categorical("allocator", list(self.allocators))
@@ -287,7 +306,8 @@ class SearchSpace:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> SearchSpace:
-        """Read a search space from a TOML file (see the class notes); unset keys keep defaults.
+        """Read a search space from a TOML file (see the class notes); unset keys keep defaults and
+        ``name`` defaults to the file's name without ``.toml``.
 
         Raises
         ------
@@ -303,9 +323,13 @@ class SearchSpace:
         unknown = sorted(set(raw) - set(names))
         if unknown:
             raise ValueError(f"{owner}: unknown key(s) {unknown}; valid: {', '.join(names)}.")
-        values: dict[str, Any] = {}
+        values: dict[str, Any] = {"name": Path(path).stem}
         for key, value in raw.items():
-            if key in ("choices", "model"):
+            if key == "name":
+                if not isinstance(value, str) or not value.strip():
+                    raise ValueError(f"{owner}: 'name' must be a non-empty string; got {value!r}.")
+                values[key] = value.strip()
+            elif key in ("choices", "model"):
                 if not isinstance(value, dict):
                     raise ValueError(f"{owner}: {key!r} must be a table, e.g. [{key}].")
                 values[key] = {
@@ -363,6 +387,7 @@ LSTM_SPACE = SearchSpace(
     signals=(None, "lstm-vol", "lstm-corr", "lstm-regime"),
     retrain=("quarterly",),
     model={"hidden_size": (8, 16), "learning_rate": (1e-3, 3e-3), "ffd": (True, False)},
+    name="lstm",
 )
 """A default search over LSTM pipelines: the command line's small networks with a few settings, the
 allocators they feed, and the allocators alone as the benchmark they must beat. Choices are few and
@@ -380,6 +405,12 @@ class PortfolioObjective:
     commission: float = 0.001
     cache_dir: str | None = None
     population: bool = True
+    periods_per_year: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        from seqfolio.reporting import bars_per_year
+
+        self.periods_per_year = bars_per_year(self.prices.index)
 
     @property
     def n_windows(self) -> int:
@@ -419,7 +450,9 @@ class PortfolioObjective:
         return plan
 
     def scores(self, params: PortfolioConfig, payloads: Sequence[Any]) -> list[float]:
-        _, sharpes = evaluate_windows(self.prices, params, self.windows[: len(payloads)], payloads)
+        _, sharpes = evaluate_windows(
+            self.prices, params, self.windows[: len(payloads)], payloads, self.periods_per_year
+        )
         return sharpes
 
     def diagnostics(self, params: PortfolioConfig, payloads: Sequence[Any]) -> dict[str, Any]:
@@ -430,7 +463,9 @@ class PortfolioObjective:
             "fallbacks": sum(len(p.fallbacks) for p in payloads),
         }
         if len(payloads) == self.n_windows:
-            evaluation, _ = evaluate_windows(self.prices, params, self.windows, payloads)
+            evaluation, _ = evaluate_windows(
+                self.prices, params, self.windows, payloads, self.periods_per_year
+            )
             found["returns"] = evaluation.returns.tolist()
         return found
 
@@ -439,28 +474,46 @@ class PortfolioObjective:
 class TuneResult:
     """What :func:`tune` returns.
 
+    Three scores appear in its figures, each named where it is shown:
+
+    - a trial's **score**: its mean Sharpe ratio over the search's walk-forward windows (what the
+      search maximises; ``best`` has the highest); only completed trials have one;
+    - a pruned trial's **partial score**: its mean Sharpe over the windows it ran before it was
+      pruned (fewer windows, so not comparable with scores, and never ranked);
+    - the **stitched Sharpe**: the Sharpe ratio of a completed trial's daily returns over all search
+      windows traded as one portfolio (what the PSR, DSR and PBO are computed from).
+
     Attributes
     ----------
     study : optuna.Study
     best : PortfolioConfig
+        The completed trial with the highest score.
     trials : pandas.DataFrame
-        One row per trial: state, score, parameters, windows run, and the decisions skipped
-        (allocator failures included) and fallbacks used in those windows.
+        One row per trial (:data:`TRIAL_COLUMNS`): state, ``score`` and ``rank`` (completed
+        trials), ``partial_score`` (pruned ones), ``windows_run``, ``stitched_sharpe``, the
+        parameters, and the decisions skipped (allocator failures included) and fallbacks used.
     search_end : pandas.Timestamp
         Last date the search saw.
     holdout : WalkForwardReport or None
         The best configuration (and equal weight, for reference) on the hold-out.
     search_stats : dict
-        The best configuration's stitched out-of-sample Sharpe over the search windows, with its
-        bootstrap interval, PSR and the deflated Sharpe ratio that accounts for every trial run (the
-        variance of the trials' scores stands in for the variance of their Sharpe ratios).
+        The best trial on the search windows: ``trial``, ``score``, ``windows``, its stitched
+        ``sharpe`` with its bootstrap interval (``sharpe_ci_low``, ``sharpe_ci_high``), ``psr``, and
+        the ``dsr`` deflated for every finished trial (``dsr_trials``: completed and pruned), with
+        the variance of the completed trials' stitched Sharpe ratios.
     overfitting : dict
-        PBO (CSCV) and the deflated Sharpe ratio of the best, over the daily out-of-sample returns
-        of every completed trial on the search windows
-        (:func:`~seqfolio.research.overfitting.overfitting_summary`); empty with fewer than two.
+        PBO (CSCV) over the stitched daily returns of every completed trial, with the same DSR of
+        the best trial (:func:`~seqfolio.research.overfitting.overfitting_summary`); empty with
+        fewer than two completed trials.
     train_window : int or None
         The bars each model was fitted on (the windows' ``train``): ``best.toml``'s
         ``train_window``, so that ``seqfolio backtest --config best.toml`` retrains alike.
+    windows : list of Window
+        The search's walk-forward windows.
+    earlier_trials : int
+        Finished trials the study already had when this call began (a resumed study).
+    periods_per_year : int
+        Bars a year of the prices (every Sharpe ratio is annualised with it).
     """
 
     study: Any
@@ -471,6 +524,163 @@ class TuneResult:
     search_stats: dict[str, float] = field(default_factory=dict)
     overfitting: dict[str, Any] = field(default_factory=dict)
     train_window: int | None = None
+    windows: list[Window] = field(default_factory=list)
+    earlier_trials: int = 0
+    periods_per_year: int = 252
+
+
+TRIAL_COLUMNS: dict[str, str] = {
+    "state": "COMPLETE (ran every search window), PRUNED (stopped early) or FAIL",
+    "score": "mean Sharpe over every search window (completed trials; what the search maximises)",
+    "rank": "1 for the best score, ties to the earlier trial (completed trials only)",
+    "partial_score": "a pruned trial's mean Sharpe over the windows it ran (fewer: not ranked)",
+    "windows_run": "search windows the trial ran",
+    "stitched_sharpe": "Sharpe of the trial's daily returns over all search windows as one period",
+}
+"""The score columns of :attr:`TuneResult.trials` (then ``param.*``, ``skipped``, ``fallbacks``)."""
+
+
+def study_settings(
+    space: SearchSpace,
+    prices: pd.DataFrame,
+    windows: Sequence[Window],
+    *,
+    commission: float,
+    holdout: float,
+    purge: int,
+    periods_per_year: int,
+) -> dict[str, Any]:
+    """What makes a study's trials comparable, as plain JSON data (kept in the study).
+
+    ``space``: what is searched; ``data``: the search's prices (assets, dates, a hash of the
+    values); ``objective``: the score and the costs; ``windows``: train, test, purge, hold-out.
+    The sampler seed, the pruner, the batch size and the number of trials are not in it: they change
+    which trials run, not what a trial's score means.
+    """
+    digest = pd.util.hash_pandas_object(prices, index=True).to_numpy()
+    first = windows[0]
+    settings = {
+        "space": space.searched(),
+        "data": {
+            "assets": [str(c) for c in prices.columns],
+            "first": str(prices.index[0].date()),
+            "last": str(prices.index[-1].date()),
+            "bars": len(prices),
+            "prices": hashlib.sha256(digest.tobytes()).hexdigest()[:16],
+        },
+        "objective": {
+            "score": "mean window Sharpe",
+            "commission": commission,
+            "cash_buffer": defaults.CASH_BUFFER,
+            "bars_per_year": periods_per_year,
+        },
+        "windows": {
+            "train": first.train_stop - first.train_start,
+            "test": first.test_stop - first.test_start,
+            "purge": purge,
+            "holdout": holdout,
+            "count": len(windows),
+        },
+    }
+    return json.loads(json.dumps(settings))
+
+
+def _flat(settings: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in settings.items():
+        if isinstance(value, dict) and prefix == "":
+            out.update(_flat(value, f"{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _differences(stored: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
+    """``"windows.train: 756 (now 504)"`` for each setting that differs."""
+
+    def shown(value: Any) -> str:
+        text = repr(value)
+        return text if len(text) <= 80 else text[:77] + "..."
+
+    old, new = _flat(stored), _flat(wanted)
+    lines = []
+    for key in [*new, *(k for k in old if k not in new)]:
+        if old.get(key) != new.get(key):
+            if key == "data.prices":
+                lines.append("data.prices: other prices on the same dates")
+            else:
+                lines.append(f"{key}: {shown(old.get(key))} (now {shown(new.get(key))})")
+    return lines
+
+
+def open_study(
+    name: str, storage: str | None, settings: dict[str, Any], *, sampler: Any, pruner: Any
+) -> Any:
+    """Create the Optuna study ``name`` in ``storage``, or load it if its settings are ``settings``.
+
+    Raises
+    ------
+    ValueError
+        If the stored study's finished trials were run with other settings (or by a seqfolio that
+        did not record them): the message lists what differs and how to start a new study.
+    """
+    import optuna
+    from optuna.trial import TrialState
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(
+        study_name=name,
+        storage=storage,
+        direction="maximize",
+        sampler=sampler,
+        pruner=pruner,
+        load_if_exists=True,
+    )
+    stored = study.user_attrs.get(SETTINGS_ATTR)
+    finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+    if stored == settings or not finished:
+        study.set_user_attr(SETTINGS_ATTR, settings)
+        return study
+    where = f"study {name!r} in {storage}"
+    how = (
+        "resume it with the settings it was run with, or start a new study: give another "
+        "study_name (--study-name NAME) or storage (--out DIR / --storage URL)."
+    )
+    if stored is None:
+        raise ValueError(
+            f"tune: {where} has {len(finished)} finished trials but no record of the settings they "
+            f"were run with (an earlier seqfolio made it), so they cannot be checked against this "
+            f"run's; {how}"
+        )
+    raise ValueError(
+        f"tune: {where} was run with other settings, so its {len(finished)} finished trials are not "
+        f"comparable with this run's: {'; '.join(_differences(stored, settings))}. To go on, {how}"
+    )
+
+
+def _say_resumed(study: Any, storage: str | None, n_trials: int) -> int:
+    """Log (INFO, ``seqfolio.research``) that a stored study is resumed; its finished trials."""
+    from optuna.trial import TrialState
+
+    complete = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+    pruned = len(study.get_trials(deepcopy=False, states=(TrialState.PRUNED,)))
+    done = complete + pruned
+    if done == 0:
+        return 0
+    where = f"study {study.study_name!r} ({storage})"
+    kinds = f"{complete} complete, {pruned} pruned"
+    if done >= n_trials:
+        logger.info(
+            "tune: %s already has %d finished trials (%s) for n_trials=%d: no trial to run; the "
+            "report is rebuilt from them (ask for more trials to search further)",
+            where, done, kinds, n_trials,
+        )  # fmt: skip
+    else:
+        logger.info(
+            "tune: resuming %s: %d of %d trials already finished (%s); running %d more",
+            where, done, n_trials, kinds, n_trials - done,
+        )  # fmt: skip
+    return done
 
 
 def tune(
@@ -483,12 +693,12 @@ def tune(
     space: SearchSpace | None = None,
     commission: float = defaults.COMMISSION,
     storage: str | None = None,
-    study_name: str = "seqfolio",
+    study_name: str | None = None,
     seed: int = 0,
     prune_after: int = defaults.PRUNE_AFTER,
     workers: int = 1,
     scheduler: str | None = None,
-    batch_size: int | None = None,
+    batch_size: int = defaults.BATCH_SIZE,
     progress: bool = False,
     pruner: str = defaults.PRUNER,
     prune_every: int | None = defaults.PRUNE_EVERY,
@@ -512,14 +722,21 @@ def tune(
     storage : str, optional
         SQLAlchemy URL of the Optuna storage (``sqlite:///study.db``, ``postgresql://...``); None
         keeps the study in memory.
-    study_name : str
-        Name in the storage; an existing study of that name is resumed.
+    study_name : str, optional
+        Name in the storage, by default ``seqfolio-<space.name>`` (``seqfolio-default``,
+        ``seqfolio-lstm``). An existing study of that name is resumed (an INFO line of the
+        ``seqfolio.research`` logger says so, with its finished trials) if it was run with the same
+        settings (:func:`study_settings`); otherwise a ValueError says what differs.
     seed : int
         TPE sampler seed.
     prune_after : int, default 6
         Windows a trial runs before the pruner may stop it.
-    workers, scheduler, batch_size, progress
-        Parallel execution; ``batch_size`` defaults to ``workers`` (or 2 on a scheduler).
+    workers, scheduler, progress
+        Where the tasks run: this process, ``workers`` local processes or a Dask cluster. The
+        trials do not depend on it.
+    batch_size : int, default :data:`seqfolio.defaults.BATCH_SIZE`
+        Trials proposed at once (the sampler assumes the batch's running trials score badly, Optuna's
+        ``constant_liar``, so it spreads them); their windows run in parallel.
     pruner : {"median", "wilcoxon", "none"}, default "wilcoxon"
         Optuna's ``MedianPruner`` (a trial below the median of earlier trials at the same window),
         ``WilcoxonPruner`` (a trial whose paired window scores are significantly below the best
@@ -537,6 +754,11 @@ def tune(
     population : bool, default True
         Train the forecasters of a batch's trials that can share a population together in each
         window (as :func:`~seqfolio.research.walkforward.walk_forward` does); False fits each alone.
+
+    Raises
+    ------
+    ValueError
+        For bad settings, or a stored study of that name run with other settings.
     """
     import optuna
 
@@ -549,6 +771,7 @@ def tune(
             f"The 'n_trials' parameter of tune must be an int >= 1. Got {n_trials!r} instead."
         )
     check_choice("tune", "pruner", pruner, ["median", "wilcoxon", "none"])
+    batch = check_int("tune", "batch_size", batch_size, low=1)
     space = space or SearchSpace()
     need = space.horizon()
     purge = need if purge is None else check_int("tune", "purge", purge, low=need)
@@ -558,42 +781,48 @@ def tune(
     search_prices = assets_priced_in(prices, None, prices.index[cut - 1], owner="tune").iloc[:cut]
     windows = walk_forward_windows(len(search_prices), train=train, test=test, purge=purge)
     objective = PortfolioObjective(search_prices, windows, space, commission, cache_dir, population)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(
-        study_name=study_name,
-        storage=storage,
-        direction="maximize",
-        sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(10, n_trials)),
-        pruner=make_pruner(pruner, prune_after),
-        load_if_exists=True,
+    settings = study_settings(
+        space, search_prices, windows, commission=commission, holdout=holdout, purge=purge,
+        periods_per_year=objective.periods_per_year,
+    )  # fmt: skip
+    sampler = optuna.samplers.TPESampler(
+        seed=seed, n_startup_trials=min(10, n_trials), constant_liar=True
     )
-    batch = batch_size or (2 if scheduler else workers)
-    with executor(workers, scheduler, shared=search_prices) as run:
-        run_batched_study(
-            study,
-            objective,
-            n_trials=n_trials,
-            run=run,
-            batch_size=batch,
-            prune_after=prune_after,
-            prune_every=prune_every,
-            progress=progress,
-        )
+    study = open_study(
+        study_name or f"seqfolio-{space.name}", storage, settings, sampler=sampler,
+        pruner=make_pruner(pruner, prune_after),
+    )  # fmt: skip
+    earlier = _say_resumed(study, storage, n_trials)
+    if earlier < n_trials:
+        with executor(workers, scheduler, shared=search_prices) as run:
+            run_batched_study(
+                study,
+                objective,
+                n_trials=n_trials,
+                run=run,
+                batch_size=batch,
+                prune_after=prune_after,
+                prune_every=prune_every,
+                progress=progress,
+            )
     best = _config_from_trial(study.best_trial, space, commission)
     study_kw = dict(train=train, test=test, purge=purge, cache_dir=cache_dir)
-    search_stats = _search_stats(study, search_prices, best, study_kw)
     report = None
     if holdout > 0 and len(prices) - cut > 0:
         report = _holdout_report(prices, cut, best, study_kw, workers, scheduler)
+    periods = objective.periods_per_year
     return TuneResult(
         study=study,
         best=best,
-        trials=_trials_table(study),
+        trials=_trials_table(study, periods),
         search_end=search_prices.index[-1],
         holdout=report,
-        search_stats=search_stats,
-        overfitting=trials_overfitting(study),
+        search_stats=_search_stats(study, len(windows), periods),
+        overfitting=trials_overfitting(study, periods),
         train_window=train,
+        windows=list(windows),
+        earlier_trials=earlier,
+        periods_per_year=periods,
     )
 
 
@@ -614,34 +843,58 @@ def make_pruner(name: str, prune_after: int) -> Any:
     return optuna.pruners.NopPruner()
 
 
-def trials_overfitting(study: Any) -> dict[str, Any]:
-    """PBO and DSR over the out-of-sample returns of the study's completed trials (see
-    :attr:`TuneResult.overfitting`)."""
+def _completed_returns(study: Any) -> pd.DataFrame:
+    """The stitched daily returns of the completed trials, one column ``"trial N"`` each."""
     from optuna.trial import TrialState
-
-    from seqfolio.research.overfitting import overfitting_summary
 
     done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    returns = {
-        f"trial {t.number}": t.user_attrs["returns"] for t in done if "returns" in t.user_attrs
-    }
-    return overfitting_summary(pd.DataFrame(returns)) if len(returns) > 1 else {}
+    return pd.DataFrame(
+        {f"trial {t.number}": t.user_attrs["returns"] for t in done if "returns" in t.user_attrs}
+    )
 
 
-def _search_stats(
-    study: Any, prices: pd.DataFrame, best: PortfolioConfig, study_kw: dict[str, Any]
-) -> dict[str, float]:
-    """Sharpe statistics of the best configuration on the search windows, deflated for the search."""
+def _finished_count(study: Any) -> int:
     from optuna.trial import TrialState
 
-    from seqfolio.stats import sharpe_summary
+    return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))
 
-    tried = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
-    scores = np.array([t.value for t in tried if t.state == TrialState.COMPLETE], dtype=float)
-    returns = walk_forward(prices, [best], **study_kw).returns[best.label]
-    return sharpe_summary(
-        returns, n_trials=len(tried), trial_sharpes=scores if scores.size > 1 else None
+
+def trials_overfitting(study: Any, periods_per_year: int = 252) -> dict[str, Any]:
+    """PBO over the stitched returns of the study's completed trials, and the DSR of its best trial
+    deflated for every finished trial, pruned ones included (see :attr:`TuneResult.overfitting`)."""
+    from seqfolio.research.overfitting import overfitting_summary
+
+    returns = _completed_returns(study)
+    if returns.shape[1] < 2:
+        return {}
+    return overfitting_summary(
+        returns,
+        periods_per_year=periods_per_year,
+        n_trials=_finished_count(study),
+        selected=f"trial {study.best_trial.number}",
     )
+
+
+def _search_stats(study: Any, n_windows: int, periods_per_year: int) -> dict[str, Any]:
+    """The best trial's score and its stitched Sharpe statistics, deflated for every finished
+    trial (see :attr:`TuneResult.search_stats`)."""
+    from seqfolio.stats import sharpe_ratio, sharpe_summary
+
+    returns = _completed_returns(study)
+    best = study.best_trial
+    label = f"trial {best.number}"
+    if label not in returns:
+        return {}
+    sharpes = np.array([sharpe_ratio(returns[c], periods_per_year) for c in returns])
+    n_trials = _finished_count(study)
+    stats = sharpe_summary(
+        returns[label],
+        n_trials=n_trials,
+        trial_sharpes=sharpes if sharpes.size > 1 else None,
+        periods_per_year=periods_per_year,
+    )
+    return {"trial": best.number, "score": best.value, "windows": n_windows, **stats,
+            "dsr_trials": n_trials}  # fmt: skip
 
 
 def _config_from_trial(trial: Any, space: SearchSpace, commission: float) -> PortfolioConfig:
@@ -674,18 +927,35 @@ def _holdout_report(
         )  # fmt: skip
 
 
-def _trials_table(study: Any) -> pd.DataFrame:
+def _trials_table(study: Any, periods_per_year: int = 252) -> pd.DataFrame:
+    """One row per trial (:data:`TRIAL_COLUMNS`); a pruned trial's Optuna value (its last window's
+    Sharpe) is not shown as a score."""
+    from optuna.trial import TrialState
+
+    from seqfolio.stats import sharpe_ratio
+
     rows = []
     for trial in study.trials:
+        window_scores = trial.user_attrs.get("window_scores", [])
+        complete = trial.state == TrialState.COMPLETE
+        returns = trial.user_attrs.get("returns") if complete else None
         rows.append(
             {
                 "trial": trial.number,
                 "state": trial.state.name,
-                "score": trial.value,
+                "score": trial.value if complete else np.nan,
+                "rank": np.nan,
+                "partial_score": (
+                    _mean_score(window_scores) if trial.state == TrialState.PRUNED else np.nan
+                ),
+                "windows_run": len(window_scores),
+                "stitched_sharpe": (sharpe_ratio(returns, periods_per_year) if returns else np.nan),
                 **{f"param.{k}": v for k, v in trial.params.items()},
-                "windows_run": len(trial.user_attrs.get("window_scores", [])),
                 "skipped": trial.user_attrs.get("skipped"),
                 "fallbacks": trial.user_attrs.get("fallbacks"),
             }
         )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows).replace([np.inf, -np.inf], np.nan)
+    if len(table):
+        table["rank"] = table["score"].rank(ascending=False, method="first")
+    return table

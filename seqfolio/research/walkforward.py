@@ -22,6 +22,7 @@ from seqfolio._validation import check_int, is_int
 from seqfolio.data import assets_priced_in
 from seqfolio.events import Event, events_summary
 from seqfolio.pipeline.models import model_horizon
+from seqfolio.reporting import bars_per_year
 from seqfolio.research.config import PortfolioConfig
 from seqfolio.research.evaluator import Evaluation, drop_empty_rows, evaluate_weights
 from seqfolio.research.overfitting import overfitting_summary
@@ -120,10 +121,13 @@ def evaluate_windows(
     config: PortfolioConfig,
     windows: Sequence[Window],
     targets: Sequence[Targets | pd.DataFrame],
+    periods_per_year: int | None = None,
 ) -> tuple[Evaluation, list[float]]:
     """Trade the windows' targets as one portfolio; return it and each window's Sharpe ratio.
 
     The returned evaluation spans the windows' test parts exactly (cash before the first decision).
+    Window Sharpe ratios are annualised with ``periods_per_year``, by default the prices' own bars a
+    year (:func:`seqfolio.reporting.bars_per_year`: 252 daily, 52 weekly, 12 monthly).
 
     Raises
     ------
@@ -132,6 +136,7 @@ def evaluate_windows(
     """
     from seqfolio.stats import sharpe_ratio
 
+    periods = periods_per_year or bars_per_year(prices.index)
     decided = [_as_targets(t) for t in targets]
     frames = [t.weights for t in decided if not t.weights.empty]
     if not frames:
@@ -157,7 +162,7 @@ def evaluate_windows(
     per_window = []
     for window in windows:
         part = returns.loc[prices.index[window.test_start] : prices.index[window.test_stop - 1]]
-        per_window.append(sharpe_ratio(part) if len(part) >= 3 else float("nan"))
+        per_window.append(sharpe_ratio(part, periods) if len(part) >= 3 else float("nan"))
     return evaluation, per_window
 
 
@@ -200,6 +205,9 @@ class WalkForwardReport:
     seeds : pandas.DataFrame
         With ``seeds``: one row per configuration run with several seeds: the mean, standard
         deviation, minimum and maximum of the seeds' Sharpe ratios (``seeds`` columns).
+    periods_per_year : int
+        Bars a year of the prices (252 daily, 52 weekly, 12 monthly): every Sharpe ratio of the
+        report is annualised with it, and the DSR compares the per-period ones.
     """
 
     windows: list[Window]
@@ -211,6 +219,7 @@ class WalkForwardReport:
     overfitting: dict[str, Any] = field(default_factory=dict)
     retrains: pd.DataFrame = field(default_factory=pd.DataFrame)
     seeds: pd.DataFrame = field(default_factory=pd.DataFrame)
+    periods_per_year: int = 252
 
     def events_summary(self) -> dict[str, str]:
         """One line per configuration with events, e.g. ``"3 of 48 decisions skipped (3 allocator
@@ -313,6 +322,7 @@ def walk_forward(
     prices = drop_empty_rows(
         assets_priced_in(prices, first, last, owner="walk_forward")[first:last]
     )
+    periods = bars_per_year(prices.index)  # one annualisation for every figure of the study
     too_long = [c.label for c in configs if c.lookback + 1 > train]
     if too_long:
         raise ValueError(
@@ -347,7 +357,7 @@ def walk_forward(
     retrain_rows: list[pd.DataFrame] = []
     for i, config in enumerate(configs):
         targets = [_as_targets(t) for t in decided[i * len(windows) : (i + 1) * len(windows)]]
-        evaluation, sharpes = evaluate_windows(prices, config, windows, targets)
+        evaluation, sharpes = evaluate_windows(prices, config, windows, targets, periods)
         returns[config.label] = evaluation.returns
         weights[config.label] = evaluation.weights
         turnovers[config.label] = float(evaluation.turnover.mean())
@@ -371,7 +381,7 @@ def walk_forward(
                 retrain_rows.append(
                     target.retrains.reset_index().assign(config=config.label, window=window.number)
                 )
-    summary = _summary(returns, turnovers)
+    summary = _summary(returns, turnovers, periods)
     return WalkForwardReport(
         windows=windows,
         per_window=pd.DataFrame(per_window_rows),
@@ -379,9 +389,14 @@ def walk_forward(
         returns=returns,
         weights=weights,
         events=pd.DataFrame(event_rows, columns=EVENT_COLUMNS),
-        overfitting=overfitting_summary(pd.DataFrame(returns)) if len(returns) > 1 else {},
+        overfitting=(
+            overfitting_summary(pd.DataFrame(returns), periods_per_year=periods)
+            if len(returns) > 1
+            else {}
+        ),  # fmt: skip
         retrains=_retrain_table(retrain_rows),
         seeds=seed_summary(configs, summary) if seeds is not None else pd.DataFrame(),
+        periods_per_year=periods,
     )
 
 
@@ -453,15 +468,23 @@ def _retrain_table(parts: list[pd.DataFrame]) -> pd.DataFrame:
     return table[["config", "window", *[c for c in table.columns if c not in ("config", "window")]]]
 
 
-def _summary(returns: dict[str, pd.Series], turnovers: dict[str, float]) -> pd.DataFrame:
+def _summary(
+    returns: dict[str, pd.Series], turnovers: dict[str, float], periods: int
+) -> pd.DataFrame:
+    """One row per configuration; the DSR is deflated for every configuration (each seed counts),
+    with the variance of their Sharpe ratios over the same stitched returns."""
     from seqfolio.reporting import metrics_table
+    from seqfolio.stats import sharpe_ratio
 
-    metrics = metrics_table(returns).T
-    sharpes = metrics["Sharpe"].to_numpy(dtype=float)
+    metrics = metrics_table(returns, periods=periods).T
+    sharpes = np.array([sharpe_ratio(series, periods) for series in returns.values()])
     rows = {}
     for label, series in returns.items():
         stats = sharpe_summary(
-            series, n_trials=len(returns), trial_sharpes=sharpes if len(returns) > 1 else None
+            series,
+            n_trials=len(returns),
+            trial_sharpes=sharpes if len(returns) > 1 else None,
+            periods_per_year=periods,
         )
         rows[label] = {
             **stats,
