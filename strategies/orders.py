@@ -10,6 +10,7 @@ import backtrader as bt
 import pandas as pd
 
 from seqfolio.strategies.records import OrderEvent, RebalanceRecord
+from seqfolio.strategies.sleeve import Sleeve
 
 __all__ = ["OrderBook"]
 
@@ -32,6 +33,9 @@ class OrderBook:
         Fraction of the cash a retry leaves unspent.
     fractional : bool
         Retries in fractional shares.
+    sleeve : Sleeve or None
+        The strategy's sleeve (``capital=``): it is told of every order, and retries spend its cash
+        rather than the broker's.
 
     Attributes
     ----------
@@ -40,9 +44,16 @@ class OrderBook:
     """
 
     def __init__(
-        self, strategy: bt.Strategy, *, retry_rejected: bool, cash_buffer: float, fractional: bool
+        self,
+        strategy: bt.Strategy,
+        *,
+        retry_rejected: bool,
+        cash_buffer: float,
+        fractional: bool,
+        sleeve: Sleeve | None = None,
     ) -> None:
         self.strategy = strategy
+        self.sleeve = sleeve
         self.retry_rejected = bool(retry_rejected)
         self.cash_buffer = float(cash_buffer)
         self.fractional = bool(fractional)
@@ -70,6 +81,8 @@ class OrderBook:
 
     def _track(self, order: bt.Order, event: OrderEvent, record: RebalanceRecord) -> None:
         self.log.append(event)
+        if self.sleeve is not None:
+            self.sleeve.track(order)
         record.n_orders += 1
         record.order_refs.append(order.ref)
         self._open[order.ref] = (order, event, record)
@@ -130,7 +143,8 @@ class OrderBook:
         price = float(data.close[0])
         broker = strategy.broker
         info = broker.getcommissioninfo(data)
-        spare = (broker.getcash() - self._retry_committed) * (1.0 - self.cash_buffer)
+        cash = broker.getcash() if self.sleeve is None else self.sleeve.cash
+        spare = (cash - self._retry_committed) * (1.0 - self.cash_buffer)
         unit = price + abs(float(info.getcommission(1.0, price)))
         size = spare / unit if self.fractional else math.floor(spare / unit)
         size = min(size, event.size)

@@ -41,6 +41,7 @@ from seqfolio.strategies.orders import OrderBook
 from seqfolio.strategies.records import RebalanceRecord
 from seqfolio.strategies.retraining import Retrainer
 from seqfolio.strategies.schedules import add_schedule_timer
+from seqfolio.strategies.sleeve import Sleeve, check_shared_account
 
 __all__ = ["DELISTED_POLICIES", "RebalanceStrategy", "check_strategy_params"]
 
@@ -124,9 +125,13 @@ class RebalanceStrategy(bt.Strategy):
         every feed of the cerebro. Leave out a benchmark or index feed, or the feeds another
         strategy trades (docs/backtrader.md, "Habits that work").
     capital : float in (0, 1] or None, default None
-        Share of the broker's value this strategy manages: targets apply to ``capital`` times the
-        broker's value (cash and every position), and buys use at most the cash that share leaves.
-        None manages all the broker's cash plus this strategy's own positions (one strategy alone).
+        Share of the account this strategy manages, for several strategies on one cerebro: its
+        :class:`~seqfolio.strategies.sleeve.Sleeve` starts with ``capital`` times the broker's
+        starting value in cash and moves only with this strategy's own fills and positions, so the
+        strategy trades (and its ``TearSheet`` reports) as it would alone with that cash. The
+        shares of a cerebro's RebalanceStrategy instances must add up to at most 1 and their feeds
+        must not overlap (checked before the first bar). None manages all the broker's cash plus
+        this strategy's own positions (one strategy alone).
     delisted : {"cash", "hold"}, default "cash"
         A position in a feed that has ended (its asset delisted): ``"cash"`` sells it at its last
         close at the next rebalance (filled with the rebalance's other orders, commission charged;
@@ -184,6 +189,8 @@ class RebalanceStrategy(bt.Strategy):
     timings : dict
         Seconds spent in the allocator (``"allocating"``); training and predicting are in
         ``retrainer.timings``.
+    sleeve : Sleeve or None
+        This strategy's own cash and positions inside the account (with ``capital``), else None.
 
     Notes
     -----
@@ -242,6 +249,12 @@ class RebalanceStrategy(bt.Strategy):
             raise ValueError(f"{_OWNER}: feed names must be unique; got {self.assets}.")
         self._every_feed = len(chosen) == len(self.datas)
         self._by_name = dict(zip(self.assets, self.feeds, strict=True))
+        # the cerebro's other RebalanceStrategy instances built so far in this run
+        peers = [
+            s for s in getattr(self.env, "runningstrats", []) if isinstance(s, RebalanceStrategy)
+        ]
+        check_shared_account(self, peers, dict(zip(map(id, self.datas), all_names, strict=True)))
+        self.sleeve = None if p.capital is None else Sleeve(self.broker, p.capital, _OWNER)
         self.timings: dict[str, float] = {"allocating": 0.0}
         # before the rebalance timer, so that a retrain on the same bar runs first
         self.retrainer = self._build_retrainer()
@@ -252,7 +265,7 @@ class RebalanceStrategy(bt.Strategy):
         self.records: list[RebalanceRecord] = []
         self.order_book = OrderBook(
             self, retry_rejected=p.retry_rejected, cash_buffer=p.cash_buffer,
-            fractional=p.fractional,
+            fractional=p.fractional, sleeve=self.sleeve,
         )  # fmt: skip
         self._events: list[Event] = []
         self._delisted: set[str] = set()
@@ -430,16 +443,17 @@ class RebalanceStrategy(bt.Strategy):
             sizes[held], index=[a for a, h in zip(tradable, held, strict=True) if h]
         )
         prices = pd.Series(closes, index=tradable)
-        cash_outs, stuck = self._untradable_positions(date, now, set(tradable))
+        cash_outs, _ = self._untradable_positions(date, now, set(tradable))
         commission = self._commission
         released = sum(size * price for _, size, price in cash_outs)
         fees = sum(abs(commission(a, -size, price)) for a, size, price in cash_outs)
         held_value = float((sizes * closes).sum())
-        cash = self.broker.getcash() + released - fees
+        if self.sleeve is not None:
+            self.sleeve.check_positions(self.feeds, self.assets)
+        cash = (
+            (self.broker.getcash() if self.sleeve is None else self.sleeve.cash) + released - fees
+        )
         value = cash + fees + held_value
-        if self.p.capital is not None:
-            value = float(self.p.capital) * self.broker.getvalue() - stuck
-            cash = min(cash, max(value - held_value, 0.0))
         if value <= 0:
             reason = f"capital: no value left to manage ({value:,.2f}) after untradable positions"
             self._events.append(Event(date, "skipped", reason))
@@ -526,7 +540,7 @@ class RebalanceStrategy(bt.Strategy):
 
     def _settle(self, record: RebalanceRecord) -> None:
         """Fill in realised weights, turnover and fill date once a rebalance's orders are done."""
-        value = self.broker.getvalue()
+        value = self.broker.getvalue() if self.sleeve is None else self.sleeve.value()
         held = {}
         for name, data in zip(self.assets, self.feeds, strict=True):
             size = self.getposition(data).size
