@@ -17,6 +17,7 @@ __all__ = ["OrderBook"]
 logger = logging.getLogger("seqfolio.strategies")
 
 _REJECTED = ("Margin", "Rejected")
+_ENDED = ("Completed", "Margin", "Rejected")  # notified on the bar they end (cancels a bar later)
 
 
 class OrderBook:
@@ -70,6 +71,15 @@ class OrderBook:
     def is_settled(self, record: RebalanceRecord) -> bool:
         """Whether every order of ``record`` has ended."""
         return not any(rec is record for _, _, rec in self._open.values())
+
+    def unreported(self, record: RebalanceRecord) -> OrderEvent | None:
+        """An order of ``record`` the broker has finished (filled or rejected) but :meth:`notify`
+        never heard of, or None. Such orders are notified on the bar they end, before the strategy's
+        ``next``: one found there means ``notify_order`` did not reach :meth:`notify`."""
+        for order, event, rec in self._open.values():
+            if rec is record and order.getstatusname() in _ENDED:
+                return OrderEvent(event.date, event.asset, event.size, order.getstatusname())
+        return None
 
     def submit(
         self, record: RebalanceRecord, data: Any, asset: str, size: float, **kwargs: Any

@@ -42,6 +42,7 @@ from seqfolio.strategies.records import RebalanceRecord
 from seqfolio.strategies.retraining import Retrainer
 from seqfolio.strategies.schedules import add_schedule_timer
 from seqfolio.strategies.sleeve import Sleeve, check_shared_account
+from seqfolio.strategies.subclassing import missed_next, missed_notify_order, missed_notify_timer
 
 __all__ = ["DELISTED_POLICIES", "RebalanceStrategy", "check_strategy_params"]
 
@@ -196,7 +197,9 @@ class RebalanceStrategy(bt.Strategy):
     -----
     Commission and slippage are whatever the broker is set up with (``cerebro.broker.setcommission``,
     ``set_slippage_perc``). A feed with a gap on bar t cannot be traded at t; its position is left
-    alone then and excluded from the value the targets apply to.
+    alone then and excluded from the value the targets apply to. A subclass that overrides
+    ``next``, ``prenext``, ``notify_order`` or ``notify_timer`` must call ``super()`` there
+    (:mod:`~seqfolio.strategies.subclassing`; a missed call raises).
     """
 
     params = dict(
@@ -272,7 +275,11 @@ class RebalanceStrategy(bt.Strategy):
         self._skips_reported = False
         self.timer_fires = 0
         self._unsettled: RebalanceRecord | None = None
-        add_schedule_timer(self, p.rebalance, action="rebalance")
+        self._finished = False
+        # what the subclassing checks compare: the bar next() last ran on, the fire it last saw
+        self._next_len = 0
+        self._timer_when: Any = None
+        self._timer = add_schedule_timer(self, p.rebalance, action="rebalance")
 
     # -- parts ----------------------------------------------------------------------------------
     def _build_retrainer(self) -> Retrainer | None:
@@ -388,20 +395,31 @@ class RebalanceStrategy(bt.Strategy):
         self.next()
 
     def next(self) -> None:
+        self._next_len = len(self)
         # the strategy's clock is the newest datetime over all its feeds (Strategy._clk_update);
         # with a selection of feeds, the newest over the selection
         self.history.snapshot(self.lines.datetime[0] if self._every_feed else None)
         value = self.broker.getvalue()
         if value != value:  # NaN: a feed has a NaN close (backtrader values positions at the close)
             self._raise_nan_close()
-        if self._unsettled is not None and self.order_book.is_settled(self._unsettled):
-            self._settle(self._unsettled)
+        if getattr(self._timer, "lastwhen", None) is not self._timer_when:
+            raise missed_notify_timer(self, self._timer.lastwhen)
+        record = self._unsettled
+        if record is not None:
+            if self.order_book.is_settled(record):
+                self._settle(record)
+            elif (lost := self.order_book.unreported(record)) is not None:
+                raise missed_notify_order(self, lost.asset, record.date.date(), lost.status)
 
     def notify_order(self, order: bt.Order) -> None:
         self.order_book.notify(order)
 
     # -- rebalancing ----------------------------------------------------------------------------
     def notify_timer(self, timer: Any, when: Any, *args: Any, **kwargs: Any) -> None:
+        if self._next_len != len(self):  # the strategy's clock stands at the previous bar here
+            raise missed_next(self, RebalanceStrategy, self.datetime.date(0))
+        if timer is self._timer:
+            self._timer_when = when
         if self.retrainer is not None and self.retrainer.notify_timer(timer, when, *args, **kwargs):
             return
         if kwargs.get("action") != "rebalance":
@@ -551,7 +569,21 @@ class RebalanceStrategy(bt.Strategy):
         if self._unsettled is record:
             self._unsettled = None
 
+    def _stop(self) -> None:
+        # backtrader's Strategy._stop runs stop() and then the analyzers' stop: the books are
+        # closed first, so that they are complete whether or not a subclass's stop() calls super()
+        self._finish()
+        super()._stop()
+
     def stop(self) -> None:
+        self._finish()
+
+    def _finish(self) -> None:
+        """The end-of-run bookkeeping (once): open orders cancelled, the last rebalance settled,
+        the retrainer closed, the summaries logged."""
+        if self._finished:
+            return
+        self._finished = True
         self.order_book.close()
         if self._unsettled is not None:
             self._settle(self._unsettled)
