@@ -122,7 +122,7 @@ class OrderBook:
         event.status = order.getstatusname()
         del self._open[order.ref]
         if order.status == order.Completed:
-            event.executed_date = pd.Timestamp(bt.num2date(order.executed.dt))
+            event.executed_date = self._fill_date(order)
             event.executed_size = float(order.executed.size)
             event.executed_price = float(order.executed.price)
             event.commission = float(order.executed.comm)
@@ -138,6 +138,15 @@ class OrderBook:
                 self._retry_buy(order.data, event, record)
         elif order.status in (order.Canceled, order.Expired):
             record.n_cancelled += 1
+
+    def _fill_date(self, order: bt.Order) -> pd.Timestamp:
+        """The bar the broker filled ``order`` on. A Historical order (a delisted feed's sale at its
+        last close) is stamped with that feed's last bar, before the decision; it was filled on the
+        bar being notified, the account's current bar."""
+        stamp = order.executed.dt
+        if order.exectype == bt.Order.Historical:
+            stamp = max(stamp, max(d.datetime[0] for d in self.strategy.datas if len(d)))
+        return pd.Timestamp(bt.num2date(stamp))
 
     def _retry_buy(self, data: Any, event: OrderEvent, record: RebalanceRecord) -> None:
         """Resubmit a Margin-rejected buy, shrunk to the cash left now; it fills at the next bar.

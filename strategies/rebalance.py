@@ -34,6 +34,7 @@ from seqfolio.pipeline import (
     is_weights_model,
     run_steps,
 )
+from seqfolio.strategies.broker_settings import note_broker_settings
 from seqfolio.strategies.execution import plan_orders
 from seqfolio.strategies.feeds import feed_has_ended, feed_names, select_feeds
 from seqfolio.strategies.history import CloseHistory
@@ -196,7 +197,9 @@ class RebalanceStrategy(bt.Strategy):
     Notes
     -----
     Commission and slippage are whatever the broker is set up with (``cerebro.broker.setcommission``,
-    ``set_slippage_perc``). A feed with a gap on bar t cannot be traded at t; its position is left
+    ``set_slippage_perc``: on close-only feeds only with ``slip_out=True``); a sizer is not used,
+    the strategy sizes its own orders (:func:`~seqfolio.strategies.broker_settings.note_broker_settings`
+    warns about both). A feed with a gap on bar t cannot be traded at t; its position is left
     alone then and excluded from the value the targets apply to. A subclass that overrides
     ``next``, ``prenext``, ``notify_order`` or ``notify_timer`` must call ``super()`` there
     (:mod:`~seqfolio.strategies.subclassing`; a missed call raises).
@@ -258,6 +261,7 @@ class RebalanceStrategy(bt.Strategy):
         ]
         check_shared_account(self, peers, dict(zip(map(id, self.datas), all_names, strict=True)))
         self.sleeve = None if p.capital is None else Sleeve(self.broker, p.capital, _OWNER)
+        note_broker_settings(self, len(getattr(self.env, "runningstrats", [])))
         self.timings: dict[str, float] = {"allocating": 0.0}
         # before the rebalance timer, so that a retrain on the same bar runs first
         self.retrainer = self._build_retrainer()
