@@ -1,8 +1,9 @@
-"""(a) A classic backtrader script - its own feeds, sizer and analyzers - with RebalanceStrategy dropped in.
+"""(a) A classic backtrader script - own feeds, broker settings, analyzers - with RebalanceStrategy dropped in.
 
 Everything except the ``cerebro.addstrategy(RebalanceStrategy, ...)`` line is plain backtrader: the
 feeds are built with ``bt.feeds.PandasData`` by hand (any feeds work, as long as each has a name), the
-broker gets a commission and slippage, and the usual analyzers are attached.
+broker gets a commission and slippage, and the usual analyzers are attached. No sizer: the strategy
+sizes its own orders (one added would be ignored, with a warning).
 
 Run: python examples/backtrader_dropin.py [--start 2015-01-01] [--end 2022-12-31] [--out DIR]
 """
@@ -46,8 +47,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         cerebro.adddata(make_feed(prices[ticker]), name=ticker)
     cerebro.broker.setcash(250_000)
     cerebro.broker.setcommission(commission=0.0005)  # 5 bps
-    cerebro.broker.set_slippage_perc(0.0005)  # 5 bps against us on every fill
-    cerebro.addsizer(bt.sizers.FixedSize, stake=1)  # RebalanceStrategy sizes its own orders
+    # 5 bps against us on every fill; slip_out=True because backtrader caps a slipped price at the
+    # bar's high / low, which on these close-only bars is the fill price itself (no slippage at all)
+    cerebro.broker.set_slippage_perc(0.0005, slip_out=True)
 
     # The one seqfolio line:
     cerebro.addstrategy(RebalanceStrategy, allocator=HRP(linkage="ward"), lookback=lookback,

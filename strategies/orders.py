@@ -10,12 +10,14 @@ import backtrader as bt
 import pandas as pd
 
 from seqfolio.strategies.records import OrderEvent, RebalanceRecord
+from seqfolio.strategies.sleeve import Sleeve
 
 __all__ = ["OrderBook"]
 
 logger = logging.getLogger("seqfolio.strategies")
 
 _REJECTED = ("Margin", "Rejected")
+_ENDED = ("Completed", "Margin", "Rejected")  # notified on the bar they end (cancels a bar later)
 
 
 class OrderBook:
@@ -32,6 +34,9 @@ class OrderBook:
         Fraction of the cash a retry leaves unspent.
     fractional : bool
         Retries in fractional shares.
+    sleeve : Sleeve or None
+        The strategy's sleeve (``capital=``): it is told of every order, and retries spend its cash
+        rather than the broker's.
 
     Attributes
     ----------
@@ -40,9 +45,16 @@ class OrderBook:
     """
 
     def __init__(
-        self, strategy: bt.Strategy, *, retry_rejected: bool, cash_buffer: float, fractional: bool
+        self,
+        strategy: bt.Strategy,
+        *,
+        retry_rejected: bool,
+        cash_buffer: float,
+        fractional: bool,
+        sleeve: Sleeve | None = None,
     ) -> None:
         self.strategy = strategy
+        self.sleeve = sleeve
         self.retry_rejected = bool(retry_rejected)
         self.cash_buffer = float(cash_buffer)
         self.fractional = bool(fractional)
@@ -60,6 +72,15 @@ class OrderBook:
         """Whether every order of ``record`` has ended."""
         return not any(rec is record for _, _, rec in self._open.values())
 
+    def unreported(self, record: RebalanceRecord) -> OrderEvent | None:
+        """An order of ``record`` the broker has finished (filled or rejected) but :meth:`notify`
+        never heard of, or None. Such orders are notified on the bar they end, before the strategy's
+        ``next``: one found there means ``notify_order`` did not reach :meth:`notify`."""
+        for order, event, rec in self._open.values():
+            if rec is record and order.getstatusname() in _ENDED:
+                return OrderEvent(event.date, event.asset, event.size, order.getstatusname())
+        return None
+
     def submit(
         self, record: RebalanceRecord, data: Any, asset: str, size: float, **kwargs: Any
     ) -> None:
@@ -70,6 +91,8 @@ class OrderBook:
 
     def _track(self, order: bt.Order, event: OrderEvent, record: RebalanceRecord) -> None:
         self.log.append(event)
+        if self.sleeve is not None:
+            self.sleeve.track(order)
         record.n_orders += 1
         record.order_refs.append(order.ref)
         self._open[order.ref] = (order, event, record)
@@ -99,7 +122,7 @@ class OrderBook:
         event.status = order.getstatusname()
         del self._open[order.ref]
         if order.status == order.Completed:
-            event.executed_date = pd.Timestamp(bt.num2date(order.executed.dt))
+            event.executed_date = self._fill_date(order)
             event.executed_size = float(order.executed.size)
             event.executed_price = float(order.executed.price)
             event.commission = float(order.executed.comm)
@@ -116,6 +139,15 @@ class OrderBook:
         elif order.status in (order.Canceled, order.Expired):
             record.n_cancelled += 1
 
+    def _fill_date(self, order: bt.Order) -> pd.Timestamp:
+        """The bar the broker filled ``order`` on. A Historical order (a delisted feed's sale at its
+        last close) is stamped with that feed's last bar, before the decision; it was filled on the
+        bar being notified, the account's current bar."""
+        stamp = order.executed.dt
+        if order.exectype == bt.Order.Historical:
+            stamp = max(stamp, max(d.datetime[0] for d in self.strategy.datas if len(d)))
+        return pd.Timestamp(bt.num2date(stamp))
+
     def _retry_buy(self, data: Any, event: OrderEvent, record: RebalanceRecord) -> None:
         """Resubmit a Margin-rejected buy, shrunk to the cash left now; it fills at the next bar.
 
@@ -130,7 +162,8 @@ class OrderBook:
         price = float(data.close[0])
         broker = strategy.broker
         info = broker.getcommissioninfo(data)
-        spare = (broker.getcash() - self._retry_committed) * (1.0 - self.cash_buffer)
+        cash = broker.getcash() if self.sleeve is None else self.sleeve.cash
+        spare = (cash - self._retry_committed) * (1.0 - self.cash_buffer)
         unit = price + abs(float(info.getcommission(1.0, price)))
         size = spare / unit if self.fractional else math.floor(spare / unit)
         size = min(size, event.size)

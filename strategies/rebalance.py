@@ -34,6 +34,7 @@ from seqfolio.pipeline import (
     is_weights_model,
     run_steps,
 )
+from seqfolio.strategies.broker_settings import note_broker_settings
 from seqfolio.strategies.execution import plan_orders
 from seqfolio.strategies.feeds import feed_has_ended, feed_names, select_feeds
 from seqfolio.strategies.history import CloseHistory
@@ -41,6 +42,8 @@ from seqfolio.strategies.orders import OrderBook
 from seqfolio.strategies.records import RebalanceRecord
 from seqfolio.strategies.retraining import Retrainer
 from seqfolio.strategies.schedules import add_schedule_timer
+from seqfolio.strategies.sleeve import Sleeve, check_shared_account
+from seqfolio.strategies.subclassing import missed_next, missed_notify_order, missed_notify_timer
 
 __all__ = ["DELISTED_POLICIES", "RebalanceStrategy", "check_strategy_params"]
 
@@ -124,9 +127,13 @@ class RebalanceStrategy(bt.Strategy):
         every feed of the cerebro. Leave out a benchmark or index feed, or the feeds another
         strategy trades (docs/backtrader.md, "Habits that work").
     capital : float in (0, 1] or None, default None
-        Share of the broker's value this strategy manages: targets apply to ``capital`` times the
-        broker's value (cash and every position), and buys use at most the cash that share leaves.
-        None manages all the broker's cash plus this strategy's own positions (one strategy alone).
+        Share of the account this strategy manages, for several strategies on one cerebro: its
+        :class:`~seqfolio.strategies.sleeve.Sleeve` starts with ``capital`` times the broker's
+        starting value in cash and moves only with this strategy's own fills and positions, so the
+        strategy trades (and its ``TearSheet`` reports) as it would alone with that cash. The
+        shares of a cerebro's RebalanceStrategy instances must add up to at most 1 and their feeds
+        must not overlap (checked before the first bar). None manages all the broker's cash plus
+        this strategy's own positions (one strategy alone).
     delisted : {"cash", "hold"}, default "cash"
         A position in a feed that has ended (its asset delisted): ``"cash"`` sells it at its last
         close at the next rebalance (filled with the rebalance's other orders, commission charged;
@@ -184,12 +191,18 @@ class RebalanceStrategy(bt.Strategy):
     timings : dict
         Seconds spent in the allocator (``"allocating"``); training and predicting are in
         ``retrainer.timings``.
+    sleeve : Sleeve or None
+        This strategy's own cash and positions inside the account (with ``capital``), else None.
 
     Notes
     -----
     Commission and slippage are whatever the broker is set up with (``cerebro.broker.setcommission``,
-    ``set_slippage_perc``). A feed with a gap on bar t cannot be traded at t; its position is left
-    alone then and excluded from the value the targets apply to.
+    ``set_slippage_perc``: on close-only feeds only with ``slip_out=True``); a sizer is not used,
+    the strategy sizes its own orders (:func:`~seqfolio.strategies.broker_settings.note_broker_settings`
+    warns about both). A feed with a gap on bar t cannot be traded at t; its position is left
+    alone then and excluded from the value the targets apply to. A subclass that overrides
+    ``next``, ``prenext``, ``notify_order`` or ``notify_timer`` must call ``super()`` there
+    (:mod:`~seqfolio.strategies.subclassing`; a missed call raises).
     """
 
     params = dict(
@@ -242,6 +255,13 @@ class RebalanceStrategy(bt.Strategy):
             raise ValueError(f"{_OWNER}: feed names must be unique; got {self.assets}.")
         self._every_feed = len(chosen) == len(self.datas)
         self._by_name = dict(zip(self.assets, self.feeds, strict=True))
+        # the cerebro's other RebalanceStrategy instances built so far in this run
+        peers = [
+            s for s in getattr(self.env, "runningstrats", []) if isinstance(s, RebalanceStrategy)
+        ]
+        check_shared_account(self, peers, dict(zip(map(id, self.datas), all_names, strict=True)))
+        self.sleeve = None if p.capital is None else Sleeve(self.broker, p.capital, _OWNER)
+        note_broker_settings(self, len(getattr(self.env, "runningstrats", [])))
         self.timings: dict[str, float] = {"allocating": 0.0}
         # before the rebalance timer, so that a retrain on the same bar runs first
         self.retrainer = self._build_retrainer()
@@ -252,14 +272,18 @@ class RebalanceStrategy(bt.Strategy):
         self.records: list[RebalanceRecord] = []
         self.order_book = OrderBook(
             self, retry_rejected=p.retry_rejected, cash_buffer=p.cash_buffer,
-            fractional=p.fractional,
+            fractional=p.fractional, sleeve=self.sleeve,
         )  # fmt: skip
         self._events: list[Event] = []
         self._delisted: set[str] = set()
         self._skips_reported = False
         self.timer_fires = 0
         self._unsettled: RebalanceRecord | None = None
-        add_schedule_timer(self, p.rebalance, action="rebalance")
+        self._finished = False
+        # what the subclassing checks compare: the bar next() last ran on, the fire it last saw
+        self._next_len = 0
+        self._timer_when: Any = None
+        self._timer = add_schedule_timer(self, p.rebalance, action="rebalance")
 
     # -- parts ----------------------------------------------------------------------------------
     def _build_retrainer(self) -> Retrainer | None:
@@ -375,20 +399,31 @@ class RebalanceStrategy(bt.Strategy):
         self.next()
 
     def next(self) -> None:
+        self._next_len = len(self)
         # the strategy's clock is the newest datetime over all its feeds (Strategy._clk_update);
         # with a selection of feeds, the newest over the selection
         self.history.snapshot(self.lines.datetime[0] if self._every_feed else None)
         value = self.broker.getvalue()
         if value != value:  # NaN: a feed has a NaN close (backtrader values positions at the close)
             self._raise_nan_close()
-        if self._unsettled is not None and self.order_book.is_settled(self._unsettled):
-            self._settle(self._unsettled)
+        if getattr(self._timer, "lastwhen", None) is not self._timer_when:
+            raise missed_notify_timer(self, self._timer.lastwhen)
+        record = self._unsettled
+        if record is not None:
+            if self.order_book.is_settled(record):
+                self._settle(record)
+            elif (lost := self.order_book.unreported(record)) is not None:
+                raise missed_notify_order(self, lost.asset, record.date.date(), lost.status)
 
     def notify_order(self, order: bt.Order) -> None:
         self.order_book.notify(order)
 
     # -- rebalancing ----------------------------------------------------------------------------
     def notify_timer(self, timer: Any, when: Any, *args: Any, **kwargs: Any) -> None:
+        if self._next_len != len(self):  # the strategy's clock stands at the previous bar here
+            raise missed_next(self, RebalanceStrategy, self.datetime.date(0))
+        if timer is self._timer:
+            self._timer_when = when
         if self.retrainer is not None and self.retrainer.notify_timer(timer, when, *args, **kwargs):
             return
         if kwargs.get("action") != "rebalance":
@@ -430,16 +465,17 @@ class RebalanceStrategy(bt.Strategy):
             sizes[held], index=[a for a, h in zip(tradable, held, strict=True) if h]
         )
         prices = pd.Series(closes, index=tradable)
-        cash_outs, stuck = self._untradable_positions(date, now, set(tradable))
+        cash_outs, _ = self._untradable_positions(date, now, set(tradable))
         commission = self._commission
         released = sum(size * price for _, size, price in cash_outs)
         fees = sum(abs(commission(a, -size, price)) for a, size, price in cash_outs)
         held_value = float((sizes * closes).sum())
-        cash = self.broker.getcash() + released - fees
+        if self.sleeve is not None:
+            self.sleeve.check_positions(self.feeds, self.assets)
+        cash = (
+            (self.broker.getcash() if self.sleeve is None else self.sleeve.cash) + released - fees
+        )
         value = cash + fees + held_value
-        if self.p.capital is not None:
-            value = float(self.p.capital) * self.broker.getvalue() - stuck
-            cash = min(cash, max(value - held_value, 0.0))
         if value <= 0:
             reason = f"capital: no value left to manage ({value:,.2f}) after untradable positions"
             self._events.append(Event(date, "skipped", reason))
@@ -526,7 +562,7 @@ class RebalanceStrategy(bt.Strategy):
 
     def _settle(self, record: RebalanceRecord) -> None:
         """Fill in realised weights, turnover and fill date once a rebalance's orders are done."""
-        value = self.broker.getvalue()
+        value = self.broker.getvalue() if self.sleeve is None else self.sleeve.value()
         held = {}
         for name, data in zip(self.assets, self.feeds, strict=True):
             size = self.getposition(data).size
@@ -537,7 +573,21 @@ class RebalanceStrategy(bt.Strategy):
         if self._unsettled is record:
             self._unsettled = None
 
+    def _stop(self) -> None:
+        # backtrader's Strategy._stop runs stop() and then the analyzers' stop: the books are
+        # closed first, so that they are complete whether or not a subclass's stop() calls super()
+        self._finish()
+        super()._stop()
+
     def stop(self) -> None:
+        self._finish()
+
+    def _finish(self) -> None:
+        """The end-of-run bookkeeping (once): open orders cancelled, the last rebalance settled,
+        the retrainer closed, the summaries logged."""
+        if self._finished:
+            return
+        self._finished = True
         self.order_book.close()
         if self._unsettled is not None:
             self._settle(self._unsettled)

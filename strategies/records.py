@@ -24,8 +24,8 @@ class RebalanceRecord:
     fill_date : pandas.Timestamp or None
         The bar at whose close every order of this rebalance was done (normally t+1).
     realised : pandas.Series or None
-        Position weights (position value / total portfolio value) at ``fill_date``'s close, over every
-        asset held or targeted.
+        Position weights (position value / total portfolio value: the strategy's sleeve's value with
+        ``capital=``) at ``fill_date``'s close, over every asset held or targeted.
     traded : float
         Sum of ``|size * price|`` over executed orders.
     costs : float

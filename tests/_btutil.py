@@ -15,8 +15,28 @@ from seqfolio.strategies import RebalanceStrategy, TearSheet, add_price_feeds
 ASSETS = ["AAPL", "JNJ", "KO", "XOM", "JPM", "WMT"]
 
 
+RUN_MODES: dict[str, dict[str, Any]] = {
+    "runonce": {},
+    "next": dict(runonce=False),
+    "live": dict(preload=False, runonce=False),
+    "exactbars": dict(exactbars=-1),
+}
+"""backtrader's run modes a fix must hold under (ids for pytest.mark.parametrize)."""
+
+
 def small_prices(start: str = "2018-06-01", end: str = "2020-06-30") -> pd.DataFrame:
     return load_sample(start, end, assets=ASSETS)
+
+
+def make_cerebro(
+    prices: pd.DataFrame, cash: float = 1_000_000.0, commission: float = 0.001, **kwargs: Any
+) -> bt.Cerebro:
+    """A cerebro (no observers, ``kwargs`` its settings) with one feed per column, cash and 10 bps."""
+    cerebro = bt.Cerebro(stdstats=False, **kwargs)
+    add_price_feeds(cerebro, prices)
+    cerebro.broker.setcash(cash)
+    cerebro.broker.setcommission(commission=commission)
+    return cerebro
 
 
 class FlakyMeanVariance(MeanVariance):

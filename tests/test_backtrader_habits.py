@@ -16,7 +16,7 @@ from pathlib import Path
 import backtrader as bt
 import pandas as pd
 import pytest
-from _btutil import small_prices
+from _btutil import make_cerebro, small_prices
 
 from seqfolio.allocators import HRP
 from seqfolio.strategies import RebalanceStrategy, TearSheet, WeightsHistory, add_price_feeds
@@ -40,12 +40,7 @@ class FinalValue(bt.Analyzer):
         return self.rets
 
 
-def _cerebro(prices, **kwargs) -> bt.Cerebro:
-    cerebro = bt.Cerebro(stdstats=False, **kwargs)
-    add_price_feeds(cerebro, prices)
-    cerebro.broker.setcash(1_000_000.0)
-    cerebro.broker.setcommission(commission=0.001)
-    return cerebro
+_cerebro = make_cerebro  # 1,000,000 cash, 10 bps; the opt script below imports it
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +94,7 @@ _OPT_SCRIPT = textwrap.dedent(
     import json, sys
     import backtrader as bt
     sys.path.insert(0, {tests!r})
-    from _btutil import small_prices
+    from _btutil import make_cerebro, small_prices
     from test_backtrader_habits import FinalValue, _cerebro
     from seqfolio.allocators import HRP
     from seqfolio.strategies import RebalanceStrategy, TearSheet, WeightsHistory
