@@ -101,7 +101,10 @@ def run_zipline(
     def initialize(context: Any) -> None:
         context.set_commission(us_equities=commissions.PerDollar(cost=float(commission)))
         context.set_slippage(us_equities=slippage.FixedSlippage(spread=0.0))
-        holder["rebalancer"] = attach_rebalancer(context, start=start_date, **settings)
+        holder["rebalancer"] = attach_rebalancer(context, start=start_date, **chosen)
+
+    # the frame's column order, as run_backtest's feeds (the bundle's sids are alphabetical)
+    chosen = {"assets": list(ingested.assets), **settings}
 
     kwargs = ingested.run_kwargs()
     sessions = kwargs["trading_calendar"].sessions_in_range(first, ingested.end)

@@ -70,6 +70,7 @@ class RebalancerSettings:
     train_window: int | str
     warm_start: bool
     checkpoint_dir: str | os.PathLike[str] | None
+    progress: bool
     exposure_floor: float
     exposure_threshold: float
 
@@ -129,6 +130,6 @@ def rebalancer_settings(**kwargs: Any) -> RebalancerSettings:
         capital=None if p["capital"] is None else float(p["capital"]), max_gap=int(p["max_gap"]),
         model=walk_forward_model(OWNER, p["signal"], allocator), signal=p["signal"],
         retrain=p["retrain"], train_window=p["train_window"], warm_start=bool(p["warm_start"]),
-        checkpoint_dir=p["checkpoint_dir"], exposure_floor=float(p["exposure_floor"]),
+        checkpoint_dir=p["checkpoint_dir"], progress=bool(p["progress"]), exposure_floor=float(p["exposure_floor"]),
         exposure_threshold=float(p["exposure_threshold"]),
     )  # fmt: skip
