@@ -93,7 +93,7 @@ def main() -> None:
     from zipline.utils.calendar_utils import get_calendar
 
     root = tempfile.mkdtemp(prefix="seqfolio-zipline-bench-")
-    print(f"| N | days | ours (s) | bare, precomputed weights (s) | ours / bare |")
+    print("| N | days | ours (s) | bare, precomputed weights (s) | ours / bare |")
     print("|---|---|---|---|---|")
     for n in args.assets:
         prices = make_universe(n, args.days, seed=0)

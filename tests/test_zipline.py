@@ -99,7 +99,8 @@ def test_no_look_ahead(root):
     upto = base.target.index <= cut
     pd.testing.assert_frame_equal(base.target.loc[upto], other.target.loc[upto], check_exact=True)
     pd.testing.assert_frame_equal(
-        base.forecasts.loc[base.forecasts.index <= cut], other.forecasts.loc[other.forecasts.index <= cut]
+        base.forecasts.loc[base.forecasts.index <= cut],
+        other.forecasts.loc[other.forecasts.index <= cut],
     )
     assert list(base.retrains.index[base.retrains.index <= cut]) == list(
         other.retrains.index[other.retrains.index <= cut]
@@ -224,7 +225,9 @@ def test_assets_with_no_price_in_the_period(root):
     prices = load_sample("2019-01-01", "2019-12-31", assets=SMALL)
     prices.loc["2019-03-01":, "KO"] = np.nan
     bundle = ingest_prices(prices, name="nop", root=root)
-    with pytest.raises(ValueError, match=r"asset\(s\) \['KO'\] have no price in the run's period") as exc:
+    with pytest.raises(
+        ValueError, match=r"asset\(s\) \['KO'\] have no price in the run's period"
+    ) as exc:
         run_algorithm(start=pd.Timestamp("2019-06-03"), end=pd.Timestamp("2019-12-31"),
                       initialize=lambda c: attach_rebalancer(c, assets=["KO", "JNJ"]),
                       capital_base=1e6, **bundle.run_kwargs())  # fmt: skip

@@ -226,7 +226,9 @@ class ZiplineRebalancer:
         n = available if n_bars is None else min(int(n_bars), available)
         columns = pd.Index(list(self.names))
         if n <= 0 or self._data is None:
-            return pd.DataFrame(columns=columns, index=pd.DatetimeIndex([], name="date"), dtype=float)
+            return pd.DataFrame(
+                columns=columns, index=pd.DatetimeIndex([], name="date"), dtype=float
+            )
         history = self._data.history(self.assets, "close", n, "1d")
         index = pd.DatetimeIndex(history.index, name="date")
         if index.tz is not None:
@@ -265,7 +267,9 @@ class ZiplineRebalancer:
             if position is None or not position.amount:
                 continue
             price = float(self._data.current(self._by_name[name], "price"))
-            share = f" ({position.amount * price / value:.1%} of the portfolio)" if value > 0 else ""
+            share = (
+                f" ({position.amount * price / value:.1%} of the portfolio)" if value > 0 else ""
+            )
             reason = (
                 f"{name}: prices ended on {day.date()} while held{share}; zipline closes the "
                 f"{position.amount:g} shares at this last close {price:.4g} on the next session "

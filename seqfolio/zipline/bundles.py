@@ -141,7 +141,9 @@ class Bundle:
         assets = [by_symbol[s] for s in self.assets]
         reader = data.equity_daily_bar_reader
         sessions = reader.sessions[(reader.sessions >= self.start) & (reader.sessions <= self.end)]
-        (closes,) = reader.load_raw_arrays(["close"], sessions[0], sessions[-1], [a.sid for a in assets])
+        (closes,) = reader.load_raw_arrays(
+            ["close"], sessions[0], sessions[-1], [a.sid for a in assets]
+        )
         frame = pd.DataFrame(closes, index=pd.DatetimeIndex(sessions, name="date"),
                              columns=list(self.assets))  # fmt: skip
         return frame.where(frame > 0)
