@@ -13,7 +13,9 @@ sessions) in the same process, daily, 10 bps ``PerDollar`` commission, no slippa
 Times are CPU seconds of this process (``time.process_time``), best of ``--repeat``, the runs
 interleaved (wall time on a shared machine swings by 30 %). The bundle is ingested once, before.
 
-Run: python benchmarks/zipline.py [--assets 20 100] [--days 2500] [--repeat 2]
+(Named zipline_engine.py: a script named zipline.py would shadow the zipline package.)
+
+Run: python benchmarks/zipline_engine.py [--assets 20 100] [--days 2500] [--repeat 2]
 """
 
 from __future__ import annotations
