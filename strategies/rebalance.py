@@ -16,7 +16,6 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
-from seqfolio import defaults
 from seqfolio.allocators import make_allocator
 from seqfolio.calendar import naive_date
 from seqfolio.events import Event, events_table, of_kind
@@ -33,7 +32,12 @@ from seqfolio.pipeline import (
     is_weights_model,
     run_steps,
 )
-from seqfolio.pipeline.params import DELISTED_POLICIES, check_strategy_params, walk_forward_model
+from seqfolio.pipeline.params import (
+    DELISTED_POLICIES,
+    REBALANCER_PARAMS,
+    check_strategy_params,
+    walk_forward_model,
+)
 from seqfolio.strategies.execution import plan_orders
 from seqfolio.strategies.feeds import feed_has_ended, feed_names, select_feeds
 from seqfolio.strategies.history import CloseHistory
@@ -157,29 +161,7 @@ class RebalanceStrategy(bt.Strategy):
     alone then and excluded from the value the targets apply to.
     """
 
-    params = dict(
-        allocator=None,
-        lookback=defaults.LOOKBACK,
-        rebalance=defaults.REBALANCE,
-        min_trade=0.0,
-        cash_buffer=defaults.CASH_BUFFER,
-        max_weight=None,
-        fractional=False,
-        start=None,
-        retry_rejected=True,
-        feeds=None,
-        capital=None,
-        delisted="cash",
-        max_gap=5,
-        signal=None,
-        retrain=defaults.RETRAIN,
-        train_window=defaults.TRAIN_BARS,
-        warm_start=False,
-        checkpoint_dir=None,
-        progress=False,
-        exposure_floor=0.25,
-        exposure_threshold=0.5,
-    )
+    params = dict(REBALANCER_PARAMS)
 
     def __init__(self) -> None:
         p = self.p

@@ -16,6 +16,7 @@ from seqfolio.pipeline.builder import is_weights_model
 
 __all__ = [
     "DELISTED_POLICIES",
+    "REBALANCER_PARAMS",
     "check_broker",
     "check_strategy_params",
     "walk_forward_model",
@@ -23,6 +24,33 @@ __all__ = [
 
 DELISTED_POLICIES: tuple[str, ...] = ("cash", "hold")
 """What happens to a position in a feed that has ended: sold at its last close, or kept."""
+
+
+REBALANCER_PARAMS: dict[str, Any] = dict(
+    allocator=None,
+    lookback=defaults.LOOKBACK,
+    rebalance=defaults.REBALANCE,
+    min_trade=0.0,
+    cash_buffer=defaults.CASH_BUFFER,
+    max_weight=None,
+    fractional=False,
+    start=None,
+    retry_rejected=True,
+    feeds=None,
+    capital=None,
+    delisted="cash",
+    max_gap=5,
+    signal=None,
+    retrain=defaults.RETRAIN,
+    train_window=defaults.TRAIN_BARS,
+    warm_start=False,
+    checkpoint_dir=None,
+    progress=False,
+    exposure_floor=0.25,
+    exposure_threshold=0.5,
+)
+"""The rebalancer's settings and defaults (``RebalanceStrategy.params``; the zipline adapter's, with
+``feeds`` named ``assets``)."""
 
 
 def check_strategy_params(

@@ -12,40 +12,19 @@ from typing import Any
 
 import pandas as pd
 
-from seqfolio import defaults
 from seqfolio._validation import check_bool
 from seqfolio.allocators import make_allocator
 from seqfolio.calendar import Schedule, check_schedule, naive_date
 from seqfolio.pipeline import check_train_window
-from seqfolio.pipeline.params import check_strategy_params, walk_forward_model
+from seqfolio.pipeline.params import REBALANCER_PARAMS, check_strategy_params, walk_forward_model
 
 __all__ = ["OWNER", "PARAMS", "RebalancerSettings", "rebalancer_settings"]
 
 OWNER = "attach_rebalancer"
 
-PARAMS: dict[str, Any] = dict(
-    allocator=None,
-    lookback=defaults.LOOKBACK,
-    rebalance=defaults.REBALANCE,
-    min_trade=0.0,
-    cash_buffer=defaults.CASH_BUFFER,
-    max_weight=None,
-    fractional=False,
-    start=None,
-    retry_rejected=True,
-    assets=None,
-    capital=None,
-    delisted="cash",
-    max_gap=5,
-    signal=None,
-    retrain=defaults.RETRAIN,
-    train_window=defaults.TRAIN_BARS,
-    warm_start=False,
-    checkpoint_dir=None,
-    progress=False,
-    exposure_floor=0.25,
-    exposure_threshold=0.5,
-)
+PARAMS: dict[str, Any] = {
+    ("assets" if k == "feeds" else k): v for k, v in REBALANCER_PARAMS.items()
+}
 """The settings and their defaults: :class:`~seqfolio.strategies.RebalanceStrategy`'s ``params``
 (``feeds`` is ``assets``); a test keeps the two equal."""
 
