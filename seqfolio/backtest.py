@@ -8,103 +8,18 @@
 
 from __future__ import annotations
 
-import math
 import time
-from dataclasses import dataclass, field
 from os import PathLike
 from typing import Any
 
 import pandas as pd
 
 from seqfolio import defaults
-from seqfolio._validation import is_real_number
 from seqfolio.calendar import naive_date
-from seqfolio.events import SKIP_KINDS, Event, events_table, first_skip, of_kind
+from seqfolio.pipeline.params import check_broker
+from seqfolio.results import BacktestResult
 
 __all__ = ["BacktestResult", "check_broker", "run_backtest", "with_history"]
-
-
-@dataclass
-class BacktestResult:
-    """What :func:`run_backtest` returns.
-
-    Attributes
-    ----------
-    name : str
-        Strategy label (e.g. ``"HRP monthly"``).
-    returns : pandas.Series
-        Daily returns from ``start`` (tz-naive index).
-    weights : pandas.DataFrame
-        Daily position weights (rows = dates from ``start``, columns = assets).
-    target, realised : pandas.DataFrame
-        Weights per rebalance (rows = decision dates).
-    rebalances : pandas.DataFrame
-        Turnover, costs and order counts per rebalance.
-    final_value : float
-    n_rejected : int
-        Orders rejected by the broker.
-    event_log : list of Event
-        What did not go as planned, in date order (:mod:`seqfolio.events`): skipped rebalances
-        (warm-up, allocator or forecast failure, no trained model yet, ...), fallbacks, failed
-        retrains, delistings. :meth:`events` gives it as a table; ``skipped``,
-        ``allocation_failures``, ``forecast_failures``, ``fallbacks``, ``retrain_failures`` and
-        ``delistings`` list it by kind as ``(date, reason)``.
-    orders : list of OrderEvent
-        Every order submitted and how it ended (the strategy's ``orders_log``).
-    tearsheet : pathlib.Path or None
-        The tear sheet written; None if none was asked for or it could not be written.
-    tearsheet_error : str or None
-        Why the tear sheet asked for was not written (e.g. the strategy never traded, so its
-        returns are all 0); a :class:`~seqfolio.reporting.TearSheetWarning` said so too.
-    retrains : pandas.DataFrame or None
-        With a walk-forward model: one row per retrain (date, version, bars, seconds, source,
-        trigger; see :meth:`~seqfolio.strategies.WalkForward.retrain_table`).
-    forecasts : pandas.DataFrame or None
-        With ``signal=``: the forecast per rebalance date (rows) and asset (columns).
-    timings : dict
-        Wall seconds of the run: ``"total"`` (``cerebro.run``), ``"training"``, ``"predicting"``,
-        ``"allocating"`` and ``"backtrader"`` (the rest: feeds, broker, analyzers, tear sheet).
-
-    See Also
-    --------
-    BacktestResult.events : the skips, fallbacks and failed retrains as one table.
-    """
-
-    name: str
-    returns: pd.Series
-    weights: pd.DataFrame
-    target: pd.DataFrame
-    realised: pd.DataFrame
-    rebalances: pd.DataFrame
-    final_value: float
-    n_rejected: int
-    event_log: list[Event] = field(default_factory=list)
-    orders: list[Any] = field(default_factory=list)
-    tearsheet: Any = None
-    tearsheet_error: str | None = None
-    retrains: pd.DataFrame | None = None
-    forecasts: pd.DataFrame | None = None
-    timings: dict[str, float] = field(default_factory=dict)
-
-    skipped = property(lambda self: of_kind(self.event_log, *SKIP_KINDS))
-    allocation_failures = property(lambda self: of_kind(self.event_log, "allocation_failed"))
-    forecast_failures = property(lambda self: of_kind(self.event_log, "forecast_failed"))
-    fallbacks = property(lambda self: of_kind(self.event_log, "fallback"))
-    retrain_failures = property(lambda self: of_kind(self.event_log, "retrain_failed"))
-    delistings = property(lambda self: of_kind(self.event_log, "delisted"))
-
-    def first_skip(self) -> tuple[pd.Timestamp, str] | None:
-        """The first skipped rebalance that is not a warm-up (else the first skip; None if none).
-
-        The reason to show when a run never traded, as the end-of-run log line does.
-        """
-        event = first_skip(self.event_log)
-        return None if event is None else (event.date, event.reason)
-
-    def events(self) -> pd.DataFrame:
-        """:attr:`event_log` as one table in date order: columns ``date``, ``kind``, ``reason``
-        (the kinds of :mod:`seqfolio.events`); empty with those columns for a clean run."""
-        return events_table(self.event_log)
 
 
 def with_history(prices: pd.DataFrame, start: Any, lookback: int) -> pd.DataFrame:
@@ -146,23 +61,6 @@ def _progress_analyzer(progress: _Progress) -> type:
             progress.close()
 
     return ProgressAnalyzer
-
-
-def check_broker(*, cash: Any = defaults.CASH, commission: Any = defaults.COMMISSION) -> None:
-    """Validate :func:`run_backtest`'s ``cash`` and ``commission`` (any real number type but bool).
-
-    Raises
-    ------
-    ValueError
-        ``commission must be a fraction of traded value in [0, 0.1) ...`` or ``cash must be a
-        positive number ...``.
-    """
-    if not is_real_number(commission) or not math.isfinite(commission) or not 0 <= commission < 0.1:
-        raise ValueError(
-            f"commission must be a fraction of traded value in [0, 0.1) (0.001 = 10 bps). Got {commission!r}."
-        )
-    if not is_real_number(cash) or not math.isfinite(cash) or cash <= 0:
-        raise ValueError(f"cash must be a positive number. Got {cash!r}.")
 
 
 def run_backtest(

@@ -17,6 +17,7 @@ import pandas as pd
 
 from seqfolio.calendar import naive_date
 from seqfolio.reporting import TearSheetWarning
+from seqfolio.results import rebalance_table, run_label
 from seqfolio.strategies.feeds import feed_names
 
 __all__ = ["TearSheet", "WeightsHistory", "rebalance_table", "run_output_path", "strategy_label"]
@@ -27,12 +28,7 @@ def strategy_label(strategy: bt.Strategy) -> str:
     signal), else the strategy's class name."""
     allocator = getattr(strategy, "allocator", None)
     if allocator is not None:
-        schedule = strategy.p.rebalance
-        label = f"{type(allocator).__name__} {schedule if isinstance(schedule, str) else 'custom'}"
-        signal = getattr(strategy.p, "signal", None)
-        if signal is not None:
-            label = f"LSTM-{getattr(signal, 'target', type(signal).__name__)} → {label}"
-        return label
+        return run_label(allocator, strategy.p.rebalance, getattr(strategy.p, "signal", None))
     return type(strategy).__name__
 
 
@@ -105,36 +101,6 @@ def _same(value: Any, default: Any) -> bool:
         return bool(value == default) and type(value) is type(default)
     except Exception:  # noqa: BLE001 - e.g. an array-valued parameter: not the default
         return False
-
-
-def rebalance_table(records: list[Any]) -> pd.DataFrame:
-    """One row per rebalance record: dates, value, turnover, costs and order counts."""
-    rows = [
-        {
-            "date": r.date,
-            "fill_date": r.fill_date,
-            "value": r.value,
-            "turnover": r.turnover,
-            "costs": r.costs,
-            "n_orders": r.n_orders,
-            "n_rejected": r.n_rejected,
-            "n_cancelled": r.n_cancelled,
-            "n_retried": r.n_retried,
-        }
-        for r in records
-    ]
-    columns = [
-        "date",
-        "fill_date",
-        "value",
-        "turnover",
-        "costs",
-        "n_orders",
-        "n_rejected",
-        "n_cancelled",
-        "n_retried",
-    ]
-    return pd.DataFrame(rows, columns=columns).set_index("date")
 
 
 class WeightsHistory(bt.Analyzer):

@@ -36,6 +36,7 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
+from seqfolio._validation import check_prices
 from seqfolio.data.windows import assets_priced_in
 
 __all__ = [
@@ -47,32 +48,6 @@ __all__ = [
     "price_feeds",
     "select_feeds",
 ]
-
-
-def check_prices(prices: pd.DataFrame, owner: str = "price_feeds") -> None:
-    """Reject what backtrader feeds cannot be built from, naming the problem and the fix.
-
-    Raises
-    ------
-    TypeError
-        If ``prices`` is not a DataFrame with a DatetimeIndex.
-    ValueError
-        If the index is unsorted or has duplicates, the frame is empty, or column names repeat.
-    """
-    if not isinstance(prices, pd.DataFrame):
-        raise TypeError(f"prices must be a pandas DataFrame; got {type(prices).__name__}.")
-    if not isinstance(prices.index, pd.DatetimeIndex):
-        raise TypeError("prices must have a DatetimeIndex (one row per bar).")
-    if not prices.index.is_monotonic_increasing or prices.index.has_duplicates:
-        raise ValueError("prices' index must be sorted and unique; use seqfolio.data.read_prices.")
-    if prices.empty:
-        raise ValueError("prices is empty.")
-    if prices.columns.has_duplicates:
-        duplicated = [str(c) for c in prices.columns[prices.columns.duplicated()].unique()]
-        raise ValueError(
-            f"{owner}: prices have duplicate columns {duplicated}; each asset needs one column "
-            "with a unique name (rename or drop the duplicates)."
-        )
 
 
 def _close_values(prices: pd.DataFrame, column: Any) -> np.ndarray:

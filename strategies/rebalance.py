@@ -16,10 +16,8 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
-from seqfolio import defaults
-from seqfolio._validation import check_bool, check_choice, check_int, check_real
 from seqfolio.allocators import make_allocator
-from seqfolio.calendar import check_schedule, naive_date
+from seqfolio.calendar import naive_date
 from seqfolio.events import Event, events_table, of_kind
 from seqfolio.pipeline import (
     Allocate,
@@ -33,6 +31,12 @@ from seqfolio.pipeline import (
     history_length,
     is_weights_model,
     run_steps,
+)
+from seqfolio.pipeline.params import (
+    DELISTED_POLICIES,
+    REBALANCER_PARAMS,
+    check_strategy_params,
+    walk_forward_model,
 )
 from seqfolio.strategies.broker_settings import note_broker_settings
 from seqfolio.strategies.execution import plan_orders
@@ -50,41 +54,6 @@ __all__ = ["DELISTED_POLICIES", "RebalanceStrategy", "check_strategy_params"]
 logger = logging.getLogger("seqfolio.strategies")
 
 _OWNER = "RebalanceStrategy"
-DELISTED_POLICIES: tuple[str, ...] = ("cash", "hold")
-"""What happens to a position in a feed that has ended: sold at its last close, or kept."""
-
-
-def check_strategy_params(
-    *,
-    lookback: Any = defaults.LOOKBACK,
-    rebalance: Any = defaults.REBALANCE,
-    min_trade: Any = 0.0,
-    cash_buffer: Any = defaults.CASH_BUFFER,
-    max_weight: Any = None,
-    fractional: Any = False,
-    retry_rejected: Any = True,
-    capital: Any = None,
-    delisted: Any = "cash",
-    max_gap: Any = 5,
-) -> None:
-    """Validate RebalanceStrategy's own params without a cerebro (the CLI checks options with it).
-
-    Raises
-    ------
-    ValueError
-        ``The 'lookback' parameter of RebalanceStrategy must be an int >= 2. Got 1 instead.`` and
-        the same template for the others.
-    """
-    check_int(_OWNER, "lookback", lookback, low=2)
-    check_schedule(_OWNER, "rebalance", rebalance)
-    check_real(_OWNER, "min_trade", min_trade, low=0.0, high=1.0, high_open=True)
-    check_real(_OWNER, "cash_buffer", cash_buffer, low=0.0, high=0.5, high_open=True)
-    check_real(_OWNER, "max_weight", max_weight, low=0.0, high=1.0, low_open=True, allow_none=True)
-    check_real(_OWNER, "capital", capital, low=0.0, high=1.0, low_open=True, allow_none=True)
-    check_bool(_OWNER, "fractional", fractional)
-    check_bool(_OWNER, "retry_rejected", retry_rejected)
-    check_choice(_OWNER, "delisted", delisted, DELISTED_POLICIES)
-    check_int(_OWNER, "max_gap", max_gap, low=0)
 
 
 class RebalanceStrategy(bt.Strategy):
@@ -205,29 +174,7 @@ class RebalanceStrategy(bt.Strategy):
     (:mod:`~seqfolio.strategies.subclassing`; a missed call raises).
     """
 
-    params = dict(
-        allocator=None,
-        lookback=defaults.LOOKBACK,
-        rebalance=defaults.REBALANCE,
-        min_trade=0.0,
-        cash_buffer=defaults.CASH_BUFFER,
-        max_weight=None,
-        fractional=False,
-        start=None,
-        retry_rejected=True,
-        feeds=None,
-        capital=None,
-        delisted="cash",
-        max_gap=5,
-        signal=None,
-        retrain=defaults.RETRAIN,
-        train_window=defaults.TRAIN_BARS,
-        warm_start=False,
-        checkpoint_dir=None,
-        progress=False,
-        exposure_floor=0.25,
-        exposure_threshold=0.5,
-    )
+    params = dict(REBALANCER_PARAMS)
 
     def __init__(self) -> None:
         p = self.p
@@ -289,29 +236,8 @@ class RebalanceStrategy(bt.Strategy):
     def _build_retrainer(self) -> Retrainer | None:
         """The retraining controller for ``signal`` or an ``LSTMAllocator`` allocator (else None)."""
         p = self.p
-        signal = p.signal
-        if signal is not None:
-            if isinstance(signal, type) or not (
-                hasattr(signal, "fit") and hasattr(signal, "predict")
-            ):
-                raise TypeError(
-                    f"The 'signal' parameter of {_OWNER} must be a forecaster instance such as "
-                    f"LSTMForecaster(target='volatility'). Got {signal!r} instead."
-                )
-            if is_weights_model(signal):
-                raise TypeError(
-                    f"The 'signal' parameter of {_OWNER} got an LSTMAllocator, which outputs "
-                    "weights: pass it as allocator= instead."
-                )
-            if is_weights_model(self.allocator):
-                raise ValueError(
-                    f"{_OWNER}: signal= cannot be combined with allocator=LSTMAllocator(...); the "
-                    "direct-weights model does not read forecasts."
-                )
-            model = signal
-        elif is_weights_model(self.allocator):
-            model = self.allocator
-        else:
+        model = walk_forward_model(_OWNER, p.signal, self.allocator)
+        if model is None:
             check_train_window(_OWNER, p.train_window)  # validate even when unused
             return None
         return Retrainer(

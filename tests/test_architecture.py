@@ -31,6 +31,7 @@ LAYER_OF = {
     "seqfolio.events": "foundation",
     "seqfolio.stats": "foundation",
     "seqfolio.data": "foundation",
+    "seqfolio.results": "foundation",
     "seqfolio.allocators": "estimators",
     "seqfolio.signals": "estimators",
     "seqfolio.pipeline": "pipeline",
@@ -40,6 +41,7 @@ LAYER_OF = {
     "seqfolio._feed_lines": "engine",
     "seqfolio.strategies": "engine",
     "seqfolio.backtest": "engine",
+    "seqfolio.zipline": "zipline",
     "seqfolio.research": "research",
     "seqfolio.cli": "cli",
 }
@@ -49,12 +51,17 @@ MAY_IMPORT = {
     "pipeline": {"foundation", "estimators", "pipeline"},
     "reporting": {"foundation", "reporting"},
     "engine": {"foundation", "estimators", "pipeline", "reporting", "engine"},
+    # the second engine adapter sits beside backtrader's, over the same pipeline; neither imports the other
+    "zipline": {"foundation", "estimators", "pipeline", "reporting", "zipline"},
     "research": {"foundation", "estimators", "pipeline", "reporting", "research"},
-    "cli": {"foundation", "estimators", "pipeline", "reporting", "engine", "research", "cli"},
+    "cli": {"foundation", "estimators", "pipeline", "reporting", "engine", "zipline", "research", "cli"},
 }
 THIRD_PARTY_BANNED = {
     # backtrader only in the engine (and the CLI on top of it); research and pipeline stay free of it
-    "backtrader": {"foundation", "estimators", "pipeline", "reporting", "research"},
+    "backtrader": {"foundation", "estimators", "pipeline", "reporting", "research", "zipline"},
+    # zipline (an optional extra) only in its adapter, imported lazily there
+    "zipline": {"foundation", "estimators", "pipeline", "reporting", "engine", "research", "cli"},
+    "exchange_calendars": {"foundation", "estimators", "pipeline", "reporting", "engine", "research", "cli"},
 }
 
 
@@ -128,3 +135,9 @@ def test_the_checker_catches_an_upward_import(tmp_path):
     targets = imports(bad, "seqfolio.allocators.bad")
     assert [layer(t) for t in targets] == ["engine"]
     assert "engine" not in MAY_IMPORT[layer("seqfolio.allocators.bad")]
+
+
+def test_research_may_not_import_the_zipline_adapter():
+    """The rule the layer table states for the second engine: research never imports it."""
+    assert "zipline" not in MAY_IMPORT["research"]
+    assert layer("seqfolio.zipline.run") == "zipline"

@@ -54,6 +54,10 @@ def check_options(options: dict[str, Any], command: str) -> list[str]:
     from seqfolio.strategies.rebalance import check_strategy_params
 
     check_out_folder(options["out"])
+    if options["engine"] == "zipline":
+        from seqfolio.zipline import require_zipline
+
+        require_zipline()  # a missing extra is named before any data is read
     check_strategy_params(
         lookback=options["lookback"], rebalance=options["rebalance"],
         min_trade=options["min_trade"], cash_buffer=options["cash_buffer"],
@@ -91,10 +95,13 @@ def _run(options: dict[str, Any], allocator: str, out: Path, tearsheet_name: str
     from seqfolio._atomic import confined
     from seqfolio.backtest import run_backtest
 
+    run = run_backtest
+    if options["engine"] == "zipline":  # the same configuration on zipline (docs/zipline.md)
+        from seqfolio.zipline import run_zipline as run
     prices, benchmark = options["_prices"], options["_benchmark"]
     instance = allocator if is_lstm_allocator(allocator) else _allocator(options, allocator)
     _refuse_constant_prices(prices, instance, allocator)
-    return run_backtest(
+    return run(
         prices,
         **model_kwargs(options, allocator, instance, out),
         rebalance=options["rebalance"],

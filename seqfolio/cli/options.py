@@ -78,6 +78,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("rebalance", str, defaults.REBALANCE, _SCHEDULES, ENGINE + ("walkforward",)),
     Option("lookback", int, defaults.LOOKBACK, "bars of returns per allocation",
            ENGINE + ("walkforward",)),
+    Option("engine", str, "backtrader", "backtrader, or zipline (needs pip install "
+           "\"seqfolio[zipline]\"; docs/zipline.md)", ENGINE, choices=("backtrader", "zipline")),
     # broker and portfolio
     Option("commission", float, defaults.COMMISSION, "commission as a fraction of traded value",
            ALL),
