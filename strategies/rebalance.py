@@ -134,10 +134,12 @@ class RebalanceStrategy(bt.Strategy):
         of the run, outside the value the targets apply to. Either way a warning is logged and a
         ``delisted`` event recorded.
     max_gap : int, default 5
-        Gaps of at most this many bars inside an asset's lookback window are bridged (its last
-        close carried over; the return over the gap falls on the bar after it), so a blank day does
-        not drop the asset from every rebalance whose window holds it; longer gaps drop it from
-        those rebalances. 0 bridges nothing. One warning at the end of the run names the assets.
+        Gaps of at most this many bars are bridged wherever they fall in an asset's lookback window
+        (its last close carried over; the return over the gap falls on the bar after it; the
+        strategy keeps ``max_gap`` bars before the window for a gap on its first row), so a blank
+        day does not drop the asset from any rebalance whose window holds it. A longer gap leaves it
+        out of those rebalances (weight 0), each recorded as an ``excluded`` event. 0 bridges
+        nothing. One warning at the end of the run names the assets.
     signal : forecaster or None, default None
         A walk-forward model whose forecast feeds the allocator, e.g.
         ``LSTMForecaster(target="volatility")``: volatility -> ``covariance`` (with the trailing
@@ -169,7 +171,7 @@ class RebalanceStrategy(bt.Strategy):
         What did not go as planned, in date order (:mod:`seqfolio.events`): skipped rebalances
         (each logged at DEBUG; :meth:`stop` logs one summary, a warning, or INFO if every skip was
         the expected warm-up), allocator and forecast failures, fallbacks, failed retrains,
-        delistings. ``skipped``, ``allocation_failures``, ``forecast_failures``, ``fallbacks``,
+        delistings, assets left out for a long gap (``excluded``). ``skipped``, ``allocation_failures``, ``forecast_failures``, ``fallbacks``,
         ``retrain_failures`` and ``delistings`` list them by kind as ``(date, reason)``.
     n_rejected : int
         Orders the broker rejected (``Margin`` or ``Rejected``); also logged as warnings on the
@@ -313,8 +315,9 @@ class RebalanceStrategy(bt.Strategy):
         )  # fmt: skip
 
     def history_length(self) -> int:
-        """How many bars of closes to keep (``lookback + 1``, or more if the model needs more)."""
-        return history_length(self.p.lookback, self.retrainer)
+        """How many bars of closes to keep (``lookback + 1``, or more if the model needs more, and
+        ``max_gap`` bars before them to bridge a gap at the window's start)."""
+        return history_length(self.p.lookback, self.retrainer, max_gap=self.p.max_gap)
 
     def _step(self, kind: type) -> Any:
         for step in self.steps:
@@ -406,8 +409,10 @@ class RebalanceStrategy(bt.Strategy):
         """Decide on closes up to ``date`` and submit the orders; return the record (None if skipped)."""
         self.order_book.cancel_open()
         tradable = [a for a, ok in zip(self.assets, self.history.ticked(now), strict=True) if ok]
+        prices, listed = self.history.window()
         ctx = run_steps(
-            self.steps, RebalanceContext(date=date, prices=self.prices(), tradable=tradable)
+            self.steps,
+            RebalanceContext(date=date, prices=prices, tradable=tradable, listed_earlier=listed),
         )
         self._events.extend(ctx.events)
         if ctx.skip_reason is None and ctx.weights is not None:
