@@ -261,7 +261,9 @@ class RebalanceStrategy(bt.Strategy):
         self._skips_reported = False
         self.timer_fires = 0
         self._unsettled: RebalanceRecord | None = None
-        add_schedule_timer(self, p.rebalance, action="rebalance")
+        # on the traded feeds' sessions only: an index feed's extra days must not move a decision
+        sessions = None if self._every_feed else self.feeds
+        add_schedule_timer(self, p.rebalance, sessions, action="rebalance")
 
     # -- parts ----------------------------------------------------------------------------------
     def _build_retrainer(self) -> Retrainer | None:
