@@ -236,29 +236,19 @@ def select_feeds(
     return positions
 
 
-def _final_stamp(data: bt.AbstractDataBase) -> float | None:
-    """backtrader float date of the feed's last source row, when the feed can tell it."""
-    source = getattr(data.p, "dataname", None)
-    if isinstance(source, (pd.Series, pd.DataFrame)) and isinstance(source.index, pd.DatetimeIndex):
-        if len(source.index) == 0:
-            return None
-        last = source.index[-1]
-        return float(bt.date2num(last.tz_localize(None) if last.tz is not None else last))
-    return None
-
-
-def feed_has_ended(data: bt.AbstractDataBase, now: float, preloaded: bool) -> bool | None:
+def feed_has_ended(data: bt.AbstractDataBase, now: float) -> bool | None:
     """Whether a feed without a bar at ``now`` has ended for good (True) or has a gap (False).
 
-    A feed whose current bar is its last source row (a pandas-backed feed: ``ClosePriceData``,
-    ``PandasData``), or a preloaded feed that has delivered every bar it holds, has ended. None: the
-    feed cannot tell (a live-like feed, ``preload=False``, not backed by pandas).
+    When the feeds stand on bar ``now`` (in a timer or ``next``), backtrader has asked every feed
+    for its next bar: a feed with a gap has loaded a later bar it cannot deliver yet and holds it
+    in its buffer (``buflen() > len(data)``), preloaded or not; a feed that has ended has nothing
+    more (``buflen() == len(data)``). That holds for every feed class (``ClosePriceData``,
+    ``PandasData`` with the dates in the index or a column, ``PandasDirectData``, CSV feeds) under
+    ``preload`` True or False. None: a live feed (``islive()``), which cannot tell a delisting from
+    a pause.
     """
     if not len(data) or data.lines.datetime[0] >= now:
         return False
-    final = _final_stamp(data)
-    if final is not None:
-        return bool(data.lines.datetime[0] >= final)
-    if preloaded:
-        return len(data) >= data.buflen()
-    return None
+    if data.islive():
+        return None
+    return len(data) >= data.buflen()

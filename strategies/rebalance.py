@@ -477,10 +477,11 @@ class RebalanceStrategy(bt.Strategy):
         return float(info.getcommission(size, price))
 
     def _untradable_positions(
-        self, date: pd.Timestamp, now: float, tradable: set[str]
+        self, date: pd.Timestamp, now: float, tradable: set[str], at_end: bool = False
     ) -> tuple[list[tuple[str, float, float]], float]:
         """Held feeds without a bar at ``date``: the delisted ones to cash out (``delisted="cash"``)
-        as (asset, shares, last close), and the value of the rest (gaps; delisted under "hold")."""
+        as (asset, shares, last close), and the value of the rest (gaps; delisted under "hold").
+        ``at_end``: the run is over, nothing will be sold (the events say so)."""
         cash_outs: list[tuple[str, float, float]] = []
         stuck = 0.0
         for asset, data in self._by_name.items():
@@ -490,7 +491,7 @@ class RebalanceStrategy(bt.Strategy):
             if not size:
                 continue
             price = float(data.close[0])
-            ended = self._note_delisting(date, now, asset, data, size, price)
+            ended = self._note_delisting(date, now, asset, data, size, price, at_end)
             if ended and self.p.delisted == "cash":
                 cash_outs.append((asset, size, price))
             else:
@@ -498,10 +499,17 @@ class RebalanceStrategy(bt.Strategy):
         return cash_outs, stuck
 
     def _note_delisting(
-        self, date: pd.Timestamp, now: float, asset: str, data: Any, size: float, price: float
+        self,
+        date: pd.Timestamp,
+        now: float,
+        asset: str,
+        data: Any,
+        size: float,
+        price: float,
+        at_end: bool = False,
     ) -> bool:
         """Whether ``data`` has ended; the first time, record the event and warn."""
-        if not feed_has_ended(data, now, bool(self.env._dopreload)):
+        if not feed_has_ended(data, now):
             return False
         if asset in self._delisted:
             return True
@@ -509,7 +517,12 @@ class RebalanceStrategy(bt.Strategy):
         last = pd.Timestamp(bt.num2date(data.lines.datetime[0])).date()
         value = self.broker.getvalue()
         share = f" ({size * price / value:.1%} of the portfolio)" if value > 0 else ""
-        if self.p.delisted == "cash":
+        policy = self.p.delisted
+        if at_end:  # it ended after the last rebalance: nothing was sold
+            why = "no rebalance came after the feed ended to sell it, " if policy == "cash" else ""
+            what = f"still held at the end of the run at its last close {price:.4g} "
+            what += f"({size:g} shares; {why}delisted={policy!r})"
+        elif self.p.delisted == "cash":
             what = f"sold {size:g} shares at its last close {price:.4g} (delisted='cash')"
         else:
             what = f"kept at its last close {price:.4g} for the rest of the run (delisted='hold')"
@@ -555,7 +568,7 @@ class RebalanceStrategy(bt.Strategy):
         with contextlib.suppress(IndexError):
             now = self.history.now()
             if now is not None:
-                self._untradable_positions(pd.Timestamp(bt.num2date(now)), now, set())
+                self._untradable_positions(pd.Timestamp(bt.num2date(now)), now, set(), True)
         self._report_skipped()
         self._report_gaps()
         if self.n_rejected:

@@ -157,8 +157,9 @@ def test_a_long_gap_is_an_excluded_event_and_a_late_listing_is_not(long_gap_pric
     assert all("a gap longer than max_gap=2: left out of this decision" in r
                for r in excluded["reason"])  # fmt: skip
     first = long_gap_prices.index[80].date()
-    assert f"no close on 10 bars ({first} .. {long_gap_prices.index[89].date()})" in (
-        excluded["reason"].iloc[0]
+    assert (
+        f"no close on 10 bars ({first} .. {long_gap_prices.index[89].date()})"
+        in (excluded["reason"].iloc[0])
     )
     # the history kept starts 23 bars back: on the last decisions the gap began before it
     assert "bars or more (the gap began before" in excluded["reason"].iloc[-1]
