@@ -37,6 +37,8 @@ import numpy as np
 import pandas as pd
 
 from seqfolio.data.windows import assets_priced_in
+from seqfolio.signals._validation import check_sorted_index
+from seqfolio.strategies.bar_check import checked_feed
 
 __all__ = [
     "ClosePriceData",
@@ -57,14 +59,14 @@ def check_prices(prices: pd.DataFrame, owner: str = "price_feeds") -> None:
     TypeError
         If ``prices`` is not a DataFrame with a DatetimeIndex.
     ValueError
-        If the index is unsorted or has duplicates, the frame is empty, or column names repeat.
+        If the index is unsorted or has duplicates (naming the first such date), the frame is
+        empty, or column names repeat.
     """
     if not isinstance(prices, pd.DataFrame):
         raise TypeError(f"prices must be a pandas DataFrame; got {type(prices).__name__}.")
     if not isinstance(prices.index, pd.DatetimeIndex):
         raise TypeError("prices must have a DatetimeIndex (one row per bar).")
-    if not prices.index.is_monotonic_increasing or prices.index.has_duplicates:
-        raise ValueError("prices' index must be sorted and unique; use seqfolio.data.read_prices.")
+    check_sorted_index(prices, owner, "prices")  # names the first repeated or unsorted date
     if prices.empty:
         raise ValueError("prices is empty.")
     if prices.columns.has_duplicates:
@@ -152,12 +154,18 @@ def price_feeds(prices: pd.DataFrame, start: Any = None, end: Any = None) -> lis
     for column in prices.columns:
         close = pd.Series(_close_values(prices, column), index=index, name=str(column)).dropna()
         values = close.to_numpy()
-        if not (np.isfinite(values).all() and (values > 0).all()):
+        bad = ~(np.isfinite(values) & (values > 0))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            kind = "an infinite" if np.isinf(values[i]) and values[i] > 0 else "a non-positive"
             raise ValueError(
-                f"price_feeds: column '{column}' has non-finite or non-positive prices."
+                f"price_feeds: column '{column}' has {kind} price ({values[i]:g}) on "
+                f"{close.index[i].date()}; prices must be > 0 and finite: fix it, or blank the "
+                "cell (NaN: no bar that day)."
             )
         feed = ClosePriceData(dataname=close)
         feed._name = str(column)
+        checked_feed(feed, mark=True)  # positive, finite, dates sorted and unique: checked above
         feeds.append(feed)
     return feeds
 

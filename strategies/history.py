@@ -16,7 +16,7 @@ __all__ = ["CloseHistory"]
 _EPOCH = bt.date2num(dt.datetime(1970, 1, 1))  # backtrader's float date of the Unix epoch
 
 
-def _tail(line: Any, n: int) -> np.ndarray:
+def line_tail(line: Any, n: int) -> np.ndarray:
     """The last ``n`` values of a line up to its current bar, as a new float array."""
     if n <= 0:
         return np.empty(0)
@@ -110,7 +110,7 @@ class CloseHistory:
         """
         cap = self.capacity
         tails = [
-            (_tail(t, min(len(t), cap)), _tail(c, min(len(t), cap)))
+            (line_tail(t, min(len(t), cap)), line_tail(c, min(len(t), cap)))
             for t, c in zip(self._dt_lines, self._close_lines, strict=True)
         ]
         stamps = np.unique(np.concatenate([s for s, _ in tails]))[-cap:]
@@ -132,7 +132,7 @@ class CloseHistory:
             stamps, closes = self._stamps[rows], self._closes[rows].copy()
         else:
             stamps, closes = self._from_buffers()
-        listed = frozenset()
+        listed: frozenset[str] = frozenset()
         if len(stamps):
             listed = frozenset(self._columns[self._first_stamps() < stamps[0]])
         return self._frame(stamps, closes), listed

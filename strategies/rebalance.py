@@ -34,6 +34,7 @@ from seqfolio.pipeline import (
     is_weights_model,
     run_steps,
 )
+from seqfolio.strategies.bar_check import BarCheck, nan_close_error
 from seqfolio.strategies.execution import plan_orders
 from seqfolio.strategies.feeds import feed_has_ended, feed_names, select_feeds
 from seqfolio.strategies.history import CloseHistory
@@ -251,6 +252,7 @@ class RebalanceStrategy(bt.Strategy):
         # truncated line buffers (exactbars >= 1) cannot be read back: copy every bar instead
         record = int(getattr(self.cerebro.p, "exactbars", 0) or 0) >= 1
         self.history = CloseHistory(self.feeds, self.assets, self.history_length(), record=record)
+        self.bar_check = BarCheck(self.feeds, self.assets, _OWNER)  # bad prices and timestamps
         self.records: list[RebalanceRecord] = []
         self.order_book = OrderBook(
             self, retry_rejected=p.retry_rejected, cash_buffer=p.cash_buffer,
@@ -383,6 +385,8 @@ class RebalanceStrategy(bt.Strategy):
         # the strategy's clock is the newest datetime over all its feeds (Strategy._clk_update);
         # with a selection of feeds, the newest over the selection
         self.history.snapshot(self.lines.datetime[0] if self._every_feed else None)
+        if self.history.record:  # truncated buffers: check each bar while it is readable
+            self.bar_check.check()
         value = self.broker.getvalue()
         if value != value:  # NaN: a feed has a NaN close (backtrader values positions at the close)
             self._raise_nan_close()
@@ -409,6 +413,7 @@ class RebalanceStrategy(bt.Strategy):
 
     def rebalance(self, date: pd.Timestamp, now: float) -> RebalanceRecord | None:
         """Decide on closes up to ``date`` and submit the orders; return the record (None if skipped)."""
+        self.bar_check.check()
         self.order_book.cancel_open()
         tradable = [a for a, ok in zip(self.assets, self.history.ticked(now), strict=True) if ok]
         prices, listed = self.history.window()
@@ -535,13 +540,7 @@ class RebalanceStrategy(bt.Strategy):
         """Name the feed and date of a NaN close (backtrader would value the portfolio at NaN)."""
         for name, data in zip(feed_names(self.datas), self.datas, strict=True):
             if len(data) and data.close[0] != data.close[0]:
-                day = pd.Timestamp(bt.num2date(data.lines.datetime[0])).date()
-                raise ValueError(
-                    f"{_OWNER}: feed {name!r} has a NaN close on {day}; backtrader values every "
-                    "position at the close, so the portfolio value would be NaN. Leave the rows "
-                    "without a price out of that feed's data (e.g. frame.dropna()), or build the "
-                    "feeds with seqfolio.strategies.add_price_feeds, which does."
-                )
+                raise nan_close_error(_OWNER, name, data.lines.datetime[0])
         raise ValueError(f"{_OWNER}: the broker's portfolio value is NaN.")
 
     def _settle(self, record: RebalanceRecord) -> None:
@@ -558,6 +557,8 @@ class RebalanceStrategy(bt.Strategy):
             self._unsettled = None
 
     def stop(self) -> None:
+        if not self.history.record:  # the bars after the last rebalance
+            self.bar_check.check()
         self.order_book.close()
         if self._unsettled is not None:
             self._settle(self._unsettled)
