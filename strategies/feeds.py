@@ -21,7 +21,7 @@ datetime, so a feed simply does not tick on dates it has no row for:
 
 :class:`~seqfolio.strategies.RebalanceStrategy` therefore trades an asset at bar t only if its feed
 ticked at bar t (``datetime[0]`` equals the newest datetime of all feeds) and it has a price on every bar
-of the lookback window.
+of the lookback window (gaps of at most ``max_gap`` bars bridged).
 
 Known backtrader limitation: ``exactbars=1`` (or larger) crashes with ``IndexError`` when a feed ends
 before the others (backtrader 1.9.78.123). Use ``exactbars=0`` or ``-1`` with such data.
