@@ -15,6 +15,9 @@ forecast_failed     skipped because the forecast failed (e.g. a broken model)
 fallback            decided by a later member of a :class:`~seqfolio.allocators.Fallback` (traded)
 retrain_failed      a retrain produced no model; the previous one was kept
 delisted            a held asset's prices ended; sold at its last close or kept (the policy)
+excluded            an asset with a bar at the decision left out of it for a gap in its lookback
+                    window longer than ``max_gap`` (weight 0: a position in it is sold); the
+                    reason starts with the asset's name
 ==================  ===========================================================================
 """
 
@@ -44,6 +47,7 @@ KINDS: tuple[str, ...] = (
     "fallback",
     "retrain_failed",
     "delisted",
+    "excluded",
 )
 SKIP_KINDS: tuple[str, ...] = ("skipped", "allocation_failed", "forecast_failed")
 """The kinds of a scheduled rebalance that did not trade."""
@@ -106,7 +110,8 @@ def events_summary(
 ) -> str:
     """The non-zero counts as one phrase, or ``""`` for a clean run.
 
-    ``"2 rebalances skipped (1 allocator failure), 1 allocation fell back to HRP, 1 retrain failed"``;
+    ``"2 rebalances skipped (1 allocator failure), 1 allocation fell back to HRP, 1 retrain failed,
+    KO left out of 3 rebalances for a long gap"``;
     with ``planned`` (the scheduled count) the skips read ``"3 of 48 decisions skipped (...; first
     2020-05-01: <reason>)"``. The command-line summaries of ``backtest``, ``walkforward`` and ``tune``
     all come from here.
@@ -147,4 +152,10 @@ def events_summary(
     delisted = sum(e.kind == "delisted" for e in events)
     if delisted:
         parts.append(f"{_count(delisted, 'delisted asset')}")
+    excluded = [e for e in events if e.kind == "excluded"]
+    if excluded:
+        assets = sorted({e.reason.split(":")[0] for e in excluded})
+        who = ", ".join(assets) if len(assets) <= 3 else f"{len(assets)} assets"
+        decisions = _count(len({e.date for e in excluded}), noun)
+        parts.append(f"{who} left out of {decisions} for a long gap")
     return ", ".join(parts)

@@ -129,7 +129,8 @@ class BacktestResult:
     event_log : list of Event
         What did not go as planned, in date order (:mod:`seqfolio.events`): skipped rebalances
         (warm-up, allocator or forecast failure, no trained model yet, ...), fallbacks, failed
-        retrains, delistings. :meth:`events` gives it as a table; ``skipped``,
+        retrains, delistings, assets left out for a long gap. :meth:`events` gives it as a
+        table; ``skipped``,
         ``allocation_failures``, ``forecast_failures``, ``fallbacks``, ``retrain_failures`` and
         ``delistings`` list it by kind as ``(date, reason)``.
     orders : list of OrderEvent

@@ -17,8 +17,8 @@ True
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator, Mapping
 import warnings
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 from typing import Any

@@ -11,7 +11,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from seqfolio._validation import check_bool, check_choice, check_int, check_real
+from seqfolio._validation import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_real,
+    check_sorted_index,
+    date_label,
+)
 from seqfolio._validation import label_list as names
 
 __all__ = [
@@ -50,44 +57,6 @@ def check_frame(data: object, where: str, what: str, hint: str) -> pd.DataFrame:
             "one column (rename or drop the duplicates)."
         )
     return data
-
-
-def check_sorted_index(frame: pd.DataFrame, where: str, what: str) -> None:
-    """Require a sorted, unique index (a time series read in order); name the first offending row."""
-    index = frame.index
-    if index.is_monotonic_increasing and index.is_unique:
-        return
-    if not index.is_unique:
-        label = index[index.duplicated()][0]
-        count = int((index == label).sum())
-        raise ValueError(
-            f"{where}: the {what}' index must be sorted and unique: {date_label(label)} appears "
-            f"{count} times; keep one row per date."
-        )
-    row = next((i for i in range(1, len(index)) if not _not_before(index[i], index[i - 1])), None)
-    at = (
-        ""
-        if row is None
-        else f" row {row} ({date_label(index[row])}) comes before the row above it;"
-    )
-    raise ValueError(
-        f"{where}: the {what}' index must be sorted and unique:{at} sort it first "
-        f"({what}.sort_index())."
-    )
-
-
-def date_label(label: object) -> str:
-    """A naive date at midnight as ``2021-01-04``, anything else as ``str``."""
-    if isinstance(label, pd.Timestamp) and label.tz is None and label == label.normalize():
-        return str(label.date())
-    return str(label)
-
-
-def _not_before(later: object, earlier: object) -> bool:
-    try:
-        return bool(later >= earlier)  # type: ignore[operator]
-    except TypeError:  # labels of mixed types cannot be ordered at all
-        return False
 
 
 def _text_example(column: pd.Series) -> object | None:

@@ -35,7 +35,12 @@ from seqfolio.strategies.feeds import ClosePriceData, add_price_feeds, feed_name
 from seqfolio.strategies.rebalance import RebalanceStrategy
 from seqfolio.strategies.records import OrderEvent, RebalanceRecord
 from seqfolio.strategies.retraining import Retrainer, WalkForward
-from seqfolio.strategies.schedules import SCHEDULES, add_schedule_timer, timer_kwargs
+from seqfolio.strategies.schedules import (
+    SCHEDULES,
+    TradedSessions,
+    add_schedule_timer,
+    timer_kwargs,
+)
 
 __all__ = [
     "SCHEDULES",
@@ -55,6 +60,7 @@ __all__ = [
     "ScaleExposure",
     "Step",
     "TearSheet",
+    "TradedSessions",
     "TrailingReturns",
     "WalkForward",
     "WeightsHistory",

@@ -21,7 +21,7 @@ datetime, so a feed simply does not tick on dates it has no row for:
 
 :class:`~seqfolio.strategies.RebalanceStrategy` therefore trades an asset at bar t only if its feed
 ticked at bar t (``datetime[0]`` equals the newest datetime of all feeds) and it has a price on every bar
-of the lookback window.
+of the lookback window (gaps of at most ``max_gap`` bars bridged).
 
 Known backtrader limitation: ``exactbars=1`` (or larger) crashes with ``IndexError`` when a feed ends
 before the others (backtrader 1.9.78.123). Use ``exactbars=0`` or ``-1`` with such data.
@@ -38,6 +38,7 @@ import pandas as pd
 
 from seqfolio._validation import check_prices
 from seqfolio.data.windows import assets_priced_in
+from seqfolio.strategies.bar_check import checked_feed
 
 __all__ = [
     "ClosePriceData",
@@ -127,12 +128,18 @@ def price_feeds(prices: pd.DataFrame, start: Any = None, end: Any = None) -> lis
     for column in prices.columns:
         close = pd.Series(_close_values(prices, column), index=index, name=str(column)).dropna()
         values = close.to_numpy()
-        if not (np.isfinite(values).all() and (values > 0).all()):
+        bad = ~(np.isfinite(values) & (values > 0))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            kind = "an infinite" if np.isinf(values[i]) and values[i] > 0 else "a non-positive"
             raise ValueError(
-                f"price_feeds: column '{column}' has non-finite or non-positive prices."
+                f"price_feeds: column '{column}' has {kind} price ({values[i]:g}) on "
+                f"{close.index[i].date()}; prices must be > 0 and finite: fix it, or blank the "
+                "cell (NaN: no bar that day)."
             )
         feed = ClosePriceData(dataname=close)
         feed._name = str(column)
+        checked_feed(feed, mark=True)  # positive, finite, dates sorted and unique: checked above
         feeds.append(feed)
     return feeds
 
@@ -211,29 +218,19 @@ def select_feeds(
     return positions
 
 
-def _final_stamp(data: bt.AbstractDataBase) -> float | None:
-    """backtrader float date of the feed's last source row, when the feed can tell it."""
-    source = getattr(data.p, "dataname", None)
-    if isinstance(source, (pd.Series, pd.DataFrame)) and isinstance(source.index, pd.DatetimeIndex):
-        if len(source.index) == 0:
-            return None
-        last = source.index[-1]
-        return float(bt.date2num(last.tz_localize(None) if last.tz is not None else last))
-    return None
-
-
-def feed_has_ended(data: bt.AbstractDataBase, now: float, preloaded: bool) -> bool | None:
+def feed_has_ended(data: bt.AbstractDataBase, now: float) -> bool | None:
     """Whether a feed without a bar at ``now`` has ended for good (True) or has a gap (False).
 
-    A feed whose current bar is its last source row (a pandas-backed feed: ``ClosePriceData``,
-    ``PandasData``), or a preloaded feed that has delivered every bar it holds, has ended. None: the
-    feed cannot tell (a live-like feed, ``preload=False``, not backed by pandas).
+    When the feeds stand on bar ``now`` (in a timer or ``next``), backtrader has asked every feed
+    for its next bar: a feed with a gap has loaded a later bar it cannot deliver yet and holds it
+    in its buffer (``buflen() > len(data)``), preloaded or not; a feed that has ended has nothing
+    more (``buflen() == len(data)``). That holds for every feed class (``ClosePriceData``,
+    ``PandasData`` with the dates in the index or a column, ``PandasDirectData``, CSV feeds) under
+    ``preload`` True or False. None: a live feed (``islive()``), which cannot tell a delisting from
+    a pause.
     """
     if not len(data) or data.lines.datetime[0] >= now:
         return False
-    final = _final_stamp(data)
-    if final is not None:
-        return bool(data.lines.datetime[0] >= final)
-    if preloaded:
-        return len(data) >= data.buflen()
-    return None
+    if data.islive():
+        return None
+    return len(data) >= data.buflen()

@@ -16,7 +16,7 @@ __all__ = ["CloseHistory"]
 _EPOCH = bt.date2num(dt.datetime(1970, 1, 1))  # backtrader's float date of the Unix epoch
 
 
-def _tail(line: Any, n: int) -> np.ndarray:
+def line_tail(line: Any, n: int) -> np.ndarray:
     """The last ``n`` values of a line up to its current bar, as a new float array."""
     if n <= 0:
         return np.empty(0)
@@ -58,6 +58,7 @@ class CloseHistory:
         self._stamps = np.empty(2 * self.capacity, dtype=float)
         self._closes = np.empty((2 * self.capacity, len(self._dt_lines)), dtype=float)
         self._n_rows = 0  # rows of the buffers in use
+        self._first = np.full(len(self._dt_lines), np.inf)  # when recording: each feed's first bar
 
     def now(self) -> float | None:
         """The newest datetime (backtrader float) over the feeds that have started (None if none)."""
@@ -86,12 +87,20 @@ class CloseHistory:
             n = keep
         nan = np.nan
         self._stamps[n] = now
-        self._closes[n] = [
+        row = self._closes[n]
+        row[:] = [
             c[0] if len(t) and t[0] == now else nan
             for t, c in zip(self._dt_lines, self._close_lines, strict=True)
         ]
+        self._first[np.isinf(self._first) & ~np.isnan(row)] = now
         self._n_rows = n + 1
         return now
+
+    def _first_stamps(self) -> np.ndarray:
+        """Each feed's first bar (backtrader float date; inf for a feed that has not started)."""
+        if self.record:
+            return self._first
+        return np.array([t[1 - len(t)] if len(t) else np.inf for t in self._dt_lines])
 
     def _from_buffers(self) -> tuple[np.ndarray, np.ndarray]:
         """Dates and closes of the last ``capacity`` bars over all feeds, read from their buffers.
@@ -101,7 +110,7 @@ class CloseHistory:
         """
         cap = self.capacity
         tails = [
-            (_tail(t, min(len(t), cap)), _tail(c, min(len(t), cap)))
+            (line_tail(t, min(len(t), cap)), line_tail(c, min(len(t), cap)))
             for t, c in zip(self._dt_lines, self._close_lines, strict=True)
         ]
         stamps = np.unique(np.concatenate([s for s, _ in tails]))[-cap:]
@@ -113,12 +122,22 @@ class CloseHistory:
 
     def prices(self) -> pd.DataFrame:
         """The closes kept (the last ``capacity`` bars), dates as the index."""
+        return self.window()[0]
+
+    def window(self) -> tuple[pd.DataFrame, frozenset[str]]:
+        """:meth:`prices`, and the feeds that had a bar before its first row (listed earlier)."""
         if self.record:
             rows = slice(max(0, self._n_rows - self.capacity), self._n_rows)
             # copies: the frame must not be a view of the buffer, which later bars overwrite
             stamps, closes = self._stamps[rows], self._closes[rows].copy()
         else:
             stamps, closes = self._from_buffers()
+        listed: frozenset[str] = frozenset()
+        if len(stamps):
+            listed = frozenset(self._columns[self._first_stamps() < stamps[0]])
+        return self._frame(stamps, closes), listed
+
+    def _frame(self, stamps: np.ndarray, closes: np.ndarray) -> pd.DataFrame:
         if not len(stamps):
             return pd.DataFrame(columns=self._columns.copy(), dtype=float)
         micros = np.round((stamps - _EPOCH) * 86_400_000_000).astype("int64")

@@ -38,6 +38,7 @@ from seqfolio.pipeline.params import (
     check_strategy_params,
     walk_forward_model,
 )
+from seqfolio.strategies.bar_check import BarCheck, nan_close_error
 from seqfolio.strategies.broker_settings import note_broker_settings
 from seqfolio.strategies.execution import plan_orders
 from seqfolio.strategies.feeds import feed_has_ended, feed_names, select_feeds
@@ -110,10 +111,12 @@ class RebalanceStrategy(bt.Strategy):
         of the run, outside the value the targets apply to. Either way a warning is logged and a
         ``delisted`` event recorded.
     max_gap : int, default 5
-        Gaps of at most this many bars inside an asset's lookback window are bridged (its last
-        close carried over; the return over the gap falls on the bar after it), so a blank day does
-        not drop the asset from every rebalance whose window holds it; longer gaps drop it from
-        those rebalances. 0 bridges nothing. One warning at the end of the run names the assets.
+        Gaps of at most this many bars are bridged wherever they fall in an asset's lookback window
+        (its last close carried over; the return over the gap falls on the bar after it; the
+        strategy keeps ``max_gap`` bars before the window for a gap on its first row), so a blank
+        day does not drop the asset from any rebalance whose window holds it. A longer gap leaves it
+        out of those rebalances (weight 0), each recorded as an ``excluded`` event. 0 bridges
+        nothing. One warning at the end of the run names the assets.
     signal : forecaster or None, default None
         A walk-forward model whose forecast feeds the allocator, e.g.
         ``LSTMForecaster(target="volatility")``: volatility -> ``covariance`` (with the trailing
@@ -145,7 +148,7 @@ class RebalanceStrategy(bt.Strategy):
         What did not go as planned, in date order (:mod:`seqfolio.events`): skipped rebalances
         (each logged at DEBUG; :meth:`stop` logs one summary, a warning, or INFO if every skip was
         the expected warm-up), allocator and forecast failures, fallbacks, failed retrains,
-        delistings. ``skipped``, ``allocation_failures``, ``forecast_failures``, ``fallbacks``,
+        delistings, assets left out for a long gap (``excluded``). ``skipped``, ``allocation_failures``, ``forecast_failures``, ``fallbacks``,
         ``retrain_failures`` and ``delistings`` list them by kind as ``(date, reason)``.
     n_rejected : int
         Orders the broker rejected (``Margin`` or ``Rejected``); also logged as warnings on the
@@ -216,6 +219,7 @@ class RebalanceStrategy(bt.Strategy):
         # truncated line buffers (exactbars >= 1) cannot be read back: copy every bar instead
         record = int(getattr(self.cerebro.p, "exactbars", 0) or 0) >= 1
         self.history = CloseHistory(self.feeds, self.assets, self.history_length(), record=record)
+        self.bar_check = BarCheck(self.feeds, self.assets, _OWNER)  # bad prices and timestamps
         self.records: list[RebalanceRecord] = []
         self.order_book = OrderBook(
             self, retry_rejected=p.retry_rejected, cash_buffer=p.cash_buffer,
@@ -230,7 +234,9 @@ class RebalanceStrategy(bt.Strategy):
         # what the subclassing checks compare: the bar next() last ran on, the fire it last saw
         self._next_len = 0
         self._timer_when: Any = None
-        self._timer = add_schedule_timer(self, p.rebalance, action="rebalance")
+        # on the traded feeds' sessions only: an index feed's extra days must not move a decision
+        sessions = None if self._every_feed else self.feeds
+        self._timer = add_schedule_timer(self, p.rebalance, sessions, action="rebalance")
 
     # -- parts ----------------------------------------------------------------------------------
     def _build_retrainer(self) -> Retrainer | None:
@@ -263,8 +269,9 @@ class RebalanceStrategy(bt.Strategy):
         )  # fmt: skip
 
     def history_length(self) -> int:
-        """How many bars of closes to keep (``lookback + 1``, or more if the model needs more)."""
-        return history_length(self.p.lookback, self.retrainer)
+        """How many bars of closes to keep (``lookback + 1``, or more if the model needs more, and
+        ``max_gap`` bars before them to bridge a gap at the window's start)."""
+        return history_length(self.p.lookback, self.retrainer, max_gap=self.p.max_gap)
 
     def _step(self, kind: type) -> Any:
         for step in self.steps:
@@ -329,6 +336,8 @@ class RebalanceStrategy(bt.Strategy):
         # the strategy's clock is the newest datetime over all its feeds (Strategy._clk_update);
         # with a selection of feeds, the newest over the selection
         self.history.snapshot(self.lines.datetime[0] if self._every_feed else None)
+        if self.history.record:  # truncated buffers: check each bar while it is readable
+            self.bar_check.check()
         value = self.broker.getvalue()
         if value != value:  # NaN: a feed has a NaN close (backtrader values positions at the close)
             self._raise_nan_close()
@@ -365,10 +374,13 @@ class RebalanceStrategy(bt.Strategy):
 
     def rebalance(self, date: pd.Timestamp, now: float) -> RebalanceRecord | None:
         """Decide on closes up to ``date`` and submit the orders; return the record (None if skipped)."""
+        self.bar_check.check()
         self.order_book.cancel_open()
         tradable = [a for a, ok in zip(self.assets, self.history.ticked(now), strict=True) if ok]
+        prices, listed = self.history.window()
         ctx = run_steps(
-            self.steps, RebalanceContext(date=date, prices=self.prices(), tradable=tradable)
+            self.steps,
+            RebalanceContext(date=date, prices=prices, tradable=tradable, listed_earlier=listed),
         )
         self._events.extend(ctx.events)
         if ctx.skip_reason is None and ctx.weights is not None:
@@ -432,10 +444,11 @@ class RebalanceStrategy(bt.Strategy):
         return float(info.getcommission(size, price))
 
     def _untradable_positions(
-        self, date: pd.Timestamp, now: float, tradable: set[str]
+        self, date: pd.Timestamp, now: float, tradable: set[str], at_end: bool = False
     ) -> tuple[list[tuple[str, float, float]], float]:
         """Held feeds without a bar at ``date``: the delisted ones to cash out (``delisted="cash"``)
-        as (asset, shares, last close), and the value of the rest (gaps; delisted under "hold")."""
+        as (asset, shares, last close), and the value of the rest (gaps; delisted under "hold").
+        ``at_end``: the run is over, nothing will be sold (the events say so)."""
         cash_outs: list[tuple[str, float, float]] = []
         stuck = 0.0
         for asset, data in self._by_name.items():
@@ -445,7 +458,7 @@ class RebalanceStrategy(bt.Strategy):
             if not size:
                 continue
             price = float(data.close[0])
-            ended = self._note_delisting(date, now, asset, data, size, price)
+            ended = self._note_delisting(date, now, asset, data, size, price, at_end)
             if ended and self.p.delisted == "cash":
                 cash_outs.append((asset, size, price))
             else:
@@ -453,10 +466,17 @@ class RebalanceStrategy(bt.Strategy):
         return cash_outs, stuck
 
     def _note_delisting(
-        self, date: pd.Timestamp, now: float, asset: str, data: Any, size: float, price: float
+        self,
+        date: pd.Timestamp,
+        now: float,
+        asset: str,
+        data: Any,
+        size: float,
+        price: float,
+        at_end: bool = False,
     ) -> bool:
         """Whether ``data`` has ended; the first time, record the event and warn."""
-        if not feed_has_ended(data, now, bool(self.env._dopreload)):
+        if not feed_has_ended(data, now):
             return False
         if asset in self._delisted:
             return True
@@ -464,7 +484,12 @@ class RebalanceStrategy(bt.Strategy):
         last = pd.Timestamp(bt.num2date(data.lines.datetime[0])).date()
         value = self.broker.getvalue()
         share = f" ({size * price / value:.1%} of the portfolio)" if value > 0 else ""
-        if self.p.delisted == "cash":
+        policy = self.p.delisted
+        if at_end:  # it ended after the last rebalance: nothing was sold
+            why = "no rebalance came after the feed ended to sell it, " if policy == "cash" else ""
+            what = f"still held at the end of the run at its last close {price:.4g} "
+            what += f"({size:g} shares; {why}delisted={policy!r})"
+        elif self.p.delisted == "cash":
             what = f"sold {size:g} shares at its last close {price:.4g} (delisted='cash')"
         else:
             what = f"kept at its last close {price:.4g} for the rest of the run (delisted='hold')"
@@ -477,13 +502,7 @@ class RebalanceStrategy(bt.Strategy):
         """Name the feed and date of a NaN close (backtrader would value the portfolio at NaN)."""
         for name, data in zip(feed_names(self.datas), self.datas, strict=True):
             if len(data) and data.close[0] != data.close[0]:
-                day = pd.Timestamp(bt.num2date(data.lines.datetime[0])).date()
-                raise ValueError(
-                    f"{_OWNER}: feed {name!r} has a NaN close on {day}; backtrader values every "
-                    "position at the close, so the portfolio value would be NaN. Leave the rows "
-                    "without a price out of that feed's data (e.g. frame.dropna()), or build the "
-                    "feeds with seqfolio.strategies.add_price_feeds, which does."
-                )
+                raise nan_close_error(_OWNER, name, data.lines.datetime[0])
         raise ValueError(f"{_OWNER}: the broker's portfolio value is NaN.")
 
     def _settle(self, record: RebalanceRecord) -> None:
@@ -514,6 +533,8 @@ class RebalanceStrategy(bt.Strategy):
         if self._finished:
             return
         self._finished = True
+        if not self.history.record:  # the bars after the last rebalance
+            self.bar_check.check()
         self.order_book.close()
         if self._unsettled is not None:
             self._settle(self._unsettled)
@@ -524,7 +545,7 @@ class RebalanceStrategy(bt.Strategy):
         with contextlib.suppress(IndexError):
             now = self.history.now()
             if now is not None:
-                self._untradable_positions(pd.Timestamp(bt.num2date(now)), now, set())
+                self._untradable_positions(pd.Timestamp(bt.num2date(now)), now, set(), True)
         self._report_skipped()
         self._report_gaps()
         if self.n_rejected:

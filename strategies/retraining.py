@@ -63,7 +63,9 @@ class Retrainer:
     progress : bool, default False
         A tqdm bar counting retrains.
     datas : sequence of feeds or None
-        The feeds the model trains and predicts on (default: all the strategy's feeds).
+        The feeds the model trains and predicts on (default: all the strategy's feeds). When given,
+        retrains happen only on days these feeds have a bar, so an index feed on another calendar
+        does not move them (:class:`~seqfolio.strategies.schedules.TradedSessions`).
 
     Attributes
     ----------
@@ -100,7 +102,8 @@ class Retrainer:
         )  # fmt: skip
         self._bar = self._progress_bar(progress)
         self.core.on_retrain = lambda record: self._bar.update(1)
-        add_schedule_timer(strategy, retrain, action="retrain", retrainer=self)
+        sessions = None if datas is None else self.datas
+        add_schedule_timer(strategy, retrain, sessions, action="retrain", retrainer=self)
 
     def _closes(self, date: pd.Timestamp, n_bars: int | None) -> pd.DataFrame:
         """The feeds' closes up to their current bar (``date`` is that bar; they hold nothing later)."""

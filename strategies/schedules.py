@@ -10,10 +10,17 @@ every feed's ``close[0]`` is bar t's close. Orders submitted there fill at bar t
 The timer fires on every new day and lets :class:`~seqfolio.calendar.ScheduleGate` (its ``allow=``
 filter) decide, so the engine fires on exactly the bars :func:`~seqfolio.calendar.decision_dates`
 lists for the research path.
+
+A cerebro's days are the union of all its feeds' calendars. When a strategy trades some of them
+(``feeds=``), :class:`TradedSessions` asks the gate only on the days those feeds have a bar: an index
+feed with bars on the stocks' holidays must not move a decision onto an index-only bar, where the
+stocks still stand on their previous closes.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import backtrader as bt
@@ -23,6 +30,7 @@ from seqfolio.calendar import SCHEDULES, Schedule, ScheduleGate, check_schedule
 __all__ = [
     "SCHEDULES",
     "Schedule",
+    "TradedSessions",
     "add_schedule_timer",
     "check_schedule",
     "drop_stale_timers",
@@ -30,21 +38,49 @@ __all__ = [
 ]
 
 
-def timer_kwargs(schedule: Schedule) -> dict[str, Any]:
+class TradedSessions:
+    """A timer's ``allow=`` filter: ``gate`` asked only on the days one of ``feeds`` has a bar.
+
+    The timer calls it once per new day of the cerebro, after the feeds have advanced to that day's
+    bar; a feed with a bar that day stands on it (backtrader float dates: the integer part is the
+    day's ordinal). On other days (another feed's calendar) it answers False without asking the
+    gate, so a named schedule fires on the first *traded* bar of each period, as
+    :func:`~seqfolio.calendar.decision_dates` does on the traded feeds' own calendar.
+    """
+
+    def __init__(self, gate: ScheduleGate, feeds: Sequence[Any]) -> None:
+        self.gate = gate
+        self._dt_lines = [d.lines.datetime for d in feeds]
+
+    def __call__(self, day: dt.date) -> bool:
+        ordinal = day.toordinal()
+        # stops at the first feed with a bar today: one or two lookups on a normal day
+        if not any(len(t) and int(t[0]) == ordinal for t in self._dt_lines):
+            return False
+        return self.gate(day)
+
+
+def timer_kwargs(schedule: Schedule, feeds: Sequence[Any] | None = None) -> dict[str, Any]:
     """Keyword arguments for ``Strategy.add_timer`` implementing ``schedule``.
 
     Parameters
     ----------
     schedule : {"daily", "weekly", "monthly", "quarterly"} or callable
         A callable receives each bar's ``datetime.date`` and returns True to fire.
+    feeds : sequence of feeds or None
+        Fire only on days these feeds have a bar (:class:`TradedSessions`); None: every day of the
+        cerebro.
 
     Returns
     -------
     dict
-        ``when=bt.timer.SESSION_START`` and ``allow=`` a fresh :class:`~seqfolio.calendar.ScheduleGate`.
+        ``when=bt.timer.SESSION_START`` and ``allow=`` a fresh :class:`~seqfolio.calendar.ScheduleGate`
+        (wrapped in :class:`TradedSessions` when ``feeds`` are given).
     """
     check_schedule("timer_kwargs", "schedule", schedule)
-    return {"when": bt.timer.SESSION_START, "allow": ScheduleGate(schedule)}
+    gate = ScheduleGate(schedule)
+    allow = gate if feeds is None else TradedSessions(gate, feeds)
+    return {"when": bt.timer.SESSION_START, "allow": allow}
 
 
 def drop_stale_timers(cerebro: Any) -> int:
@@ -70,13 +106,16 @@ def drop_stale_timers(cerebro: Any) -> int:
     return len(stale)
 
 
-def add_schedule_timer(strategy: bt.Strategy, schedule: Schedule, **tags: Any) -> Any:
+def add_schedule_timer(
+    strategy: bt.Strategy, schedule: Schedule, feeds: Sequence[Any] | None = None, **tags: Any
+) -> Any:
     """Add a timer firing on ``schedule`` to ``strategy``; ``tags`` reach ``notify_timer`` as kwargs.
 
     Example: ``add_schedule_timer(self, "quarterly", action="retrain")`` then in ``notify_timer`` check
-    ``kwargs["action"]``. The timers earlier runs of the same cerebro left behind are dropped first
-    (:func:`drop_stale_timers`), so a cerebro run twice, or an ``optstrategy`` run, gives each run
-    exactly the result it gives alone.
+    ``kwargs["action"]``. With ``feeds`` (the feeds the strategy trades, when not all of the
+    cerebro's) the schedule runs on their sessions only (:class:`TradedSessions`). The timers earlier
+    runs of the same cerebro left behind are dropped first (:func:`drop_stale_timers`), so a cerebro
+    run twice, or an ``optstrategy`` run, gives each run exactly the result it gives alone.
     """
     drop_stale_timers(strategy.env)
-    return strategy.add_timer(**timer_kwargs(schedule), **tags)
+    return strategy.add_timer(**timer_kwargs(schedule, feeds), **tags)

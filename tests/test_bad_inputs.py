@@ -543,13 +543,11 @@ def test_strategy_asset_delisting(prices):
 
 def test_strategy_feeds_reject_bad_prices(prices):
     unsorted = prices.iloc[::-1]
-    with pytest.raises(
-        ValueError, match=r"index must be sorted and unique; use seqfolio.data.read_prices"
-    ):
+    with pytest.raises(ValueError, match=r"index must be sorted and unique: row 1 \(2021-0"):
         run_backtest(unsorted, lookback=20)
     negative = prices.copy()
     negative.iloc[3, 0] = -1.0
-    with pytest.raises(ValueError, match=r"column 'A' has non-finite or non-positive prices"):
+    with pytest.raises(ValueError, match=r"column 'A' has a non-positive price \(-1\) on 2021-"):
         run_backtest(negative, lookback=20)
 
 

@@ -515,6 +515,130 @@ def test_cli_unknown_allocator_with_a_signal(tmp_path, capsys, files):
 
 
 # =================================================================================================
+# issue 19 item 2: bad bars in a user's own feeds (any feed class) are named, not traded
+# =================================================================================================
+BAD_DAY = pd.Timestamp("2021-03-03")
+
+
+def _faulty(frame: pd.DataFrame, fault: str) -> pd.DataFrame:
+    """``frame`` (open, close) with one bad row in column B's feed on BAD_DAY."""
+    out = frame.copy()
+    if fault == "negative close":
+        out.loc[BAD_DAY, "close"] = -out.loc[BAD_DAY, "close"]
+    elif fault == "zero close":
+        out.loc[BAD_DAY, "close"] = 0.0
+    elif fault == "negative open":
+        out.loc[BAD_DAY, "open"] = -1.0
+    elif fault == "no open column":
+        out = out.drop(columns="open")
+    elif fault == "duplicate timestamp":
+        out = pd.concat([out, out.loc[[BAD_DAY]]]).sort_index(kind="stable")
+    elif fault == "swapped rows":
+        i = out.index.get_loc(BAD_DAY)
+        labels = out.index.tolist()
+        labels[i - 1], labels[i] = labels[i], labels[i - 1]
+        out.index = pd.DatetimeIndex(labels)
+    return out
+
+
+FAULTS = {
+    "negative close": r"feed 'B' has a close of -\d+\.?\d* on 2021-03-03; prices must be > 0",
+    "zero close": r"feed 'B' has a close of 0 on 2021-03-03; prices must be > 0",
+    "negative open": r"feed 'B' has an open of -1 on 2021-03-03; orders fill at the next bar's open",
+    "no open column": r"feed 'A' has no open \(NaN\) on 2021-01-01; orders fill at the next bar's",
+    "duplicate timestamp": r"feed 'B' has two bars stamped 2021-03-03; .* Keep one row per date",
+    "swapped rows": r"feed 'B' goes back in time: its bar of 2021-03-02 comes after one of "
+    r"2021-03-03. Sort the feed's data by date",
+}
+
+
+def _own_feeds(prices, form, fault, tmp_path) -> list[bt.AbstractDataBase]:
+    feeds = []
+    for column in prices.columns:
+        frame = prices[[column]].rename(columns={column: "close"}).assign(open=prices[column])
+        if column == "B" or fault == "no open column":
+            frame = _faulty(frame, fault)
+        if form == "PandasData":
+            feeds.append(bt.feeds.PandasData(dataname=frame))
+        elif form == "PandasData, datetime column":
+            frame = frame.rename_axis("date").reset_index()
+            feeds.append(bt.feeds.PandasData(dataname=frame, datetime="date"))
+        else:
+            path = tmp_path / f"{column}.csv"
+            frame.reindex(columns=["open", "close"]).to_csv(path, index_label="date")
+            open_ = 1 if "open" in frame else -1
+            feeds.append(bt.feeds.GenericCSVData(
+                dataname=str(path), dtformat="%Y-%m-%d", datetime=0, open=open_, high=-1, low=-1,
+                close=2, volume=-1, openinterest=-1,
+            ))  # fmt: skip
+    return feeds
+
+
+def _run_own_feeds(feeds, names, **mode) -> None:
+    cerebro = bt.Cerebro(stdstats=False, **mode)
+    for feed, name in zip(feeds, names, strict=True):
+        cerebro.adddata(feed, name=name)
+    cerebro.broker.setcash(100_000.0)
+    cerebro.addstrategy(RebalanceStrategy, allocator="hrp", lookback=20)
+    cerebro.run()
+
+
+@pytest.mark.parametrize("form", ["PandasData", "PandasData, datetime column", "GenericCSVData"])
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_bad_bars_in_your_own_feeds_are_named(prices, tmp_path, form, fault):
+    """Before the fix a negative close, a duplicate or a step back in time ran to the end and
+    changed the result silently (a missing open gave "the broker's portfolio value is NaN")."""
+    feeds = _own_feeds(prices, form, fault, tmp_path)
+    with pytest.raises(ValueError, match="RebalanceStrategy: " + FAULTS[fault]):
+        _run_own_feeds(feeds, list(prices.columns))
+
+
+MODES = [dict(preload=False), dict(runonce=False), dict(exactbars=-1), dict(exactbars=1),
+         dict(preload=False, exactbars=-1)]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("fault", "mode"),
+    [(f, m) for f in ("negative close", "duplicate timestamp", "swapped rows") for m in MODES
+     if f == "negative close" or m.get("exactbars") != 1],  # exactbars=1 needs aligned feeds
+    ids=str,
+)  # fmt: skip
+def test_bad_bars_are_named_under_every_run_mode(prices, tmp_path, fault, mode):
+    feeds = _own_feeds(prices, "PandasData", fault, tmp_path)
+    with pytest.raises(ValueError, match="RebalanceStrategy: " + FAULTS[fault]):
+        _run_own_feeds(feeds, list(prices.columns), **mode)
+
+
+def test_a_bad_bar_after_the_last_rebalance_is_named_at_the_end(prices, tmp_path):
+    last = prices.index[-1]
+    feeds = []
+    for column in prices.columns:
+        frame = prices[[column]].rename(columns={column: "close"}).assign(open=prices[column])
+        if column == "C":
+            frame.loc[last, "close"] = -5.0
+        feeds.append(bt.feeds.PandasData(dataname=frame))
+    with pytest.raises(ValueError, match=rf"feed 'C' has a close of -5 on {last.date()}"):
+        _run_own_feeds(feeds, list(prices.columns))
+
+
+def test_price_feeds_name_the_repeated_or_unsorted_date_and_the_bad_price(prices):
+    twice = pd.concat([prices, prices.iloc[[5]]]).sort_index(kind="stable")
+    with pytest.raises(ValueError, match=r"price_feeds: the prices' index must be sorted and "
+                                         r"unique: 2021-01-08 appears 2 times; keep one row per "
+                                         r"date"):  # fmt: skip
+        add_price_feeds(bt.Cerebro(), twice)
+    with pytest.raises(ValueError, match=r"run_backtest: the prices' index must be sorted and "
+                                         r"unique: row 1 \(2021-08-11\) comes before the row "
+                                         r"above it; sort it first \(prices.sort_index\(\)\)"):  # fmt: skip
+        run_backtest(prices.iloc[::-1], lookback=20)
+    negative = prices.copy()
+    negative.iloc[3, 0] = -1.0
+    with pytest.raises(ValueError, match=r"price_feeds: column 'A' has a non-positive price "
+                                         r"\(-1\) on 2021-01-06; prices must be > 0 and finite"):  # fmt: skip
+        price_feeds(negative)
+
+
+# =================================================================================================
 # item 9: command-line messages
 # =================================================================================================
 def test_cli_period_before_the_data(tmp_path, capsys, files):

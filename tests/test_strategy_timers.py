@@ -76,3 +76,64 @@ def test_strategy_counts_fires_and_rebalances(prices):
     # the first two fires are in the warm-up (fewer than 21 bars of history)
     assert len(strategy.skipped) == 2 and all("warm-up" in r for _, r in strategy.skipped)
     assert len(strategy.records) == 23
+
+
+# -- an index feed on another calendar -----------------------------------------------------------
+INDEX_MODES = [dict(), dict(runonce=False), dict(preload=False), dict(exactbars=-1),
+               dict(preload=False, exactbars=-1)]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def stocks():
+    return load_sample("2016-01-01", "2018-12-31", assets=["AAPL", "JNJ", "KO", "XOM", "JPM"])
+
+
+def _with_index(stocks):
+    """An index on a business-day calendar that includes US holidays (bars on days the stocks
+    do not trade, e.g. 2017-01-02 and 2018-09-03)."""
+    days = pd.bdate_range(stocks.index[0], stocks.index[-1], name="date")
+    level = stocks.mean(axis=1).reindex(days).ffill()
+    assert len(days.difference(stocks.index)) > 20
+    return level.rename("SPX").to_frame()
+
+
+def _rebalancer(stocks, index=None, mode=None, **params):
+    cerebro = bt.Cerebro(stdstats=False, **(mode or {}))
+    add_price_feeds(cerebro, stocks)
+    if index is not None:
+        add_price_feeds(cerebro, index)
+        cerebro.addobserver(bt.observers.Benchmark, data=cerebro.datas[-1])
+    cerebro.broker.setcash(1_000_000.0)
+    cerebro.broker.setcommission(commission=0.001)
+    params = {"allocator": "hrp", "lookback": 60, **params}
+    cerebro.addstrategy(RebalanceStrategy, feeds=list(stocks.columns), **params)
+    strategy = cerebro.run()[0]
+    return strategy, round(cerebro.broker.getvalue(), 2)
+
+
+@pytest.mark.parametrize("mode", INDEX_MODES, ids=str)
+def test_an_index_feed_on_another_calendar_leaves_the_decisions_alone(stocks, mode):
+    """Before the fix the monthly timer fired on the index-only bars 2017-01-02 and 2018-09-03 and
+    decided on the stocks' stale closes of 2016-12-30 and 2018-08-31 (final value off by 2,014.73
+    on the issue's run)."""
+    alone, alone_value = _rebalancer(stocks)
+    strategy, value = _rebalancer(stocks, _with_index(stocks), mode)
+    dates = [r.date for r in strategy.records]
+    assert dates == [r.date for r in alone.records]
+    assert pd.Timestamp("2017-01-03") in dates and pd.Timestamp("2018-09-04") in dates
+    assert set(dates) <= set(stocks.index)
+    assert strategy.timer_fires == alone.timer_fires
+    assert value == alone_value
+
+
+def test_retrain_timers_follow_the_traded_feeds_too(stocks):
+    from seqfolio.signals import LSTMAllocator
+
+    model = dict(allocator=LSTMAllocator(window=10, hidden_size=4, max_epochs=1, random_state=0), retrain="monthly",
+                 train_window=120, start="2018-06-01")  # fmt: skip
+    alone, alone_value = _rebalancer(stocks, **model)
+    strategy, value = _rebalancer(stocks, _with_index(stocks), **model)
+    retrains = list(strategy.retrainer.retrain_table().index)
+    assert retrains == list(alone.retrainer.retrain_table().index)
+    assert pd.Timestamp("2018-09-04") in retrains
+    assert value == alone_value

@@ -75,7 +75,14 @@ def build_steps(
     return [trailing, forecast, allocate, CapWeights(max_weight), ScaleExposure()]
 
 
-def history_length(lookback: int, source: ModelSource | None = None) -> int:
-    """Bars of closes a rebalance reads: ``lookback + 1``, or more if the model needs more."""
-    base = int(lookback) + 1
-    return base if source is None else max(base, source.history_needed() + 1)
+def history_length(lookback: int, source: ModelSource | None = None, *, max_gap: int) -> int:
+    """Bars of closes a rebalance reads.
+
+    ``lookback + 1`` (or more if the model needs more), plus ``max_gap`` bars before the window so
+    that a gap of at most ``max_gap`` bars on the window's first rows can be bridged from the close
+    before it (:class:`~seqfolio.pipeline.TrailingReturns`).
+    """
+    window = int(lookback) + 1
+    if source is not None:
+        window = max(window, source.history_needed() + 1)
+    return window + int(max_gap)

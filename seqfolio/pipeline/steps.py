@@ -54,9 +54,13 @@ class RebalanceContext:
         Closes up to and including t (NaN = no price on that date), one column per asset.
     tradable : list of str
         Assets whose feed has a bar at t (so an order on them can fill at t+1).
+    listed_earlier : frozenset of str
+        Assets priced on some bar before ``prices``' first row. It tells a gap that began before
+        the history kept (the asset is left out, an ``excluded`` event) from a late listing (left
+        out until its window fills, no event). Empty when unknown.
     returns : pandas.DataFrame or None
         Written by :class:`TrailingReturns`: the lookback window of returns of the assets that are
-        tradable and priced on every bar of the window.
+        tradable and priced on every bar of the window (gaps up to ``max_gap`` bars bridged).
     covariance, expected_returns : optional
         Forecasts passed to the allocator's ``fit`` (None = the allocator estimates them).
     weights : pandas.Series or None
@@ -74,6 +78,7 @@ class RebalanceContext:
     date: pd.Timestamp
     prices: pd.DataFrame
     tradable: list[str]
+    listed_earlier: frozenset[str] = frozenset()
     returns: pd.DataFrame | None = None
     covariance: pd.DataFrame | None = None
     expected_returns: pd.Series | None = None
@@ -97,50 +102,57 @@ class Step(Protocol):
 
 
 def bridge_gaps(values: np.ndarray, max_gap: int) -> tuple[np.ndarray, np.ndarray]:
-    """Carry prices over the gaps of at most ``max_gap`` bars inside each column's window.
+    """Carry prices over the gaps of at most ``max_gap`` bars in each column.
 
     Parameters
     ----------
     values : ndarray of shape (rows, N)
-        Closes of a lookback window (NaN = no bar).
+        Closes (NaN = no bar), oldest first.
     max_gap : int
         Longest run of missing bars to bridge; 0 bridges nothing.
 
     Returns
     -------
     (values, bridged) : ndarray, ndarray of bool
-        The closes with each bridgeable gap filled by the last close before it (so the return over
-        the gap lands on the bar after it, as one multi-day return), and which columns had a gap
-        bridged. A column still holding NaN (not listed over the whole window, no bar on the last
-        row, or a gap longer than ``max_gap``) is left for the caller to exclude.
+        The closes with each gap of at most ``max_gap`` bars filled by the last close before it (so
+        the return over the gap lands on the bar after it, as one multi-day return), and which
+        columns had a gap bridged. A gap is a run of missing bars between two prices of a column:
+        NaN before a column's first price (not listed yet, or a gap that began earlier), after its
+        last one (no bar now) and in a longer gap stays, for the caller to exclude.
     """
-    bridged = np.zeros(values.shape[1], dtype=bool)
     missing = np.isnan(values)
+    bridged = np.zeros(values.shape[1], dtype=bool)
     if max_gap <= 0 or not missing.any():
         return values, bridged
     out = values.copy()
     for j in np.flatnonzero(missing.any(axis=0)):
-        gap = missing[:, j]
-        if gap[0] or gap[-1]:
-            continue  # not listed at the window's start, or no bar now: not a gap inside the window
-        starts = np.flatnonzero(gap[1:] & ~gap[:-1]) + 1
-        ends = np.flatnonzero(gap[:-1] & ~gap[1:]) + 1  # first priced row after each gap
-        if (ends - starts).max() > max_gap:
+        priced = np.flatnonzero(~missing[:, j])
+        if len(priced) < 2:
             continue
-        for start, end in zip(starts, ends, strict=True):
-            out[start:end, j] = out[start - 1, j]
-        bridged[j] = True
+        # runs of missing bars between two prices: consecutive priced rows more than one bar apart
+        step = np.diff(priced)
+        for k in np.flatnonzero((step > 1) & (step <= max_gap + 1)):
+            before = priced[k]
+            out[before + 1 : priced[k + 1], j] = out[before, j]
+            bridged[j] = True
     return out, bridged
 
 
 @dataclass
 class TrailingReturns:
-    """Reads ``prices``, ``tradable``; writes ``returns`` (``lookback`` rows) or ``skip_reason``.
+    """Reads ``prices``, ``tradable``, ``listed_earlier``; writes ``returns`` (``lookback`` rows),
+    ``prices`` (gaps bridged) or ``skip_reason``.
 
     Assets not tradable at t, or missing a price in the window, are left out -- except that a gap of
-    at most ``max_gap`` bars inside an asset's window is bridged (:func:`bridge_gaps`: the price is
-    carried over the gap and the return over it lands on the next bar), so one blank day does not
-    drop the asset from every rebalance whose window holds it.
+    at most ``max_gap`` bars is bridged wherever it falls in the window (:func:`bridge_gaps`: the
+    last close before it is carried over the gap and the return over it lands on the next bar), so
+    one blank day does not drop the asset from any rebalance whose window holds it. The closes
+    before the window (``history_length`` keeps ``max_gap`` more bars) bridge a gap on its first
+    rows. The bridged closes replace ``ctx.prices`` for the later steps (a model's window), so
+    they see the same closes.
+
+    A tradable asset left out for a longer gap (not a late listing) gets an ``excluded`` event at
+    that decision: it gets no weight, so a position in it is sold.
 
     Attributes
     ----------
@@ -166,13 +178,16 @@ class TrailingReturns:
         # Slices of the NumPy values and of the index rather than of the frame (``iloc``), which
         # costs more than the arithmetic here.
         rows = self.lookback + 1
-        values = ctx.prices.to_numpy(dtype=float)[-rows:]
+        raw = ctx.prices.to_numpy(dtype=float)
+        filled, any_bridged = bridge_gaps(raw, self.max_gap)
+        if any_bridged.any():  # later steps (a model's window) read the same bridged closes
+            ctx.prices = pd.DataFrame(filled, index=ctx.prices.index, columns=ctx.prices.columns)
+        values = filled[-rows:]
         columns = ctx.prices.columns
         tradable = set(ctx.tradable)
-        values, bridged = bridge_gaps(values, self.max_gap)
         alive = ~np.isnan(values).any(axis=0)
         keep = [i for i, c in enumerate(columns) if alive[i] and c in tradable]
-        self._record_gaps(ctx, columns, values, bridged, alive, tradable)
+        self._record_gaps(ctx, raw, filled, alive, tradable)
         if not keep:
             ctx.skip_reason = "no asset is priced over the whole lookback window"
             ctx.returns = ctx.prices.iloc[-rows:].iloc[1:, []]
@@ -187,19 +202,51 @@ class TrailingReturns:
     def _record_gaps(
         self,
         ctx: RebalanceContext,
-        columns: pd.Index,
-        values: np.ndarray,
-        bridged: np.ndarray,
+        raw: np.ndarray,
+        filled: np.ndarray,
         alive: np.ndarray,
         tradable: set[str],
     ) -> None:
-        """Remember (once per asset) which tradable assets had gaps bridged or were dropped for one."""
-        for j in np.flatnonzero(bridged):
+        """Note the assets whose gaps in the window were bridged (once per asset), and record an
+        ``excluded`` event for each tradable asset a longer gap leaves out of this decision."""
+        rows = self.lookback + 1
+        columns = ctx.prices.columns
+        for j in np.flatnonzero(np.isnan(raw[-rows:]).any(axis=0) & alive):
             self.bridged.setdefault(str(columns[j]), ctx.date)
         for j in np.flatnonzero(~alive):
-            inside = not (np.isnan(values[0, j]) or np.isnan(values[-1, j]))
-            if inside and columns[j] in tradable:  # listed all along, priced now: a long gap
-                self.dropped.setdefault(str(columns[j]), ctx.date)
+            asset = str(columns[j])
+            column = filled[:, j]
+            priced = np.flatnonzero(~np.isnan(column))
+            if np.isnan(column[-1]) or columns[j] not in tradable or not len(priced):
+                continue  # no bar now: not traded at this decision, whatever its window holds
+            start = len(column) - rows  # the window's first row
+            if priced[0] >= start and asset not in ctx.listed_earlier:
+                continue  # listed inside the window: not a gap, it waits for its window to fill
+            self.dropped.setdefault(asset, ctx.date)
+            reason = self._exclusion_reason(asset, ctx.prices.index, column, start)
+            ctx.events.append(Event(ctx.date, "excluded", reason))
+
+    def _exclusion_reason(
+        self, asset: str, index: pd.DatetimeIndex, column: np.ndarray, start: int
+    ) -> str:
+        """``KO: no close on 8 bars (2019-03-04 .. 2019-03-13) of its lookback window ...``."""
+        missing = np.isnan(column)
+        last = start + int(np.flatnonzero(missing[start:])[-1])  # the last blank bar of the window
+        first = last
+        while first > 0 and missing[first - 1]:
+            first -= 1
+        bars, began = last - first + 1, index[first].date()
+        span = (
+            f"{bars} bars or more (the gap began before {began}, the first bar kept; it ends "
+            f"{index[last].date()})"
+            if first == 0
+            else f"{bars} bars ({began} .. {index[last].date()})"
+        )
+        return (
+            f"{asset}: no close on {span} in its lookback window, a gap longer than "
+            f"max_gap={self.max_gap}: left out of this decision (weight 0; a position in it is "
+            "sold)"
+        )
 
 
 @dataclass

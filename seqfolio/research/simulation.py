@@ -135,8 +135,11 @@ def target_weights(
     if source is not None:  # the retrain schedule's bars in [start, end]: the engine's timer
         retrains = decision_dates(index, retrain)
         retrains = retrains[(retrains >= (first or index[0])) & (retrains <= (last or index[-1]))]
-    history = history_length(lookback, source)
+    history = history_length(lookback, source, max_gap=max_gap)
     values = prices.to_numpy(dtype=float)
+    priced = np.isfinite(values)
+    # each asset's first priced row: an asset priced before a window's first row is listed there
+    first_priced = np.where(priced.any(axis=0), priced.argmax(axis=0), len(index))
     rows, kept, events = [], [], []
     for date in dates.union(retrains):
         if date in retrains:  # on a bar where both fire, the retrain runs first
@@ -144,9 +147,14 @@ def target_weights(
         if date not in dates:
             continue
         stop = index.get_loc(date) + 1
-        window = prices.iloc[max(0, stop - history) : stop]
-        tradable = list(prices.columns[np.isfinite(values[stop - 1])])
-        ctx = run_steps(steps, RebalanceContext(date=date, prices=window, tradable=tradable))
+        begin = max(0, stop - history)
+        window = prices.iloc[begin:stop]
+        tradable = list(prices.columns[priced[stop - 1]])
+        listed = frozenset(prices.columns[first_priced < begin])
+        ctx = run_steps(
+            steps,
+            RebalanceContext(date=date, prices=window, tradable=tradable, listed_earlier=listed),
+        )
         events += ctx.events
         if ctx.skip_reason is not None or ctx.weights is None:
             continue

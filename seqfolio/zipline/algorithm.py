@@ -126,7 +126,7 @@ class ZiplineRebalancer:
             exposure_floor=s.exposure_floor, exposure_threshold=s.exposure_threshold,
             timings=self.timings,
         )  # fmt: skip
-        self.history_bars = history_length(s.lookback, self.retrainer)
+        self.history_bars = history_length(s.lookback, self.retrainer, max_gap=s.max_gap)
         self.gate = ScheduleGate(s.rebalance)
         self.retrain_gate = None if self.retrainer is None else ScheduleGate(s.retrain)
         self._prime_gates(first_session)
