@@ -1,9 +1,10 @@
 """``fit_population``: train many :class:`~seqfolio.signals.LSTMForecaster` at once, as one network.
 
-Forecasters that read the same samples (same target, window, horizon, features, split and batch size)
-but differ in seed, hidden size, learning rate, patience, gradient clipping or ``max_epochs`` are
-stacked along a population dimension (:mod:`~seqfolio.signals.population_net`) and trained by one loop
-(:mod:`~seqfolio.signals.population_train`). Each comes out as the forecaster it would be fitted
+Forecasters that read the same samples (same target, window, horizon, features, split, batch size and
+epoch budget) but differ in seed, hidden size, learning rate, patience, gradient clipping or
+``max_epochs`` are stacked along a population dimension (:mod:`~seqfolio.signals.population_net`) and
+trained by the loop a lone fit goes through (:func:`~seqfolio.signals.trainer.run_epochs`, with the
+population's steps of :mod:`~seqfolio.signals.population_train`). Each comes out as the forecaster it would be fitted
 alone — same initial weights, same batches, same early stopping — to float tolerance, with the usual
 ``predict`` / ``save`` / ``load``.
 """
@@ -33,9 +34,11 @@ SHARED_PARAMS = (
     "drawdown_threshold",
     "stress_quantile",
     "batch_size",
+    "epoch_samples",
     "device",
 )
-"""Parameters members of one population share: they decide the samples and the tensor shapes. The
+"""Parameters members of one population share: they decide the samples, the tensor shapes and the
+epochs' length (so the members' batches line up). The
 others (``random_state``, ``hidden_size``, ``learning_rate``, ``patience``, ``grad_clip``,
 ``max_epochs``) may differ per member; ``num_layers`` must be 1 and ``dropout`` 0."""
 
@@ -198,6 +201,7 @@ def _fit_group(
                 val_data,
                 [options[j] for j in piece],
                 batch_size=int(lead.batch_size),
+                epoch_samples=lead._epoch_budget(),
                 progress=progress and piece[0] == 0,
             )
             for slot, j in enumerate(piece):
