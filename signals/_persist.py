@@ -50,8 +50,12 @@ def _first_line(exc: BaseException, limit: int) -> str:
     return (text or type(exc).__name__)[:limit]
 
 
-def read_payload(path: str | os.PathLike[str], owner: str, fmt: str) -> dict[str, Any]:
+def read_payload(
+    path: str | os.PathLike[str], owner: str, fmt: str, older: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """Read a payload written by :func:`write_payload` with ``torch.load(weights_only=True)``.
+
+    ``fmt`` is the current format tag, ``older`` earlier tags still read.
 
     Raises
     ------
@@ -78,7 +82,7 @@ def read_payload(path: str | os.PathLike[str], owner: str, fmt: str) -> dict[str
             f"{owner}.load: {path} is corrupted or not a torch file ({_first_line(exc, 120)}); "
             "delete it and retrain (a walk-forward run retrains a checkpoint it cannot read)."
         ) from None
-    if not isinstance(payload, dict) or payload.get("format") != fmt:
+    if not isinstance(payload, dict) or payload.get("format") not in (fmt, *older):
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
         raise ValueError(
             f"{owner}.load: {path} is not a saved {owner} (format {found!r}, expected {fmt!r})."

@@ -177,7 +177,7 @@ def _fit_group(
     for i in indices:
         member = members[i]
         with seeded(member.random_state, device) as generator:
-            networks.append(member._network(data).to(device))
+            networks.append(member._new_network(data.features.shape[2], frame.shape[1]).to(device))
         options.append(
             MemberOptions(
                 max_epochs=int(member.max_epochs),
@@ -196,7 +196,7 @@ def _fit_group(
             net = PopulationLSTM([networks[j] for j in piece], hidden=width).to(device)
             results = train_population(
                 net,
-                lead._loss(),
+                lead._target().loss(),
                 train_data,
                 val_data,
                 [options[j] for j in piece],
