@@ -84,6 +84,12 @@ SAMPLE_STRIDE = 3
 FFD_THRESHOLD = 1e-3
 """Weight cut-off of the fractionally differentiated price feature (sets its window)."""
 
+DRAWDOWN_THRESHOLD = 0.10
+"""Forward drawdown that counts as an event for the ``drawdown`` target."""
+
+STRESS_QUANTILE = 0.8
+"""Training-slice quantile of forward volatility above which the ``regime`` target labels stress."""
+
 ALLOCATOR_MAX_EPOCHS = 10
 """Upper bound on the direct-weights network's epochs."""
 

@@ -85,7 +85,7 @@ class LSTMAllocator(LSTMEstimator):
     Notes
     -----
     The defaults are the network ``seqfolio backtest --allocator lstm-weights`` trains
-    (``seqfolio.defaults``; before version 0.9 they were Zhang et al.'s window 50, hidden_size 64,
+    (``seqfolio.defaults``; they used to be Zhang et al.'s window 50, hidden_size 64,
     max_epochs 100 and random_state None).
     """
 
@@ -162,7 +162,9 @@ class LSTMAllocator(LSTMEstimator):
 
     def _inputs(self, values: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
         """The network's inputs (T, N * 2) from returns (T, N), scaled by ``mean`` and ``std``."""
-        scaled = winsorize((_portfolio_features(values) - mean[None]) / std[None], self.winsorize_limit)
+        scaled = winsorize(
+            (_portfolio_features(values) - mean[None]) / std[None], self.winsorize_limit
+        )
         return np.nan_to_num(scaled, nan=0.0).reshape(len(values), -1)
 
     def _weights(self, model: Any, inputs: np.ndarray, assets: list[Any], where: str) -> np.ndarray:
@@ -242,7 +244,9 @@ class LSTMAllocator(LSTMEstimator):
         # the fitted state changes only now that the fit has succeeded
         self.model_, self.training_, self.assets_, self.n_assets_ = model, result, assets, n_assets
         self.feature_mean_, self.feature_std_ = mean, std
-        self.weights_ = pd.Series(weights / weights.sum(), index=frame.columns.copy(), name="weight")
+        self.weights_ = pd.Series(
+            weights / weights.sum(), index=frame.columns.copy(), name="weight"
+        )
         return self
 
     # ---------------------------------------------------------------------------------------------

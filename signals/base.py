@@ -212,7 +212,9 @@ class LSTMEstimator(BaseEstimator):
         """Rebuild a fitted model written by :meth:`save` (``torch.load(weights_only=True)``)."""
         from seqfolio.signals._persist import read_payload
 
-        return cls._from_payload(read_payload(path, cls.__name__, cls._FORMAT, cls._OLD_FORMATS), path)
+        return cls._from_payload(
+            read_payload(path, cls.__name__, cls._FORMAT, cls._OLD_FORMATS), path
+        )
 
     @classmethod
     def _from_payload(cls, payload: dict[str, Any], path: str | os.PathLike[str]) -> Any:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from seqfolio import defaults
-from seqfolio._validation import check_date
+from seqfolio._validation import check_date, is_int, is_real_number
 from seqfolio.signals._validation import check_int, check_price_frame, check_real, date_label
 from seqfolio.signals.base import LSTMEstimator, broken_network
 from seqfolio.signals.features import (
@@ -140,10 +140,9 @@ class LSTMForecaster(LSTMEstimator):
 
     Notes
     -----
-    The defaults are the settings ``seqfolio backtest --signal ...`` trains (``seqfolio.defaults``;
-    they were window 60, hidden_size 32, max_epochs 20, sample_stride 1 and random_state None before
-    version 0.9): small and quick. The README's forecast-quality figures pass window 60, hidden_size
-    32 and max_epochs 20 explicitly.
+    The defaults are the settings ``seqfolio backtest --signal ...`` trains (``seqfolio.defaults``):
+    small and quick. They used to be window 60, hidden_size 32, max_epochs 20, sample_stride 1 and
+    random_state None; the README's forecast-quality and benchmark figures pass those explicitly.
 
     Attributes
     ----------
@@ -204,8 +203,8 @@ class LSTMForecaster(LSTMEstimator):
         ffd_d: str | float | None = "auto",
         ffd_threshold: float = defaults.FFD_THRESHOLD,
         winsorize_limit: float = defaults.WINSORIZE_LIMIT,
-        drawdown_threshold: float = 0.10,
-        stress_quantile: float = 0.8,
+        drawdown_threshold: float = defaults.DRAWDOWN_THRESHOLD,
+        stress_quantile: float = defaults.STRESS_QUANTILE,
         warm_start: bool = False,
         device: str = "auto",
         n_threads: int | None = 1,
@@ -254,22 +253,17 @@ class LSTMForecaster(LSTMEstimator):
         check_int(owner, "num_layers", self.num_layers, low=1)
         check_int(owner, "embargo", self.embargo, low=0)
         check_int(owner, "sample_stride", self.sample_stride, low=1)
-        if not (self.epoch_samples is None or self.epoch_samples == "auto"):
-            try:
-                check_int(owner, "epoch_samples", self.epoch_samples, low=2)
-            except ValueError:
-                raise ValueError(
-                    f"The 'epoch_samples' parameter of {owner} must be 'auto', None or an int >= 2. "
-                    f"Got {self.epoch_samples!r} instead."
-                ) from None
-        if not (self.ffd_d is None or self.ffd_d == "auto"):
-            try:
-                check_real(owner, "ffd_d", self.ffd_d, low=0.0, high=2.0)
-            except ValueError:
-                raise ValueError(
-                    f"The 'ffd_d' parameter of {owner} must be 'auto', None or a float in [0, 2]. "
-                    f"Got {self.ffd_d!r} instead."
-                ) from None
+        budget, d = self.epoch_samples, self.ffd_d
+        if not (budget is None or budget == "auto" or (is_int(budget) and budget >= 2)):
+            raise ValueError(
+                f"The 'epoch_samples' parameter of {owner} must be 'auto', None or an int >= 2. "
+                f"Got {budget!r} instead."
+            )
+        if not (d is None or d == "auto" or (is_real_number(d) and 0.0 <= d <= 2.0)):
+            raise ValueError(
+                f"The 'ffd_d' parameter of {owner} must be 'auto', None or a float in [0, 2]. "
+                f"Got {d!r} instead."
+            )
         for name in ("ffd_threshold", "drawdown_threshold", "stress_quantile"):
             check_real(owner, name, getattr(self, name), low=0.0, high=1.0, low_open=True,
                        high_open=True)  # fmt: skip

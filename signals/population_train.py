@@ -53,7 +53,9 @@ def _member_losses(loss_fn: Loss, outputs: torch.Tensor, targets: torch.Tensor) 
     return torch.stack([loss_fn(out, y) for out, y in zip(outputs, targets, strict=True)])
 
 
-def _validation_losses(params: Sequence[torch.Tensor], loss_fn: Loss, data: Batches) -> torch.Tensor:
+def _validation_losses(
+    params: Sequence[torch.Tensor], loss_fn: Loss, data: Batches
+) -> torch.Tensor:
     """Each member's loss over the whole validation block (outputs concatenated, as ``evaluate``)."""
     outputs, targets = [], []
     with torch.no_grad():
@@ -91,7 +93,9 @@ class _Members:
         rows = torch.tensor(members, device=params[0].device)
         current = [p[rows] for p in params]
         pieces = []
-        for block in torch.arange(len(members)).split(_members_per_block(y.shape[1], self.net.hidden)):
+        for block in torch.arange(len(members)).split(
+            _members_per_block(y.shape[1], self.net.hidden)
+        ):
             leaves = [p[block].requires_grad_() for p in current]
             losses = _member_losses(self.loss_fn, population_forward(x[block], leaves), y[block])
             ok = torch.isfinite(losses.detach())

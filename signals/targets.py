@@ -117,18 +117,20 @@ def stress_thresholds(forward_vol: np.ndarray, quantile: float) -> np.ndarray:
     return np.asarray(out)
 
 
-FEEDS: dict[str, str] = {
-    "covariance": "the forecast is each asset's volatility per bar; the allocator gets the covariance "
-    "diag(vol) x trailing correlation x diag(vol) (volatility_to_covariance)",
-    "expected_returns": "the forecast is each asset's log return over the horizon; the allocator gets "
-    "per-bar expected returns (returns_to_expected)",
-    "exposure": "the forecast is each asset's probability of a bad state; their mean sets the gross "
-    "exposure (exposure_multiplier), the rest stays in cash",
-    "correlation": "the forecast is each asset's mean correlation with the others; their mean shrinks "
-    "the trailing correlation (shrink_correlation), the covariance keeps the trailing volatilities",
-}
+FEEDS: tuple[str, ...] = ("covariance", "expected_returns", "exposure", "correlation")
 """How a forecast can reach the allocator (a :class:`Target`'s ``feeds``); the pipeline's ``Forecast``
-step (:mod:`seqfolio.pipeline.forecasts`) implements each."""
+step (:mod:`seqfolio.pipeline.forecasts`) implements each, with the conversions of
+:mod:`seqfolio.signals.convert`:
+
+- ``"covariance"``: the forecast is each asset's volatility per bar; the allocator gets the covariance
+  ``diag(vol) · trailing correlation · diag(vol)`` (``volatility_to_covariance``);
+- ``"expected_returns"``: the forecast is each asset's log return over the horizon; the allocator gets
+  per-bar expected returns (``returns_to_expected``);
+- ``"exposure"``: the forecast is each asset's probability of a bad state; their mean sets the gross
+  exposure (``exposure_multiplier``), the rest stays in cash;
+- ``"correlation"``: the forecast is each asset's mean correlation with the others; their mean shrinks
+  the trailing correlation (``shrink_correlation``), the covariance keeps the trailing volatilities.
+"""
 
 
 class Target:
@@ -147,7 +149,7 @@ class Target:
     signal : str or None
         The signal name (``--signal``, a study's ``signal``); None means ``"lstm-" + name``.
     feeds : str
-        How the forecast reaches the allocator, a key of :data:`FEEDS`.
+        How the forecast reaches the allocator, one of :data:`FEEDS`.
     probability : bool
         Labels are 0 / 1 and forecasts probabilities: the network outputs a logit, trained with
         binary cross-entropy; labels are neither scaled nor winsorised.
@@ -312,6 +314,12 @@ def register_target(target: Target, *, replace: bool = False) -> Target:
         Replace a target registered earlier under the same name (e.g. a notebook cell run twice);
         the built-in targets cannot be replaced.
 
+    Notes
+    -----
+    Register a target where its class is defined, at import: a model names its target, so any
+    process that fits or loads it (a Dask worker, a later session reading a checkpoint) must have
+    imported that module first.
+
     Returns
     -------
     Target
@@ -321,7 +329,7 @@ def register_target(target: Target, *, replace: bool = False) -> Target:
     ------
     TypeError, ValueError
         For something that is not a ``Target``, an empty name, a name or signal already taken, or a
-        ``feeds`` that is not a key of :data:`FEEDS`.
+        ``feeds`` that is not one of :data:`FEEDS`.
     """
     if not isinstance(target, Target):
         raise TypeError(

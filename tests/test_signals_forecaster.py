@@ -16,7 +16,13 @@ from seqfolio.signals.targets import forward_volatility  # noqa: E402
 torch.set_num_threads(1)
 
 TINY = dict(
-    window=10, horizon=5, hidden_size=4, max_epochs=2, batch_size=64, sample_stride=1, n_threads=1,
+    window=10,
+    horizon=5,
+    hidden_size=4,
+    max_epochs=2,
+    batch_size=64,
+    sample_stride=1,
+    n_threads=1,
     device="cpu",
 )
 

@@ -136,7 +136,9 @@ def test_each_member_equals_its_lone_fit_for_every_parameter(
         configs[0].update(changes)
     if how == "refused":
         value = changes[name]
-        with pytest.raises(ValueError, match=rf"forecasters\[1\] has {name}={value!r}; a population"):
+        with pytest.raises(
+            ValueError, match=rf"forecasters\[1\] has {name}={value!r}; a population"
+        ):
             fit_population([LSTMForecaster(**c) for c in configs], prices)
         return
     members = fit_population([LSTMForecaster(**c) for c in configs], prices)
@@ -146,7 +148,9 @@ def test_each_member_equals_its_lone_fit_for_every_parameter(
         np.testing.assert_allclose(a.predict(prices), m.predict(prices), rtol=TOL, atol=TOL)
     changed = LSTMForecaster(**{**BASE, "random_state": 0, **changes}).fit(prices)
     same = bool(torch.equal(_outputs(changed), _outputs(base_fit)))
-    assert same == (how == "no effect"), f"{name}={changes[name]!r} should {'not ' * same}change the fit"
+    assert same == (how == "no effect"), (
+        f"{name}={changes[name]!r} should {'not ' * same}change the fit"
+    )
 
 
 def test_a_fitted_member_with_warm_start_is_refused(prices: pd.DataFrame) -> None:

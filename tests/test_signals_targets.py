@@ -177,7 +177,9 @@ class Plain(Target):
     ],
     ids=["not a target", "no name", "spaces", "unknown feed", "built-in name", "signal taken"],
 )  # fmt: skip
-def test_bad_registrations_are_refused(registry: None, target: Any, error: type, match: str) -> None:
+def test_bad_registrations_are_refused(
+    registry: None, target: Any, error: type, match: str
+) -> None:
     with pytest.raises(error, match=match):
         register_target(target)
     assert "plain" not in target_names()

@@ -149,22 +149,22 @@ class Forecast:
             baseline = target.baseline(returns, horizon)
             if baseline is not None:
                 values = values.fillna(baseline)
-        FEEDS[target.feeds](self, ctx, values, horizon)
+        FEEDS[target.feeds](self, ctx, values, returns, horizon)
 
 
-def _feed_covariance(step: Forecast, ctx: RebalanceContext, vol: pd.Series, horizon: int) -> None:
-    ctx.covariance = volatility_to_covariance(vol, _trailing_correlation(ctx.returns))
+# How each kind of forecast reaches the allocator: (step, ctx, forecast, the lookback's returns, horizon)
+def _feed_covariance(step: Forecast, ctx: RebalanceContext, vol: pd.Series, returns: pd.DataFrame,
+                     horizon: int) -> None:  # fmt: skip
+    ctx.covariance = volatility_to_covariance(vol, _trailing_correlation(returns))
 
 
-def _feed_expected_returns(
-    step: Forecast, ctx: RebalanceContext, forecast: pd.Series, horizon: int
-) -> None:
+def _feed_expected_returns(step: Forecast, ctx: RebalanceContext, forecast: pd.Series,
+                           returns: pd.DataFrame, horizon: int) -> None:  # fmt: skip
     ctx.expected_returns = returns_to_expected(forecast, horizon)
 
 
-def _feed_exposure(
-    step: Forecast, ctx: RebalanceContext, probabilities: pd.Series, horizon: int
-) -> None:
+def _feed_exposure(step: Forecast, ctx: RebalanceContext, probabilities: pd.Series,
+                   returns: pd.DataFrame, horizon: int) -> None:  # fmt: skip
     probability = probabilities.dropna()
     exposure = (
         1.0
@@ -177,10 +177,8 @@ def _feed_exposure(
     ctx.notes["exposure"] = exposure
 
 
-def _feed_correlation(
-    step: Forecast, ctx: RebalanceContext, correlations: pd.Series, horizon: int
-) -> None:
-    returns = ctx.returns
+def _feed_correlation(step: Forecast, ctx: RebalanceContext, correlations: pd.Series,
+                      returns: pd.DataFrame, horizon: int) -> None:  # fmt: skip
     corr = _trailing_correlation(returns)
     if correlations.notna().any():
         level = float(np.nanmean(correlations.to_numpy()))
