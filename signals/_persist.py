@@ -29,11 +29,12 @@ def write_payload(payload: dict[str, Any], path: str | os.PathLike[str]) -> None
 
 
 def _plain(value: Any) -> Any:
-    """Numpy scalars (e.g. ``random_state=np.int64(3)``) as Python ones, so the file stays readable
-    with ``weights_only=True`` (which refuses numpy objects). Containers without one are returned
-    as they are (same objects, so the bytes written do not change)."""
-    if isinstance(value, np.generic):
-        return value.item()
+    """Numpy scalars (e.g. ``random_state=np.int64(3)``) and arrays (a target's fitted state) as
+    Python numbers and lists, so the file stays readable with ``weights_only=True`` (which refuses
+    numpy objects). Containers without one are returned as they are (same objects, so the bytes
+    written do not change)."""
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
     if isinstance(value, dict):
         items = {k: _plain(v) for k, v in value.items()}
         return value if all(items[k] is v for k, v in value.items()) else items

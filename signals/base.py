@@ -36,12 +36,9 @@ class LSTMEstimator(BaseEstimator):
     ``_restore_state``; :meth:`_train`, :meth:`_outputs`, :meth:`save` and :meth:`load` do the rest.
     """
 
-    _FORMAT: ClassVar[str]
-    """The ``format`` tag :meth:`save` writes."""
-    _OLD_FORMATS: ClassVar[tuple[str, ...]] = ()
-    """Earlier tags :meth:`load` still reads."""
-    _FINITE: ClassVar[tuple[str, ...]] = ()
-    """Entries of a saved payload, besides the weights, that must hold finite numbers."""
+    _FORMAT: ClassVar[str]  # the format tag save writes
+    _OLD_FORMATS: ClassVar[tuple[str, ...]] = ()  # earlier tags load still reads
+    _FINITE: ClassVar[tuple[str, ...]] = ()  # saved entries besides the weights that must be finite
 
     # parameters every subclass has (set in its __init__)
     window: int

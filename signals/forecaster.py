@@ -1,11 +1,11 @@
 """``LSTMForecaster``: one LSTM shared across a panel of assets, forecasting one target per asset.
 
 The estimator glues the pieces together and holds the fitted state; each piece lives in its own module:
-features (:mod:`~seqfolio.signals.features`), labels (:mod:`~seqfolio.signals.targets`), samples
-(:mod:`~seqfolio.signals.windows`), scalers (:mod:`~seqfolio.signals.scaling`), the network
-(:mod:`~seqfolio.signals.models`), the target (:mod:`~seqfolio.signals.targets`: label, loss, output
-transform) and what it shares with ``LSTMAllocator`` (:mod:`~seqfolio.signals.base`: checks, training,
-saving). torch is imported inside ``fit`` / ``predict`` / ``load`` only.
+features (:mod:`~seqfolio.signals.features`), the target (:mod:`~seqfolio.signals.targets`: labels,
+loss, output transform), samples (:mod:`~seqfolio.signals.windows`), scalers
+(:mod:`~seqfolio.signals.scaling`), the network (:mod:`~seqfolio.signals.models`) and what it shares
+with ``LSTMAllocator`` (:mod:`~seqfolio.signals.base`: checks, training, saving). torch is imported
+inside ``fit`` / ``predict`` / ``load`` only.
 """
 
 from __future__ import annotations

@@ -4,9 +4,9 @@ Forecasters that read the same samples (same target, window, horizon, features, 
 epoch budget) but differ in seed, hidden size, learning rate, patience, gradient clipping or
 ``max_epochs`` are stacked along a population dimension (:mod:`~seqfolio.signals.population_net`) and
 trained by the loop a lone fit goes through (:func:`~seqfolio.signals.trainer.run_epochs`, with the
-population's steps of :mod:`~seqfolio.signals.population_train`). Each comes out as the forecaster it would be fitted
-alone — same initial weights, same batches, same early stopping — to float tolerance, with the usual
-``predict`` / ``save`` / ``load``.
+population's steps of :mod:`~seqfolio.signals.population_train`). Each comes out as the forecaster it
+would be fitted alone — same initial weights, same batches, same early stopping — to float
+tolerance, with the usual ``predict`` / ``save`` / ``load``.
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ SHARED_PARAMS = (
     "device",
 )
 """Parameters members of one population share: they decide the samples, the tensor shapes and the
-epochs' length (so the members' batches line up). The
-others (``random_state``, ``hidden_size``, ``learning_rate``, ``patience``, ``grad_clip``,
-``max_epochs``) may differ per member; ``num_layers`` must be 1 and ``dropout`` 0."""
+epochs' length (so the members' batches line up). The others (``random_state``, ``hidden_size``,
+``learning_rate``, ``patience``, ``grad_clip``, ``max_epochs``) may differ per member; ``num_layers``
+must be 1 and ``dropout`` 0; ``n_threads`` and ``progress`` are :func:`fit_population`'s own."""
 
 
 def population_key(forecaster: LSTMForecaster) -> tuple[Any, ...]:

@@ -118,19 +118,7 @@ def stress_thresholds(forward_vol: np.ndarray, quantile: float) -> np.ndarray:
 
 
 FEEDS: tuple[str, ...] = ("covariance", "expected_returns", "exposure", "correlation")
-"""How a forecast can reach the allocator (a :class:`Target`'s ``feeds``); the pipeline's ``Forecast``
-step (:mod:`seqfolio.pipeline.forecasts`) implements each, with the conversions of
-:mod:`seqfolio.signals.convert`:
-
-- ``"covariance"``: the forecast is each asset's volatility per bar; the allocator gets the covariance
-  ``diag(vol) · trailing correlation · diag(vol)`` (``volatility_to_covariance``);
-- ``"expected_returns"``: the forecast is each asset's log return over the horizon; the allocator gets
-  per-bar expected returns (``returns_to_expected``);
-- ``"exposure"``: the forecast is each asset's probability of a bad state; their mean sets the gross
-  exposure (``exposure_multiplier``), the rest stays in cash;
-- ``"correlation"``: the forecast is each asset's mean correlation with the others; their mean shrinks
-  the trailing correlation (``shrink_correlation``), the covariance keeps the trailing volatilities.
-"""
+"""How a forecast can reach the allocator (a :class:`Target`'s ``feeds``, described there)."""
 
 
 class Target:
@@ -149,7 +137,14 @@ class Target:
     signal : str or None
         The signal name (``--signal``, a study's ``signal``); None means ``"lstm-" + name``.
     feeds : str
-        How the forecast reaches the allocator, one of :data:`FEEDS`.
+        How the forecast reaches the allocator, one of :data:`FEEDS` (the pipeline's ``Forecast``
+        step, :mod:`seqfolio.pipeline.forecasts`, with the conversions of :mod:`seqfolio.signals.convert`):
+        ``"covariance"``: the forecast is each asset's volatility per bar, and the allocator gets the
+        covariance ``diag(vol) · trailing correlation · diag(vol)``; ``"expected_returns"``: each
+        asset's log return over the horizon, turned into per-bar expected returns; ``"exposure"``:
+        each asset's probability of a bad state, whose mean sets the gross exposure (the rest stays
+        in cash); ``"correlation"``: each asset's mean correlation with the others, whose mean
+        shrinks the trailing correlation (the covariance keeps the trailing volatilities).
     probability : bool
         Labels are 0 / 1 and forecasts probabilities: the network outputs a logit, trained with
         binary cross-entropy; labels are neither scaled nor winsorised.
@@ -184,7 +179,8 @@ class Target:
     def fit(self, labels: np.ndarray, params: Mapping[str, Any]) -> Any:
         """What the target learns from the training block's ``labels`` (NaN outside the block).
 
-        Saved with the model, so plain values only (floats, lists of floats). None by default.
+        Saved with the model, so plain values only (numbers, lists, NumPy arrays: an array comes
+        back from a saved file as a list). None by default.
         """
         return None
 

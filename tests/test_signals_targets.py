@@ -38,7 +38,7 @@ class BigMove(Target):
         return np.abs(forward_log_return(prices, horizon))
 
     def fit(self, labels: np.ndarray, params: Any) -> Any:
-        return [float(m) for m in np.nanmedian(labels, axis=0)]
+        return np.nanmedian(labels, axis=0)  # an array: saved as a list
 
     def encode(self, labels: np.ndarray, state: Any) -> np.ndarray:
         with np.errstate(invalid="ignore"):
@@ -85,11 +85,12 @@ def test_a_registered_target_fits_predicts_saves_and_loads(
     assert len(f.target_state_) == prices.shape[1]
     shocked = prices.copy()
     shocked.iloc[-30:] *= np.linspace(1.0, 2.0, 30)[:, None]
-    assert LSTMForecaster(target="bigmove", **TINY).fit(shocked).target_state_ == f.target_state_
+    state = LSTMForecaster(target="bigmove", **TINY).fit(shocked).target_state_
+    np.testing.assert_array_equal(state, f.target_state_)
     assert f.stress_level_ is None  # the regime target's alias only
     f.save(tmp_path / "bigmove.pt")
     again = LSTMForecaster.load(tmp_path / "bigmove.pt")
-    assert again.target_state_ == f.target_state_
+    assert again.target_state_ == f.target_state_.tolist()
     pd.testing.assert_series_equal(again.predict(prices), forecast, check_exact=True)
     history = f.predict_history(prices)
     np.testing.assert_allclose(history.iloc[-1].to_numpy(), forecast.to_numpy(), rtol=1e-6)
@@ -200,3 +201,41 @@ def test_an_unregistered_target_is_named_with_the_way_to_fix_it(prices: pd.DataF
         LSTMForecaster(target="bigmove", **TINY).fit(prices)
     with pytest.raises(NotImplementedError, match="Plain2.labels is not written"):
         type("Plain2", (Target,), {})().labels(prices.to_numpy(), 5, {})
+
+
+class NoBaseline(Target):
+    """A volatility-like target without a baseline (the built-in volatility has one)."""
+
+    name, feeds = "nobaseline", "covariance"
+
+    def labels(self, prices: np.ndarray, horizon: int, params: Any) -> np.ndarray:
+        return np.abs(forward_log_return(prices, horizon)) / np.sqrt(horizon)
+
+
+def test_a_missing_forecast_without_a_baseline_skips_the_rebalance(registry: None) -> None:
+    """Assets without a forecast would reach the allocator as NaN: the rebalance fails instead."""
+    register_target(NoBaseline())
+    prices = small_prices("2019-01-01", "2019-06-30")
+
+    class Model:
+        target, horizon = "nobaseline", 5
+
+    class Source:
+        last_failure = None
+
+        def ensure(self, date: pd.Timestamp) -> Any:
+            return Model()
+
+        def predict(self, data: pd.DataFrame) -> pd.Series:
+            return pd.Series(0.01, index=data.columns).mask(data.columns == "KO")
+
+        def history_needed(self) -> int:
+            return 20
+
+    ctx = RebalanceContext(date=prices.index[-1], prices=prices, tradable=list(prices.columns),
+                           returns=prices.pct_change().iloc[1:])  # fmt: skip
+    Forecast(Source())(ctx)  # type: ignore[arg-type]
+    assert ctx.covariance is None and [e.kind for e in ctx.events] == ["forecast_failed"]
+    assert "no forecast for ['KO'] (no complete window) and the target 'nobaseline' has no " in (
+        ctx.skip_reason or ""
+    )

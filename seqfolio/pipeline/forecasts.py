@@ -142,7 +142,7 @@ class Forecast:
         ctx.notes["forecast"] = forecast
         target = get_target(getattr(model, "target", None), owner=type(model).__name__)
         horizon = int(getattr(model, "horizon", 1))
-        values = forecast.reindex(list(returns.columns))
+        values = forecast.reindex(list(returns.columns)).rename(target.name)
         missing = [str(a) for a in values.index[~np.isfinite(values.to_numpy())]]
         if missing:
             ctx.notes["filled"] = missing
@@ -153,14 +153,28 @@ class Forecast:
 
 
 # How each kind of forecast reaches the allocator: (step, ctx, forecast, the lookback's returns, horizon)
+def _complete(ctx: RebalanceContext, forecast: pd.Series) -> bool:
+    """Whether every asset has a forecast (or its baseline); else the rebalance fails, naming them."""
+    gaps = [str(a) for a in forecast.index[forecast.isna()]]
+    if gaps:
+        ctx.fail(
+            "forecast_failed",
+            f"no forecast for {gaps} (no complete window) and the target {forecast.name!r} has no "
+            "baseline to stand in for one; give its Target a baseline (a trailing estimate)",
+        )
+    return not gaps
+
+
 def _feed_covariance(step: Forecast, ctx: RebalanceContext, vol: pd.Series, returns: pd.DataFrame,
                      horizon: int) -> None:  # fmt: skip
-    ctx.covariance = volatility_to_covariance(vol, _trailing_correlation(returns))
+    if _complete(ctx, vol):
+        ctx.covariance = volatility_to_covariance(vol, _trailing_correlation(returns))
 
 
 def _feed_expected_returns(step: Forecast, ctx: RebalanceContext, forecast: pd.Series,
                            returns: pd.DataFrame, horizon: int) -> None:  # fmt: skip
-    ctx.expected_returns = returns_to_expected(forecast, horizon)
+    if _complete(ctx, forecast):
+        ctx.expected_returns = returns_to_expected(forecast, horizon)
 
 
 def _feed_exposure(step: Forecast, ctx: RebalanceContext, probabilities: pd.Series,
