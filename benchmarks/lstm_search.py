@@ -38,8 +38,9 @@ from seqfolio.signals import LSTMForecaster, fit_population
 
 
 def _members(k: int, threads: int, hidden: int, epochs: int) -> list[LSTMForecaster]:
-    common = dict(target="volatility", hidden_size=hidden, max_epochs=epochs, patience=epochs + 1,
-                  sample_stride=5, ffd_d=None, n_threads=threads, device="cpu")  # fmt: skip
+    common = dict(target="volatility", window=60, hidden_size=hidden, max_epochs=epochs,
+                  patience=epochs + 1, sample_stride=5, ffd_d=None, n_threads=threads,
+                  device="cpu")  # fmt: skip
     return [LSTMForecaster(random_state=s, **common) for s in range(k)]
 
 

@@ -8,8 +8,8 @@ delistings, NYSE-like calendar; seed 0). Each case runs in its own subprocess, w
 time and its own peak RSS (``resource.getrusage(RUSAGE_SELF).ru_maxrss`` at its end), so the peaks of
 different cases never mix. Rows:
 
-- ``lstm fit``: one ``LSTMForecaster(target="volatility", random_state=0).fit`` on the last 756 days
-  (default ``epoch_samples="auto"``); ``features_s`` is ``build_features`` on the same prices and
+- ``lstm fit``: one ``LSTMForecaster(target="volatility", **SIZE).fit`` on the last 756 days
+  (window 60, hidden 32, up to 20 epochs, stride 1; default ``epoch_samples="auto"``); ``features_s`` is ``build_features`` on the same prices and
   ``ffd_search_s`` the per-asset FFD order search (``ffd_orders``) the fit runs first, both timed
   separately in the same process. Targets at N = 500: peak RSS <= 2 GB, features <= 5 s.
 - ``budget accuracy`` (at N = 100; 50 with --quick): the same fit with the default epoch budget and
@@ -52,12 +52,15 @@ def _universe(n_assets: int, n_days: int) -> pd.DataFrame:
     return prices.loc[:, prices.notna().any().to_numpy()]
 
 
+# the size the README's figures were measured at (the estimator's former defaults)
+SIZE = dict(window=60, hidden_size=32, max_epochs=20, sample_stride=1, random_state=0)
+
+
 def _forecaster(quick: bool, **params: Any) -> Any:
     from seqfolio.signals import LSTMForecaster
 
-    return LSTMForecaster(
-        target="volatility", random_state=0, **({"max_epochs": 2} if quick else {}), **params
-    )
+    size = {**SIZE, "max_epochs": 2} if quick else SIZE
+    return LSTMForecaster(target="volatility", **size, **params)
 
 
 def lstm_fit(n_assets: int, quick: bool) -> dict[str, float]:

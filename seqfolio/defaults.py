@@ -70,3 +70,64 @@ shapes train as one population; the sampler learns from a batch only once it has
 assumes its running trials score badly, so a batch spreads out). On the bundled data (default space,
 40 trials, seeds 0 and 1) batches of 4 found best scores 1.326 and 1.380, against 1.277 and 1.338 for
 one trial at a time and 1.290 and 1.310 for 8 (``--batch-size``)."""
+
+# The LSTM models: the signatures of LSTMForecaster (a signal) and LSTMAllocator (the direct-weights
+# network) read these, and a configuration's [model] table overrides them key by key. They are the
+# small networks `seqfolio backtest` trains (a 2005-2022 run takes a minute or two on two cores).
+
+MODEL_WINDOW = 40
+"""Bars of features an LSTM reads per sample (``window``)."""
+
+HIDDEN_SIZE = 16
+"""LSTM units per layer (``hidden_size``)."""
+
+LEARNING_RATE = 1e-3
+"""Adam's step size (``learning_rate``)."""
+
+GRAD_CLIP = 1.0
+"""Clip on the gradients' global norm (``grad_clip``)."""
+
+WINSORIZE_LIMIT = 5.0
+"""Scaled inputs (and regression labels) are clipped to this many training standard deviations."""
+
+SEED = 0
+"""``random_state`` of the LSTM models: a fit is repeatable unless another seed (or None) is given."""
+
+HORIZON = 21
+"""Bars a forecast looks ahead (``horizon``; one month)."""
+
+FORECASTER_MAX_EPOCHS = 8
+"""Upper bound on the forecaster's epochs (``max_epochs``; early stopping usually ends sooner)."""
+
+FORECASTER_BATCH_SIZE = 256
+"""Samples (asset-days) per optimiser step of the forecaster."""
+
+FORECASTER_PATIENCE = 3
+"""Epochs without a better validation loss before the forecaster stops."""
+
+FORECASTER_VALIDATION_FRACTION = 0.2
+"""Last fraction of the forecaster's training bars used for early stopping."""
+
+SAMPLE_STRIDE = 3
+"""The forecaster trains on every third bar (overlapping windows are nearly duplicates)."""
+
+FFD_THRESHOLD = 1e-3
+"""Weight cut-off of the fractionally differentiated price feature (sets its window)."""
+
+DRAWDOWN_THRESHOLD = 0.10
+"""Forward drawdown that counts as an event for the ``drawdown`` target."""
+
+STRESS_QUANTILE = 0.8
+"""Training-slice quantile of forward volatility above which the ``regime`` target labels stress."""
+
+ALLOCATOR_MAX_EPOCHS = 10
+"""Upper bound on the direct-weights network's epochs."""
+
+ALLOCATOR_BATCH_SIZE = 64
+"""Windows per optimiser step of the direct-weights network (its loss is a batch Sharpe ratio)."""
+
+ALLOCATOR_PATIENCE = 10
+"""Epochs without a better validation loss before the direct-weights network stops."""
+
+ALLOCATOR_VALIDATION_FRACTION = 0.1
+"""Last fraction of the direct-weights network's training windows used for early stopping."""

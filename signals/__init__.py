@@ -3,8 +3,12 @@
 Public API
 ----------
 LSTMForecaster
-    Panel LSTM forecasting ``"volatility"``, ``"return"``, ``"regime"``, ``"drawdown"`` or
-    ``"correlation"`` per asset over the next ``horizon`` bars.
+    Panel LSTM forecasting ``"volatility"``, ``"return"``, ``"regime"``, ``"drawdown"``,
+    ``"correlation"`` or a registered target per asset over the next ``horizon`` bars.
+Target, register_target, target_names
+    Forecast targets as objects (label, loss, output transform, baseline, how the forecast reaches
+    the allocator) and their registry (:mod:`seqfolio.signals.targets`): a registered target works
+    wherever a built-in one does (``LSTMForecaster(target=...)``, ``--signal lstm-<name>``, studies).
 fit_population
     Train many ``LSTMForecaster`` (seeds, hidden sizes, learning rates...) at once as one batched
     network (:mod:`seqfolio.signals.population`).
@@ -40,7 +44,7 @@ from seqfolio.signals.features import (
 )
 from seqfolio.signals.forecaster import LSTMForecaster
 from seqfolio.signals.population import fit_population
-from seqfolio.signals.targets import TARGETS
+from seqfolio.signals.targets import TARGETS, Target, register_target, target_names
 
 __all__ = [
     "FEATURE_NAMES",
@@ -48,13 +52,16 @@ __all__ = [
     "LSTMAllocator",
     "LSTMEnsemble",
     "LSTMForecaster",
+    "Target",
     "build_features",
     "exposure_multiplier",
     "ffd_weights",
     "fit_population",
     "frac_diff_ffd",
     "min_ffd_d",
+    "register_target",
     "returns_to_expected",
     "shrink_correlation",
+    "target_names",
     "volatility_to_covariance",
 ]

@@ -29,11 +29,12 @@ def write_payload(payload: dict[str, Any], path: str | os.PathLike[str]) -> None
 
 
 def _plain(value: Any) -> Any:
-    """Numpy scalars (e.g. ``random_state=np.int64(3)``) as Python ones, so the file stays readable
-    with ``weights_only=True`` (which refuses numpy objects). Containers without one are returned
-    as they are (same objects, so the bytes written do not change)."""
-    if isinstance(value, np.generic):
-        return value.item()
+    """Numpy scalars (e.g. ``random_state=np.int64(3)``) and arrays (a target's fitted state) as
+    Python numbers and lists, so the file stays readable with ``weights_only=True`` (which refuses
+    numpy objects). Containers without one are returned as they are (same objects, so the bytes
+    written do not change)."""
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
     if isinstance(value, dict):
         items = {k: _plain(v) for k, v in value.items()}
         return value if all(items[k] is v for k, v in value.items()) else items
@@ -50,8 +51,12 @@ def _first_line(exc: BaseException, limit: int) -> str:
     return (text or type(exc).__name__)[:limit]
 
 
-def read_payload(path: str | os.PathLike[str], owner: str, fmt: str) -> dict[str, Any]:
+def read_payload(
+    path: str | os.PathLike[str], owner: str, fmt: str, older: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """Read a payload written by :func:`write_payload` with ``torch.load(weights_only=True)``.
+
+    ``fmt`` is the current format tag, ``older`` earlier tags still read.
 
     Raises
     ------
@@ -78,7 +83,7 @@ def read_payload(path: str | os.PathLike[str], owner: str, fmt: str) -> dict[str
             f"{owner}.load: {path} is corrupted or not a torch file ({_first_line(exc, 120)}); "
             "delete it and retrain (a walk-forward run retrains a checkpoint it cannot read)."
         ) from None
-    if not isinstance(payload, dict) or payload.get("format") != fmt:
+    if not isinstance(payload, dict) or payload.get("format") not in (fmt, *older):
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
         raise ValueError(
             f"{owner}.load: {path} is not a saved {owner} (format {found!r}, expected {fmt!r})."

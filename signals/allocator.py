@@ -9,53 +9,41 @@ References
 ----------
 Zhang, Z., Zohren, S. & Roberts, S. (2020). Deep Learning for Portfolio Optimization. *The Journal of
 Financial Data Science* 2(4). One LSTM layer of 64 units over 50 days of each asset's prices and returns,
-softmax weights, loss = -Sharpe, Adam, batch 64, 10 % validation, 100 epochs.
+softmax weights, loss = -Sharpe, Adam, batch 64, 10 % validation, 100 epochs (pass ``window=50,
+hidden_size=64, max_epochs=100`` for their network: the defaults here are the smaller one
+``seqfolio backtest`` trains).
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
 
+from seqfolio import defaults
 from seqfolio.signals._validation import (
     check_above_minus_one,
-    check_bool,
     check_frame,
-    check_int,
-    check_real,
     check_returns_frame,
     check_sorted_index,
     names,
     numeric_values,
 )
+from seqfolio.signals.base import LSTMEstimator, broken_network
 from seqfolio.signals.features import rolling_sum, winsorize
 
-_FORMAT = "seqfolio.signals.LSTMAllocator/1"
+_MOMENTUM = 21  # bars of the momentum feature; it needs 20 earlier returns
 
 
 def _portfolio_features(returns: np.ndarray) -> np.ndarray:
     """Per bar and asset: the simple return and the 21-bar cumulative log return (NaN for 20 bars)."""
     log_r = np.log1p(returns)
-    momentum = rolling_sum(log_r, 21)
+    momentum = rolling_sum(log_r, _MOMENTUM)
     return np.stack([returns, momentum], axis=2)  # (T, N, 2)
 
 
-def _check_finite_weights(weights: np.ndarray, where: str, assets: list[Any]) -> None:
-    """A softmax of finite numbers is finite: NaN / inf weights mean the network itself is broken."""
-    if not np.isfinite(weights).all():
-        raise ValueError(
-            f"{where}: the network returned non-finite weights {np.round(weights, 4).tolist()} for "
-            f"assets {names(assets)}: the fitted model is broken (its weights hold NaN or inf, e.g. "
-            "edited or from a damaged checkpoint), and NaN weights would empty the portfolio. "
-            "Retrain it (delete its checkpoint file first, if it was loaded from one)."
-        )
-
-
-class LSTMAllocator(BaseEstimator):
+class LSTMAllocator(LSTMEstimator):
     """Long-only weights straight from an LSTM (Zhang, Zohren & Roberts 2020).
 
     At each bar ``t`` of the training returns the network reads the last ``window`` bars of every asset's
@@ -65,10 +53,10 @@ class LSTMAllocator(BaseEstimator):
 
     Parameters
     ----------
-    window : int, default 50
-    hidden_size : int, default 64
+    window : int, default 40
+    hidden_size : int, default 16
     dropout : float, default 0.0
-    max_epochs : int, default 100
+    max_epochs : int, default 10
     batch_size : int, default 64
     learning_rate : float, default 1e-3
     patience : int, default 10
@@ -83,7 +71,8 @@ class LSTMAllocator(BaseEstimator):
     n_threads : int or None, default 1
         CPU threads; results do not depend on it (see :class:`~seqfolio.signals.LSTMForecaster`).
     progress : bool, default False
-    random_state : int or None, default None
+    random_state : int or None, default 0
+        Seed of the weights and the shuffling; None draws a fresh seed at each fit.
 
     Attributes
     ----------
@@ -92,39 +81,44 @@ class LSTMAllocator(BaseEstimator):
     n_assets_ : int
     model_ : torch.nn.Module
     training_ : TrainingResult
+
+    Notes
+    -----
+    The defaults are the network ``seqfolio backtest --allocator lstm-weights`` trains
+    (``seqfolio.defaults``; they used to be Zhang et al.'s window 50, hidden_size 64,
+    max_epochs 100 and random_state None).
     """
 
     needs_training: ClassVar[bool] = True
     """Capability (:mod:`seqfolio.allocators.registry`): a network trained walk-forward, registered as
     the allocator ``lstm-weights``."""
 
+    _FORMAT = "seqfolio.signals.LSTMAllocator/1"
+    _FINITE = ("feature_mean", "feature_std", "weights")
 
     # fitted attributes (set by fit; declared for type checkers, not created here)
     weights_: pd.Series
     n_assets_: int
-    assets_: list[Any]
     feature_mean_: np.ndarray
     feature_std_: np.ndarray
-    model_: Any
-    training_: Any
 
     def __init__(
         self,
-        window: int = 50,
-        hidden_size: int = 64,
+        window: int = defaults.MODEL_WINDOW,
+        hidden_size: int = defaults.HIDDEN_SIZE,
         dropout: float = 0.0,
-        max_epochs: int = 100,
-        batch_size: int = 64,
-        learning_rate: float = 1e-3,
-        patience: int = 10,
-        validation_fraction: float = 0.1,
-        grad_clip: float | None = 1.0,
-        winsorize_limit: float = 5.0,
+        max_epochs: int = defaults.ALLOCATOR_MAX_EPOCHS,
+        batch_size: int = defaults.ALLOCATOR_BATCH_SIZE,
+        learning_rate: float = defaults.LEARNING_RATE,
+        patience: int = defaults.ALLOCATOR_PATIENCE,
+        validation_fraction: float = defaults.ALLOCATOR_VALIDATION_FRACTION,
+        grad_clip: float | None = defaults.GRAD_CLIP,
+        winsorize_limit: float = defaults.WINSORIZE_LIMIT,
         warm_start: bool = False,
         device: str = "auto",
         n_threads: int | None = 1,
         progress: bool = False,
-        random_state: int | None = None,
+        random_state: int | None = defaults.SEED,
     ):
         self.window = window
         self.hidden_size = hidden_size
@@ -142,38 +136,6 @@ class LSTMAllocator(BaseEstimator):
         self.progress = progress
         self.random_state = random_state
 
-    def _validate_params(self) -> None:
-        owner = type(self).__name__
-        check_int(owner, "window", self.window, low=2)
-        check_int(owner, "hidden_size", self.hidden_size, low=1)
-        check_real(owner, "dropout", self.dropout, low=0.0, high=1.0, high_open=True)
-        check_int(owner, "max_epochs", self.max_epochs, low=1)
-        check_int(owner, "batch_size", self.batch_size, low=2)
-        check_real(owner, "learning_rate", self.learning_rate, low=0.0, low_open=True)
-        check_int(owner, "patience", self.patience, low=1)
-        check_real(
-            owner,
-            "validation_fraction",
-            self.validation_fraction,
-            low=0.0,
-            high=1.0,
-            high_open=True,
-        )
-        if self.grad_clip is not None:
-            check_real(owner, "grad_clip", self.grad_clip, low=0.0, low_open=True)
-        check_real(owner, "winsorize_limit", self.winsorize_limit, low=0.0, low_open=True)
-        check_bool(owner, "warm_start", self.warm_start)
-        if not isinstance(self.device, str) or not (
-            self.device in ("auto", "cpu") or self.device.startswith("cuda")
-        ):
-            raise ValueError(
-                f"The 'device' parameter of {owner} must be 'auto', 'cpu' or 'cuda[:i]'. "
-                f"Got {self.device!r} instead."
-            )
-        check_int(owner, "n_threads", self.n_threads, low=1, allow_none=True)
-        check_bool(owner, "progress", self.progress)
-        check_int(owner, "random_state", self.random_state, low=0, allow_none=True)
-
     def _check_returns(self, returns: object) -> pd.DataFrame:
         where = f"{type(self).__name__}.fit"
         if isinstance(returns, pd.DataFrame) and returns.shape[1] < 2:
@@ -188,13 +150,43 @@ class LSTMAllocator(BaseEstimator):
             raise ValueError(
                 f"{where}: returns contain {' and '.join(found)}; drop or fill them first."
             )
-        minimum = 20 + self.window + 30
+        minimum = _MOMENTUM - 1 + self.window + 30
         if len(frame) < minimum:
             raise ValueError(
                 f"{where}: returns need at least {minimum} rows for window={self.window} "
                 f"(20 bars of momentum warm-up + window + 30 samples); got {len(frame)}."
             )
         return frame
+
+    def _new_network(self, input_size: int, n_assets: int) -> Any:
+        from seqfolio.signals.models import WeightsLSTM
+
+        # int(): torch's LSTM rejects numpy integers (hidden_size=np.int64(8))
+        return WeightsLSTM(input_size, n_assets, int(self.hidden_size), self.dropout)
+
+    def _inputs(self, values: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+        """The network's inputs (T, N * 2) from returns (T, N), scaled by ``mean`` and ``std``."""
+        scaled = winsorize(
+            (_portfolio_features(values) - mean[None]) / std[None], self.winsorize_limit
+        )
+        return np.nan_to_num(scaled, nan=0.0).reshape(len(values), -1)
+
+    def _weights(self, model: Any, inputs: np.ndarray, assets: list[Any], where: str) -> np.ndarray:
+        """``model``'s weights for the window ending at the last row of ``inputs``, clipped at 0."""
+        from seqfolio.signals.datasets import PortfolioWindows
+
+        end = np.array([len(inputs) - 1])
+        next_returns = np.zeros((len(inputs), len(assets)))
+        weights = self._outputs(
+            model, lambda device: PortfolioWindows(inputs, next_returns, end, self.window, device)
+        )[0]
+        if not np.isfinite(weights).all():
+            raise broken_network(
+                where,
+                f"non-finite weights {np.round(weights, 4).tolist()} for assets {names(assets)}",
+                ", and NaN weights would empty the portfolio",
+            )
+        return np.clip(weights, 0.0, None)
 
     def fit(
         self,
@@ -219,24 +211,14 @@ class LSTMAllocator(BaseEstimator):
         """
         self._validate_params()
         frame = self._check_returns(returns)
-        warm = self.warm_start and hasattr(self, "model_")
-        if warm and list(frame.columns) != list(self.assets_):
-            raise ValueError(
-                f"{type(self).__name__}.fit: warm_start=True needs the same assets as the previous fit."
-            )
+        warm = self._warm(list(frame.columns))
 
-        import torch
-
-        from seqfolio.signals._torch import compute_threads, resolve_device, seeded
         from seqfolio.signals.datasets import PortfolioWindows
-        from seqfolio.signals.models import WeightsLSTM, negative_sharpe
-        from seqfolio.signals.trainer import train
+        from seqfolio.signals.models import negative_sharpe
 
-        device = resolve_device(self.device, type(self).__name__)
         values = frame.to_numpy(dtype=float)
         n_bars, n_assets = values.shape
-        raw = _portfolio_features(values)
-        first = 20 + self.window - 1  # first bar with a complete window (momentum needs 21 returns)
+        first = _MOMENTUM - 1 + self.window - 1  # the first bar with a complete window
         ends = np.arange(first, n_bars - 1)  # the label is the next bar's return
         n_val = int(round(len(ends) * self.validation_fraction))
         train_ends, val_ends = ends[: len(ends) - n_val], ends[len(ends) - n_val :]
@@ -245,59 +227,27 @@ class LSTMAllocator(BaseEstimator):
         if warm:
             mean, std = self.feature_mean_, self.feature_std_
         else:
-            train_rows = raw[: train_ends[-1] + 1]
+            train_rows = _portfolio_features(values)[: train_ends[-1] + 1]
             mean = np.nanmean(train_rows, axis=0)  # (N, 2): per asset and feature
             std = np.nanstd(train_rows, axis=0)
             std = np.where(std > 1e-12, std, 1.0)
-        scaled = winsorize((raw - mean[None]) / std[None], self.winsorize_limit)
-        flat = np.nan_to_num(scaled, nan=0.0).reshape(n_bars, -1)
+        inputs = self._inputs(values, mean, std)
         next_returns = np.vstack([values[1:], np.zeros((1, n_assets))])
 
-        with (
-            compute_threads(self.n_threads, device) as workers,
-            seeded(self.random_state, device) as generator,
-        ):
-            model = (
-                self.model_.to(device)
-                if warm
-                # int(): torch's LSTM rejects numpy integers (hidden_size=np.int64(8))
-                else WeightsLSTM(flat.shape[1], n_assets, int(self.hidden_size), self.dropout).to(
-                    device
-                )
-            )
-            train_data = PortfolioWindows(flat, next_returns, train_ends, self.window, device)
-            val_data = (
-                PortfolioWindows(flat, next_returns, val_ends, self.window, device)
-                if n_val
-                else None
-            )
-            result = train(
-                model,
-                negative_sharpe,
-                train_data,
-                val_data,
-                max_epochs=int(self.max_epochs),
-                batch_size=int(self.batch_size),
-                learning_rate=self.learning_rate,
-                patience=int(self.patience) if val_data is not None else None,
-                grad_clip=self.grad_clip,
-                generator=generator,
-                progress=self.progress,
-                workers=workers,
-            )
-            last = PortfolioWindows(flat, next_returns, np.array([n_bars - 1]), self.window, device)
-            with torch.no_grad():
-                x, _ = last.batch(torch.arange(1))
-                weights = model(x)[0].cpu().numpy().astype(float)
+        def datasets(device: Any) -> tuple[Any, Any]:
+            train_data = PortfolioWindows(inputs, next_returns, train_ends, self.window, device)
+            if not n_val:
+                return train_data, None
+            return train_data, PortfolioWindows(inputs, next_returns, val_ends, self.window, device)
 
-        _check_finite_weights(weights, f"{type(self).__name__}.fit", list(frame.columns))
-        weights = np.clip(weights, 0.0, None)
-        self.input_size_ = int(flat.shape[1])
-        self.assets_ = list(frame.columns)
+        model, result = self._train(
+            warm, lambda: self._new_network(inputs.shape[1], n_assets), negative_sharpe, datasets
+        )
+        assets = list(frame.columns)
+        weights = self._weights(model, inputs, assets, f"{type(self).__name__}.fit")
+        # the fitted state changes only now that the fit has succeeded
+        self.model_, self.training_, self.assets_, self.n_assets_ = model, result, assets, n_assets
         self.feature_mean_, self.feature_std_ = mean, std
-        self.model_ = model
-        self.training_ = result
-        self.n_assets_ = n_assets
         self.weights_ = pd.Series(
             weights / weights.sum(), index=frame.columns.copy(), name="weight"
         )
@@ -306,16 +256,10 @@ class LSTMAllocator(BaseEstimator):
     # ---------------------------------------------------------------------------------------------
     # inference between refits, persistence
     # ---------------------------------------------------------------------------------------------
-    def _check_fitted(self, where: str) -> None:
-        if not hasattr(self, "model_"):
-            raise ValueError(
-                f"{type(self).__name__}.{where}: this instance is not fitted yet; call fit first."
-            )
-
     @property
     def history_length_(self) -> int:
         """Rows of returns :meth:`predict` needs: 20 bars of momentum warm-up + ``window``."""
-        return 20 + int(self.window)
+        return _MOMENTUM - 1 + int(self.window)
 
     def history_needed(self) -> int:
         """Rows of prices :meth:`predict` needs (one more than :attr:`history_length_` returns)."""
@@ -356,31 +300,14 @@ class LSTMAllocator(BaseEstimator):
                 f"{where}: returns need at least {need} rows (20 bars of momentum warm-up + "
                 f"window={self.window}); got {len(returns)}."
             )
-        import torch
-
-        from seqfolio.signals._torch import compute_threads
-        from seqfolio.signals.datasets import PortfolioWindows
-
         frame = returns.iloc[-need:].reindex(columns=self.assets_)
         values = numeric_values(frame, where, "returns")  # extra columns are not read: not checked
         check_above_minus_one(values, frame.columns, where)
         missing = ~np.isfinite(values).all(axis=0)
-        values = np.where(np.isfinite(values), values, 0.0)
-        raw = _portfolio_features(values)
-        scaled = winsorize(
-            (raw - self.feature_mean_[None]) / self.feature_std_[None], self.winsorize_limit
+        inputs = self._inputs(
+            np.where(np.isfinite(values), values, 0.0), self.feature_mean_, self.feature_std_
         )
-        flat = np.nan_to_num(scaled, nan=0.0).reshape(need, -1)
-        device = next(self.model_.parameters()).device
-        last = PortfolioWindows(
-            flat, np.zeros_like(values), np.array([need - 1]), self.window, device
-        )
-        with compute_threads(self.n_threads, device), torch.no_grad():
-            self.model_.eval()
-            x, _ = last.batch(torch.arange(1))
-            weights = self.model_(x)[0].cpu().numpy().astype(float)
-        _check_finite_weights(weights, where, self.assets_)
-        weights = np.clip(weights, 0.0, None)
+        weights = self._weights(self.model_, inputs, self.assets_, where)
         weights[missing] = 0.0
         total = weights.sum()
         if total <= 0:
@@ -390,61 +317,19 @@ class LSTMAllocator(BaseEstimator):
             )
         return pd.Series(weights / total, index=pd.Index(self.assets_), name="weight")
 
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the fitted network, parameters and scalers (tensors and plain types only).
-
-        Written atomically (see :meth:`LSTMForecaster.save <seqfolio.signals.LSTMForecaster.save>`);
-        read back by :meth:`load` with ``torch.load(weights_only=True)``.
-        """
+    def _fitted_state(self) -> dict[str, Any]:
         import torch
 
-        from seqfolio.signals._persist import write_payload
-
-        self._check_fitted("save")
-        assets = list(self.assets_)
-        if not all(isinstance(a, (str, int)) for a in assets):
-            raise TypeError(
-                f"{type(self).__name__}.save: asset names must be str or int to be saved."
-            )
-        payload: dict[str, Any] = {
-            "format": _FORMAT,
-            "params": self.get_params(deep=False),
-            "input_size": int(self.input_size_),
-            "state_dict": {k: v.detach().cpu() for k, v in self.model_.state_dict().items()},
-            "assets": assets,
+        return {
             "feature_mean": torch.tensor(np.asarray(self.feature_mean_, dtype=float)),
             "feature_std": torch.tensor(np.asarray(self.feature_std_, dtype=float)),
             "weights": torch.tensor(self.weights_.to_numpy(dtype=float), dtype=torch.float64),
         }
-        write_payload(payload, path)
 
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> LSTMAllocator:
-        """Rebuild a fitted allocator written by :meth:`save` (``torch.load(weights_only=True)``)."""
-        from seqfolio.signals._persist import read_payload, rebuilding, require_finite
-        from seqfolio.signals._torch import resolve_device
-        from seqfolio.signals.models import WeightsLSTM
-
-        payload = read_payload(path, cls.__name__, _FORMAT)
-        require_finite(
-            payload, ("state_dict", "feature_mean", "feature_std", "weights"), path, cls.__name__
+    def _restore_state(self, payload: dict[str, Any]) -> None:
+        self.n_assets_ = len(self.assets_)
+        self.feature_mean_ = payload["feature_mean"].numpy()
+        self.feature_std_ = payload["feature_std"].numpy()
+        self.weights_ = pd.Series(
+            payload["weights"].numpy(), index=pd.Index(self.assets_), name="weight"
         )
-        with rebuilding(path, cls.__name__):
-            est = cls(**payload["params"])
-            est._validate_params()
-            assets = list(payload["assets"])
-            model = WeightsLSTM(
-                int(payload["input_size"]), len(assets), int(est.hidden_size), est.dropout
-            )
-            model.load_state_dict(payload["state_dict"])
-            weights = pd.Series(payload["weights"].numpy(), index=pd.Index(assets), name="weight")
-            feature_mean = payload["feature_mean"].numpy()
-            feature_std = payload["feature_std"].numpy()
-        model.eval()
-        est.model_ = model.to(resolve_device(est.device, f"{cls.__name__} (saved in {path})"))
-        est.assets_ = assets
-        est.n_assets_ = len(assets)
-        est.input_size_ = int(payload["input_size"])
-        est.feature_mean_, est.feature_std_ = feature_mean, feature_std
-        est.weights_ = weights
-        return est

@@ -22,6 +22,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from seqfolio import defaults
+
 #: Names of the per-asset feature columns produced by :func:`build_features`, in order.
 FEATURE_NAMES: tuple[str, ...] = (
     "log_return",  # r_t = log(P_t / P_{t-1})
@@ -100,7 +102,7 @@ def winsorize(values: np.ndarray, limit: float) -> np.ndarray:
 # --------------------------------------------------------------------------------------------------
 # Fractional differentiation (AFML ch. 5)
 # --------------------------------------------------------------------------------------------------
-def ffd_weights(d: float, threshold: float = 1e-3) -> np.ndarray:
+def ffd_weights(d: float, threshold: float = defaults.FFD_THRESHOLD) -> np.ndarray:
     """Weights ``w_0, w_1, ...`` of the fixed-width fractional difference of order ``d``.
 
     ``w_0 = 1`` and ``w_k = -w_{k-1} (d - k + 1) / k``; the sequence stops before the first weight with
@@ -137,7 +139,9 @@ def ffd_weights(d: float, threshold: float = 1e-3) -> np.ndarray:
     return np.asarray(weights)
 
 
-def frac_diff_ffd(series: np.ndarray | pd.Series, d: float, threshold: float = 1e-3) -> np.ndarray:
+def frac_diff_ffd(
+    series: np.ndarray | pd.Series, d: float, threshold: float = defaults.FFD_THRESHOLD
+) -> np.ndarray:
     """Fixed-width-window fractional difference ``x~_t = sum_k w_k x_{t-k}``.
 
     The first ``len(weights) - 1`` values are NaN (not enough history), as is any value whose window
@@ -315,7 +319,7 @@ def build_features(
     prices: pd.DataFrame,
     *,
     ffd_d: Sequence[float] | None = None,
-    ffd_threshold: float = 1e-3,
+    ffd_threshold: float = defaults.FFD_THRESHOLD,
 ) -> np.ndarray:
     """The raw (unscaled) feature panel of :data:`FEATURE_NAMES`.
 

@@ -1,31 +1,25 @@
 """``LSTMForecaster``: one LSTM shared across a panel of assets, forecasting one target per asset.
 
 The estimator glues the pieces together and holds the fitted state; each piece lives in its own module:
-features (:mod:`~seqfolio.signals.features`), labels (:mod:`~seqfolio.signals.targets`), samples
-(:mod:`~seqfolio.signals.windows`), scalers (:mod:`~seqfolio.signals.scaling`), the network
-(:mod:`~seqfolio.signals.models`) and the loop (:mod:`~seqfolio.signals.trainer`). torch is imported
+features (:mod:`~seqfolio.signals.features`), the target (:mod:`~seqfolio.signals.targets`: labels,
+loss, output transform), samples (:mod:`~seqfolio.signals.windows`), scalers
+(:mod:`~seqfolio.signals.scaling`), the network (:mod:`~seqfolio.signals.models`) and what it shares
+with ``LSTMAllocator`` (:mod:`~seqfolio.signals.base`: checks, training, saving). torch is imported
 inside ``fit`` / ``predict`` / ``load`` only.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
 
-from seqfolio._validation import check_date
-from seqfolio.signals._validation import (
-    check_bool,
-    check_choice,
-    check_int,
-    check_price_frame,
-    check_real,
-    date_label,
-)
+from seqfolio import defaults
+from seqfolio._validation import check_date, is_int, is_real_number
+from seqfolio.signals._validation import check_int, check_price_frame, check_real, date_label
+from seqfolio.signals.base import LSTMEstimator, broken_network
 from seqfolio.signals.features import (
     FEATURE_NAMES,
     PER_ASSET_FEATURES,
@@ -35,16 +29,10 @@ from seqfolio.signals.features import (
     winsorize,
 )
 from seqfolio.signals.scaling import FeatureScaler, TargetScaler
-from seqfolio.signals.targets import (
-    BINARY_TARGETS,
-    TARGETS,
-    forward_volatility,
-    make_labels,
-    stress_thresholds,
-)
+from seqfolio.signals.targets import Target, get_target
 from seqfolio.signals.windows import SampleIndex, chronological_split, sample_index
 
-_FORMAT = "seqfolio.signals.LSTMForecaster/1"
+_FORMAT_1 = "seqfolio.signals.LSTMForecaster/1"  # the target's fitted state was called stress_level
 
 
 @dataclass(frozen=True)
@@ -60,7 +48,7 @@ class PreparedData:
     train: SampleIndex
     validation: SampleIndex
     ffd_d: list[float] | None
-    stress_level: list[float] | None
+    target_state: Any
     feature_scaler: FeatureScaler
     target_scaler: TargetScaler
 
@@ -73,7 +61,7 @@ so it trains on all of them; a 500-asset panel of 756 bars (about 250,000) on a 
 _MIN_SAMPLE_BARS = 20  # bars of complete samples a fit needs beyond warm-up, window and horizon
 
 
-class LSTMForecaster(BaseEstimator):
+class LSTMForecaster(LSTMEstimator):
     """Forecast a per-asset quantity over the next ``horizon`` bars with a panel LSTM.
 
     One network is trained on every asset's windows (weights shared across assets), so a 20-asset
@@ -81,22 +69,23 @@ class LSTMForecaster(BaseEstimator):
 
     Parameters
     ----------
-    target : {"volatility", "return", "regime", "drawdown", "correlation"}
+    target : {"volatility", "return", "regime", "drawdown", "correlation"} or a registered name
         What to forecast at bar ``t`` over ``(t, t + horizon]`` (definitions in
         :mod:`seqfolio.signals.targets`): realised volatility per bar (not annualised); log return;
         probability of a stress regime (forward volatility above the asset's training-slice
         ``stress_quantile``); probability that the forward drawdown exceeds ``drawdown_threshold``;
         the asset's mean forward correlation with the other assets (its mean over assets is the
-        universe's mean pairwise correlation).
-    window : int, default 60
+        universe's mean pairwise correlation); or a target of your own
+        (:func:`~seqfolio.signals.register_target`).
+    window : int, default 40
         Bars of features the LSTM reads per sample.
     horizon : int, default 21
         Forecast horizon in bars.
-    hidden_size : int, default 32
+    hidden_size : int, default 16
         LSTM units per layer.
     num_layers : int, default 1
     dropout : float, default 0.0
-    max_epochs : int, default 20
+    max_epochs : int, default 8
     batch_size : int, default 256
     learning_rate : float, default 1e-3
         Adam's step size.
@@ -108,7 +97,7 @@ class LSTMForecaster(BaseEstimator):
         Extra bars dropped between the training and validation blocks on top of the purge.
     grad_clip : float or None, default 1.0
         Clip the gradients' global norm.
-    sample_stride : int, default 1
+    sample_stride : int, default 3
         Use every ``sample_stride``-th bar as a training sample (windows that overlap by all but a few bars
         are nearly duplicates; a stride of 5 fits about 5× faster).
     epoch_samples : "auto", int or None, default "auto"
@@ -133,8 +122,8 @@ class LSTMForecaster(BaseEstimator):
         Training-slice quantile of forward volatility above which ``target="regime"`` labels stress.
     warm_start : bool, default False
         Refit from the current network weights instead of a fresh initialisation. The FFD orders, scalers
-        and stress thresholds of the earlier fit are kept, so the network sees inputs on the same scale;
-        the asset set must not change.
+        and the target's fitted state (e.g. the stress thresholds) of the earlier fit are kept, so the
+        network sees inputs on the same scale; the asset set must not change.
     device : str, default "auto"
         ``"auto"`` picks CUDA when available, else CPU; or ``"cpu"``, ``"cuda"``, ``"cuda:1"``.
     n_threads : int or None, default 1
@@ -145,8 +134,15 @@ class LSTMForecaster(BaseEstimator):
         thread is the robust choice on a shared machine; with dropout the forward passes run one at a time.
     progress : bool, default False
         Show a tqdm progress bar over epochs.
-    random_state : int or None, default None
-        Seed for weight initialisation, dropout and shuffling; with an int, fits on CPU are repeatable.
+    random_state : int or None, default 0
+        Seed for weight initialisation, dropout and shuffling; with an int, fits on CPU are repeatable;
+        None draws a fresh seed at each fit.
+
+    Notes
+    -----
+    The defaults are the settings ``seqfolio backtest --signal ...`` trains (``seqfolio.defaults``):
+    small and quick. They used to be window 60, hidden_size 32, max_epochs 20, sample_stride 1 and
+    random_state None; the README's forecast-quality and benchmark figures pass those explicitly.
 
     Attributes
     ----------
@@ -154,8 +150,10 @@ class LSTMForecaster(BaseEstimator):
         Asset names (the price columns) seen in ``fit``.
     ffd_d_ : list of float or None
         FFD order per asset.
-    stress_level_ : list of float or None
-        Per-asset forward-volatility threshold of the stress regime (``target="regime"``).
+    target_state_ : object
+        What the target learnt from the training block (:meth:`Target.fit
+        <seqfolio.signals.Target.fit>`): for ``"regime"`` the per-asset forward-volatility threshold
+        of the stress regime (also :attr:`stress_level_`); None for the other built-in targets.
     feature_scaler_ : FeatureScaler
     target_scaler_ : TargetScaler
     model_ : torch.nn.Module
@@ -173,44 +171,45 @@ class LSTMForecaster(BaseEstimator):
     >>> f.predict(prices)                                     # daily vol per asset, next 21 bars  # doctest: +SKIP
     """
 
+    _FORMAT = "seqfolio.signals.LSTMForecaster/2"
+    _OLD_FORMATS = (_FORMAT_1,)
+    _FINITE = ("feature_scaler", "target_scaler")
+
     # fitted attributes (set by fit / load; declared for type checkers, not created here)
-    assets_: list[Any]
     ffd_d_: list[float] | None
-    stress_level_: list[float] | None
+    target_state_: Any
     feature_scaler_: FeatureScaler
     target_scaler_: TargetScaler
-    model_: Any
-    training_: Any
     n_train_samples_: int
     n_validation_samples_: int
 
     def __init__(
         self,
         target: str = "volatility",
-        window: int = 60,
-        horizon: int = 21,
-        hidden_size: int = 32,
+        window: int = defaults.MODEL_WINDOW,
+        horizon: int = defaults.HORIZON,
+        hidden_size: int = defaults.HIDDEN_SIZE,
         num_layers: int = 1,
         dropout: float = 0.0,
-        max_epochs: int = 20,
-        batch_size: int = 256,
-        learning_rate: float = 1e-3,
-        patience: int = 3,
-        validation_fraction: float = 0.2,
+        max_epochs: int = defaults.FORECASTER_MAX_EPOCHS,
+        batch_size: int = defaults.FORECASTER_BATCH_SIZE,
+        learning_rate: float = defaults.LEARNING_RATE,
+        patience: int = defaults.FORECASTER_PATIENCE,
+        validation_fraction: float = defaults.FORECASTER_VALIDATION_FRACTION,
         embargo: int = 0,
-        grad_clip: float | None = 1.0,
-        sample_stride: int = 1,
+        grad_clip: float | None = defaults.GRAD_CLIP,
+        sample_stride: int = defaults.SAMPLE_STRIDE,
         epoch_samples: str | int | None = "auto",
         ffd_d: str | float | None = "auto",
-        ffd_threshold: float = 1e-3,
-        winsorize_limit: float = 5.0,
-        drawdown_threshold: float = 0.10,
-        stress_quantile: float = 0.8,
+        ffd_threshold: float = defaults.FFD_THRESHOLD,
+        winsorize_limit: float = defaults.WINSORIZE_LIMIT,
+        drawdown_threshold: float = defaults.DRAWDOWN_THRESHOLD,
+        stress_quantile: float = defaults.STRESS_QUANTILE,
         warm_start: bool = False,
         device: str = "auto",
         n_threads: int | None = 1,
         progress: bool = False,
-        random_state: int | None = None,
+        random_state: int | None = defaults.SEED,
     ):
         self.target = target
         self.window = window
@@ -238,88 +237,39 @@ class LSTMForecaster(BaseEstimator):
         self.progress = progress
         self.random_state = random_state
 
+    @property
+    def stress_level_(self) -> list[float] | None:
+        """The regime target's per-asset stress thresholds (:attr:`target_state_`), else None."""
+        return self.target_state_ if self.target == "regime" else None
+
     # ---------------------------------------------------------------------------------------------
     # validation
     # ---------------------------------------------------------------------------------------------
     def _validate_params(self) -> None:
         owner = type(self).__name__
-        check_choice(owner, "target", self.target, TARGETS)
-        check_int(owner, "window", self.window, low=2)
+        self._target()
+        super()._validate_params()
         check_int(owner, "horizon", self.horizon, low=1)
-        check_int(owner, "hidden_size", self.hidden_size, low=1)
         check_int(owner, "num_layers", self.num_layers, low=1)
-        check_real(owner, "dropout", self.dropout, low=0.0, high=1.0, high_open=True)
-        check_int(owner, "max_epochs", self.max_epochs, low=1)
-        check_int(owner, "batch_size", self.batch_size, low=2)
-        check_real(owner, "learning_rate", self.learning_rate, low=0.0, low_open=True)
-        check_int(owner, "patience", self.patience, low=1)
-        check_real(
-            owner,
-            "validation_fraction",
-            self.validation_fraction,
-            low=0.0,
-            high=1.0,
-            high_open=True,
-        )
         check_int(owner, "embargo", self.embargo, low=0)
-        if self.grad_clip is not None:
-            check_real(owner, "grad_clip", self.grad_clip, low=0.0, low_open=True)
         check_int(owner, "sample_stride", self.sample_stride, low=1)
-        if not (self.epoch_samples is None or self.epoch_samples == "auto"):
-            try:
-                check_int(owner, "epoch_samples", self.epoch_samples, low=2)
-            except ValueError:
-                raise ValueError(
-                    f"The 'epoch_samples' parameter of {owner} must be 'auto', None or an int >= 2. "
-                    f"Got {self.epoch_samples!r} instead."
-                ) from None
-        if not (self.ffd_d is None or self.ffd_d == "auto"):
-            try:
-                check_real(owner, "ffd_d", self.ffd_d, low=0.0, high=2.0)
-            except ValueError:
-                raise ValueError(
-                    f"The 'ffd_d' parameter of {owner} must be 'auto', None or a float in [0, 2]. "
-                    f"Got {self.ffd_d!r} instead."
-                ) from None
-        check_real(
-            owner,
-            "ffd_threshold",
-            self.ffd_threshold,
-            low=0.0,
-            high=1.0,
-            low_open=True,
-            high_open=True,
-        )
-        check_real(owner, "winsorize_limit", self.winsorize_limit, low=0.0, low_open=True)
-        check_real(
-            owner,
-            "drawdown_threshold",
-            self.drawdown_threshold,
-            low=0.0,
-            high=1.0,
-            low_open=True,
-            high_open=True,
-        )
-        check_real(
-            owner,
-            "stress_quantile",
-            self.stress_quantile,
-            low=0.0,
-            high=1.0,
-            low_open=True,
-            high_open=True,
-        )
-        check_bool(owner, "warm_start", self.warm_start)
-        if not isinstance(self.device, str) or not (
-            self.device in ("auto", "cpu") or self.device.startswith("cuda")
-        ):
+        budget, d = self.epoch_samples, self.ffd_d
+        if not (budget is None or budget == "auto" or (is_int(budget) and budget >= 2)):
             raise ValueError(
-                f"The 'device' parameter of {owner} must be 'auto', 'cpu' or 'cuda[:i]'. "
-                f"Got {self.device!r} instead."
+                f"The 'epoch_samples' parameter of {owner} must be 'auto', None or an int >= 2. "
+                f"Got {budget!r} instead."
             )
-        check_int(owner, "n_threads", self.n_threads, low=1, allow_none=True)
-        check_bool(owner, "progress", self.progress)
-        check_int(owner, "random_state", self.random_state, low=0, allow_none=True)
+        if not (d is None or d == "auto" or (is_real_number(d) and 0.0 <= d <= 2.0)):
+            raise ValueError(
+                f"The 'ffd_d' parameter of {owner} must be 'auto', None or a float in [0, 2]. "
+                f"Got {d!r} instead."
+            )
+        for name in ("ffd_threshold", "drawdown_threshold", "stress_quantile"):
+            check_real(owner, name, getattr(self, name), low=0.0, high=1.0, low_open=True,
+                       high_open=True)  # fmt: skip
+
+    def _target(self) -> Target:
+        return get_target(self.target, type(self).__name__)
 
     def _epoch_budget(self) -> int | None:
         if self.epoch_samples == "auto":
@@ -328,12 +278,6 @@ class LSTMForecaster(BaseEstimator):
 
     def _warmup(self, ffd_d: list[float] | None) -> int:
         return feature_warmup(ffd_d, self.ffd_threshold)
-
-    def _check_fitted(self, where: str) -> None:
-        if not hasattr(self, "model_"):
-            raise ValueError(
-                f"{type(self).__name__}.{where}: this instance is not fitted yet; call fit first."
-            )
 
     def _align(self, prices: object, where: str) -> pd.DataFrame:
         frame = check_price_frame(prices, where)
@@ -347,54 +291,17 @@ class LSTMForecaster(BaseEstimator):
         return frame[self.assets_]
 
     # ---------------------------------------------------------------------------------------------
-    # target encoding
-    # ---------------------------------------------------------------------------------------------
-    def _encode(self, labels: np.ndarray) -> np.ndarray:
-        """Raw labels -> the quantity the network regresses (before the target scaler)."""
-        if self.target == "volatility":
-            with np.errstate(divide="ignore", invalid="ignore"):
-                return np.where(labels > 0, np.log(labels**2), np.nan)  # log variance
-        return labels
-
-    def _fit_target_scaler(self, encoded: np.ndarray) -> TargetScaler:
-        if self.target in BINARY_TARGETS:
-            return TargetScaler(0.0, 1.0)
-        mean = float(np.mean(encoded))
-        if self.target == "volatility":
-            return TargetScaler(mean, 1.0)  # QLIKE needs the log variance unscaled: only centre it
-        std = float(np.std(encoded))
-        return TargetScaler(mean, std if std > 1e-12 else 1.0)
-
-    def _decode(self, outputs: np.ndarray) -> np.ndarray:
-        values = self.target_scaler_.inverse(outputs)
-        if self.target == "volatility":
-            return np.sqrt(np.exp(values))
-        if self.target in BINARY_TARGETS:
-            return 1.0 / (1.0 + np.exp(-outputs))
-        if self.target == "correlation":
-            return np.clip(values, -1.0, 1.0)
-        return values
-
-    def _loss(self) -> Any:
-        import torch
-
-        from seqfolio.signals.models import qlike_loss
-
-        if self.target == "volatility":
-            return qlike_loss
-        if self.target in BINARY_TARGETS:
-            return torch.nn.functional.binary_cross_entropy_with_logits
-        return torch.nn.functional.mse_loss
-
-    # ---------------------------------------------------------------------------------------------
     # fit
     # ---------------------------------------------------------------------------------------------
     def _prepare(self, frame: pd.DataFrame, warm: bool) -> PreparedData:
         """Steps 1-3 of ``fit``: features, labels, the purged split and the scalers (no torch).
 
-        With ``warm=True`` the FFD orders, stress thresholds and scalers of the previous fit are reused.
+        With ``warm=True`` the FFD orders, the target's fitted state and the scalers of the previous
+        fit are reused.
         """
         values = frame.to_numpy(dtype=float)
+        target = self._target()
+        params = self.get_params(deep=False)
 
         # 1. FFD orders (training prices only) and raw features.
         if warm:
@@ -407,19 +314,10 @@ class LSTMForecaster(BaseEstimator):
             ffd_d = [float(self.ffd_d)] * frame.shape[1]
         raw = build_features(frame, ffd_d=ffd_d, ffd_threshold=self.ffd_threshold)
 
-        # 2. Samples and the purged chronological split. Regime labels need a threshold fitted on the
-        #    training block, so for them the split is made on the forward volatility they derive from.
-        if self.target == "regime":
-            forward_vol = forward_volatility(values, self.horizon)
-            encoded = forward_vol
-        else:
-            encoded = self._encode(
-                make_labels(
-                    self.target, values, self.horizon, drawdown_threshold=self.drawdown_threshold
-                )
-            )
+        # 2. Samples (where a label is defined) and the purged chronological split.
+        labels = target.labels(values, self.horizon, params)
         index = sample_index(
-            raw, encoded, window=self.window, horizon=self.horizon, stride=self.sample_stride
+            raw, labels, window=self.window, horizon=self.horizon, stride=self.sample_stride
         )
         train_idx, val_idx = chronological_split(
             index,
@@ -437,26 +335,22 @@ class LSTMForecaster(BaseEstimator):
             )
         last_train_bar = int(train_idx.t.max())
 
-        # 3. Scalers and thresholds from the training block only.
+        # 3. The target's state, the scalers: from the training block only.
         if warm:
-            stress = None if self.stress_level_ is None else np.asarray(self.stress_level_)
-            feature_scaler, target_scaler = self.feature_scaler_, self.target_scaler_
+            state, target_scaler = self.target_state_, self.target_scaler_
+            feature_scaler = self.feature_scaler_
         else:
-            stress = None
-            if self.target == "regime":
-                train_vol = np.full(forward_vol.shape, np.nan)
-                train_vol[train_idx.t, train_idx.a] = forward_vol[train_idx.t, train_idx.a]
-                stress = stress_thresholds(train_vol, self.stress_quantile)
+            train_labels = np.full(labels.shape, np.nan)
+            train_labels[train_idx.t, train_idx.a] = labels[train_idx.t, train_idx.a]
+            state = target.fit(train_labels, params)
             per_asset = [FEATURE_NAMES.index(name) for name in PER_ASSET_FEATURES]
             feature_scaler = FeatureScaler.fit(raw[: last_train_bar + 1], per_asset=per_asset)
-            target_scaler = None
-        if self.target == "regime":
-            encoded = make_labels("regime", values, self.horizon, stress_level=stress)
-        if target_scaler is None:
-            target_scaler = self._fit_target_scaler(encoded[train_idx.t, train_idx.a])
+        encoded = target.encode(labels, state)
+        if not warm:
+            target_scaler = target.scaler(encoded[train_idx.t, train_idx.a])
         features = winsorize(feature_scaler.transform(raw), self.winsorize_limit)
         y = target_scaler.transform(encoded)
-        if self.target not in BINARY_TARGETS:
+        if not target.probability:
             y = winsorize(y, self.winsorize_limit)
         return PreparedData(
             features=features,
@@ -464,7 +358,7 @@ class LSTMForecaster(BaseEstimator):
             train=train_idx,
             validation=val_idx,
             ffd_d=None if ffd_d is None else [float(d) for d in ffd_d],
-            stress_level=None if stress is None else [float(v) for v in stress],
+            target_state=state,
             feature_scaler=feature_scaler,
             target_scaler=target_scaler,
         )
@@ -489,35 +383,14 @@ class LSTMForecaster(BaseEstimator):
             sample in the training or validation block.
         """
         frame, warm = self._fit_input(prices)
-
-        from seqfolio.signals._torch import compute_threads, resolve_device, seeded
-        from seqfolio.signals.trainer import train
-
-        device = resolve_device(self.device, type(self).__name__)
         data = self._prepare(frame, warm)
-
-        # 4. Network and training.
-        with (
-            compute_threads(self.n_threads, device) as workers,
-            seeded(self.random_state, device) as generator,
-        ):
-            model = self.model_.to(device) if warm else self._network(data).to(device)
-            train_data, val_data = self._datasets(data, device)
-            result = train(
-                model,
-                self._loss(),
-                train_data,
-                val_data,
-                max_epochs=int(self.max_epochs),
-                batch_size=int(self.batch_size),
-                learning_rate=self.learning_rate,
-                patience=int(self.patience) if val_data is not None else None,
-                grad_clip=self.grad_clip,
-                generator=generator,
-                progress=self.progress,
-                workers=workers,
-                epoch_samples=self._epoch_budget(),
-            )
+        model, result = self._train(
+            warm,
+            lambda: self._new_network(data.features.shape[2], frame.shape[1]),
+            self._target().loss(),
+            lambda device: self._datasets(data, device),
+            epoch_samples=self._epoch_budget(),
+        )
         self._set_fitted(frame, data, model, result)
         return self
 
@@ -535,21 +408,13 @@ class LSTMForecaster(BaseEstimator):
                 f"horizon={self.horizon} (63 bars of feature warm-up + window + horizon + "
                 f"{_MIN_SAMPLE_BARS}); got {len(frame)}. Pass a longer history or shorten window/horizon."
             )
-        warm = bool(self.warm_start) and hasattr(self, "model_")
-        if warm and list(frame.columns) != list(self.assets_):
-            raise ValueError(
-                f"{where}: warm_start=True needs the same assets, in the same order, as the previous fit."
-            )
-        return frame, warm
+        return frame, self._warm(list(frame.columns))
 
-    def _network(self, data: PreparedData) -> Any:
-        """A freshly initialised network for ``data`` (draws from torch's global RNG)."""
+    def _new_network(self, input_size: int, n_assets: int) -> Any:
         from seqfolio.signals.models import PanelLSTM
 
         # int(): torch's LSTM rejects numpy integers (hidden_size=np.int64(8))
-        return PanelLSTM(
-            data.features.shape[2], int(self.hidden_size), int(self.num_layers), self.dropout
-        )
+        return PanelLSTM(input_size, int(self.hidden_size), int(self.num_layers), self.dropout)
 
     def _datasets(self, data: PreparedData, device: Any) -> tuple[Any, Any]:
         """The training and validation samples as tensors on ``device`` (validation None if empty)."""
@@ -567,7 +432,7 @@ class LSTMForecaster(BaseEstimator):
         """Store the fitted state (the attributes ending in ``_``)."""
         self.assets_ = list(frame.columns)
         self.ffd_d_ = data.ffd_d
-        self.stress_level_ = data.stress_level
+        self.target_state_ = data.target_state
         self.feature_scaler_ = data.feature_scaler
         self.target_scaler_ = data.target_scaler
         self.model_ = model
@@ -582,12 +447,9 @@ class LSTMForecaster(BaseEstimator):
         """Forecasts (T, N) for the bars ``>= start_bar`` with a complete window; NaN elsewhere.
 
         Raises ValueError if the network gives a non-finite forecast for a complete window: its
-        inputs are finite (and winsorised), so only broken weights can do that, and a NaN here would
-        pass for "no forecast" and be replaced by a trailing estimate without anyone noticing.
+        inputs are finite (and winsorised), so only broken weights can do that.
         """
-        from seqfolio.signals._torch import compute_threads
         from seqfolio.signals.datasets import PanelWindows
-        from seqfolio.signals.trainer import forward_chunks
 
         raw = build_features(frame, ffd_d=self.ffd_d_, ffd_threshold=self.ffd_threshold)
         features = winsorize(self.feature_scaler_.transform(raw), self.winsorize_limit)
@@ -595,21 +457,17 @@ class LSTMForecaster(BaseEstimator):
         out = np.full(raw.shape[:2], np.nan)
         if len(index) == 0:
             return out
-        device = next(self.model_.parameters()).device
-        data = PanelWindows(features, None, index, self.window, device)
-        with compute_threads(self.n_threads, device) as workers:
-            self.model_.eval()
-            outputs, _ = forward_chunks(self.model_, data, workers)
-        decoded = self._decode(outputs.cpu().numpy().astype(float))
+        outputs = self._outputs(
+            self.model_, lambda device: PanelWindows(features, None, index, self.window, device)
+        )
+        decoded = self._target().decode(outputs, self.target_scaler_)
         broken = ~np.isfinite(decoded)
         if broken.any():
             first = int(np.argmax(broken))
-            raise ValueError(
-                f"{where}: the network returned {int(broken.sum())} non-finite forecast(s) for "
-                f"complete, finite inputs (e.g. asset {str(self.assets_[index.a[first]])!r} on "
-                f"{date_label(frame.index[index.t[first]])}): the fitted model is broken (its weights hold NaN "
-                "or inf, e.g. edited or from a damaged checkpoint). Retrain it (delete its "
-                "checkpoint file first, if it was loaded from one)."
+            raise broken_network(
+                where,
+                f"{int(broken.sum())} non-finite forecast(s) for complete, finite inputs (e.g. asset "
+                f"{str(self.assets_[index.a[first]])!r} on {date_label(frame.index[index.t[first]])})",
             )
         out[index.t, index.a] = decoded
         return out
@@ -702,75 +560,26 @@ class LSTMForecaster(BaseEstimator):
         return out.iloc[start_bar:]
 
     # ---------------------------------------------------------------------------------------------
-    # persistence
+    # persistence (save / load: LSTMEstimator)
     # ---------------------------------------------------------------------------------------------
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the fitted model: state_dict + parameters + scalers, as tensors and plain types only.
-
-        The file is written atomically (a temporary file renamed into place), so a process killed
-        while saving never leaves a truncated model under ``path``. Load it back with :meth:`load`,
-        which uses ``torch.load(weights_only=True)``.
-        """
-        from seqfolio.signals._persist import write_payload
-
-        write_payload(self._payload(), path)
-
-    def _payload(self) -> dict[str, Any]:
-        """What :meth:`save` writes (also a member's entry in a saved ``LSTMEnsemble``)."""
-        self._check_fitted("save")
-        assets = list(self.assets_)
-        if not all(isinstance(a, (str, int)) for a in assets):
-            raise TypeError(
-                f"{type(self).__name__}.save: asset names must be str or int to be saved."
-            )
+    def _fitted_state(self) -> dict[str, Any]:
         return {
-            "format": _FORMAT,
-            "params": self.get_params(deep=False),
-            "input_size": int(self.model_.lstm.input_size),
-            "state_dict": {k: v.detach().cpu() for k, v in self.model_.state_dict().items()},
-            "assets": assets,
             "ffd_d": self.ffd_d_,
-            "stress_level": self.stress_level_,
+            "target_state": self.target_state_,
             "feature_scaler": self.feature_scaler_.to_dict(),
             "target_scaler": self.target_scaler_.to_dict(),
             "n_train_samples": int(self.n_train_samples_),
             "n_validation_samples": int(self.n_validation_samples_),
         }
 
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> LSTMForecaster:
-        """Rebuild a fitted forecaster written by :meth:`save` (``torch.load(weights_only=True)``)."""
-        from seqfolio.signals._persist import read_payload
-
-        return cls._from_payload(read_payload(path, cls.__name__, _FORMAT), path)
-
-    @classmethod
-    def _from_payload(cls, payload: dict[str, Any], path: str | os.PathLike[str]) -> LSTMForecaster:
-        """The forecaster a :meth:`_payload` describes (``path`` only names the file in errors)."""
-        from seqfolio.signals._persist import rebuilding, require_finite
-        from seqfolio.signals._torch import resolve_device
-        from seqfolio.signals.models import PanelLSTM
-
-        require_finite(
-            payload, ("state_dict", "feature_scaler", "target_scaler"), path, cls.__name__
-        )
-        with rebuilding(path, cls.__name__):
-            est = cls(**payload["params"])
-            est._validate_params()
-            model = PanelLSTM(
-                int(payload["input_size"]), int(est.hidden_size), int(est.num_layers), est.dropout
-            )
-            model.load_state_dict(payload["state_dict"])
-            est.assets_ = list(payload["assets"])
-            est.ffd_d_ = payload["ffd_d"]
-            est.stress_level_ = payload["stress_level"]
-            est.feature_scaler_ = FeatureScaler.from_dict(payload["feature_scaler"])
-            est.target_scaler_ = TargetScaler.from_dict(payload["target_scaler"])
-            est.n_train_samples_ = payload["n_train_samples"]
-            est.n_validation_samples_ = payload["n_validation_samples"]
-        model.eval()
-        est.model_ = model.to(resolve_device(est.device, f"{cls.__name__} (saved in {path})"))
-        return est
+    def _restore_state(self, payload: dict[str, Any]) -> None:
+        self.ffd_d_ = payload["ffd_d"]
+        old = payload["format"] == _FORMAT_1
+        self.target_state_ = payload["stress_level" if old else "target_state"]
+        self.feature_scaler_ = FeatureScaler.from_dict(payload["feature_scaler"])
+        self.target_scaler_ = TargetScaler.from_dict(payload["target_scaler"])
+        self.n_train_samples_ = payload["n_train_samples"]
+        self.n_validation_samples_ = payload["n_validation_samples"]
 
 
 def _start_bar(index: pd.Index, start: object, where: str) -> int:

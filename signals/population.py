@@ -1,11 +1,12 @@
 """``fit_population``: train many :class:`~seqfolio.signals.LSTMForecaster` at once, as one network.
 
-Forecasters that read the same samples (same target, window, horizon, features, split and batch size)
-but differ in seed, hidden size, learning rate, patience, gradient clipping or ``max_epochs`` are
-stacked along a population dimension (:mod:`~seqfolio.signals.population_net`) and trained by one loop
-(:mod:`~seqfolio.signals.population_train`). Each comes out as the forecaster it would be fitted
-alone — same initial weights, same batches, same early stopping — to float tolerance, with the usual
-``predict`` / ``save`` / ``load``.
+Forecasters that read the same samples (same target, window, horizon, features, split, batch size and
+epoch budget) but differ in seed, hidden size, learning rate, patience, gradient clipping or
+``max_epochs`` are stacked along a population dimension (:mod:`~seqfolio.signals.population_net`) and
+trained by the loop a lone fit goes through (:func:`~seqfolio.signals.trainer.run_epochs`, with the
+population's steps of :mod:`~seqfolio.signals.population_train`). Each comes out as the forecaster it
+would be fitted alone — same initial weights, same batches, same early stopping — to float
+tolerance, with the usual ``predict`` / ``save`` / ``load``.
 """
 
 from __future__ import annotations
@@ -33,11 +34,13 @@ SHARED_PARAMS = (
     "drawdown_threshold",
     "stress_quantile",
     "batch_size",
+    "epoch_samples",
     "device",
 )
-"""Parameters members of one population share: they decide the samples and the tensor shapes. The
-others (``random_state``, ``hidden_size``, ``learning_rate``, ``patience``, ``grad_clip``,
-``max_epochs``) may differ per member; ``num_layers`` must be 1 and ``dropout`` 0."""
+"""Parameters members of one population share: they decide the samples, the tensor shapes and the
+epochs' length (so the members' batches line up). The others (``random_state``, ``hidden_size``,
+``learning_rate``, ``patience``, ``grad_clip``, ``max_epochs``) may differ per member; ``num_layers``
+must be 1 and ``dropout`` 0; ``n_threads`` and ``progress`` are :func:`fit_population`'s own."""
 
 
 def population_key(forecaster: LSTMForecaster) -> tuple[Any, ...]:
@@ -174,7 +177,7 @@ def _fit_group(
     for i in indices:
         member = members[i]
         with seeded(member.random_state, device) as generator:
-            networks.append(member._network(data).to(device))
+            networks.append(member._new_network(data.features.shape[2], frame.shape[1]).to(device))
         options.append(
             MemberOptions(
                 max_epochs=int(member.max_epochs),
@@ -193,11 +196,12 @@ def _fit_group(
             net = PopulationLSTM([networks[j] for j in piece], hidden=width).to(device)
             results = train_population(
                 net,
-                lead._loss(),
+                lead._target().loss(),
                 train_data,
                 val_data,
                 [options[j] for j in piece],
                 batch_size=int(lead.batch_size),
+                epoch_samples=lead._epoch_budget(),
                 progress=progress and piece[0] == 0,
             )
             for slot, j in enumerate(piece):

@@ -1,20 +1,17 @@
-"""The population's training loop: :func:`seqfolio.signals.trainer.train`'s rules, member by member.
+"""A population's steps: K members of one :class:`~seqfolio.signals.population_net.PopulationLSTM`.
 
-Every member keeps what the single-model loop gives a model: its own shuffling generator (its epochs
-are drawn by :func:`~seqfolio.signals.trainer.epoch_order`, as alone), Adam state and step count,
-learning rate, gradient clipping on its own global norm, validation loss, best weights, patience and
-``max_epochs``. A member that stops early (or diverges) is frozen: it leaves the active set, so neither
-its weights nor its Adam state change again, and the others go on without computing it.
-
-Adam is element-wise, so one update over the stacked parameters, with per-member step sizes, is
-each member's own Adam (``torch.optim.Adam``'s single-tensor arithmetic, default betas and eps).
+The training rules — epochs and their sampling budget, checks, early stopping, best weights,
+divergence, freezing — are :func:`seqfolio.signals.trainer.run_epochs`, the loop a model fitted alone
+goes through; this module computes its steps and validation passes for all members at once. Every
+member keeps what a model alone has: its own shuffling generator, Adam state and step count, learning
+rate, gradient clipping on its own global norm, validation loss and best weights. A frozen member
+(stopped or diverged) is left out of the steps, so neither its weights nor its Adam state change again.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import torch
 
@@ -22,25 +19,17 @@ from seqfolio.signals.population_net import PopulationLSTM, population_forward
 from seqfolio.signals.trainer import (
     CHUNK,
     Batches,
+    Loss,
+    MemberOptions,
     TrainingDiverged,
     TrainingResult,
-    diverged_error,
-    epoch_order,
+    run_epochs,
 )
+
+__all__ = ["MemberOptions", "train_population"]
 
 # torch.optim.Adam's defaults, which the single-model trainer uses
 _BETA1, _BETA2, _EPS = 0.9, 0.999, 1e-8
-
-
-@dataclass(frozen=True)
-class MemberOptions:
-    """One member's training options (the single trainer's arguments of the same names)."""
-
-    max_epochs: int
-    learning_rate: float
-    patience: int | None
-    grad_clip: float | None
-    generator: torch.Generator
 
 
 def _per_member(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -58,20 +47,14 @@ def _members_per_block(samples: int, hidden: int) -> int:
     return max(1, _BLOCK_FLOATS // (samples * 4 * hidden))
 
 
-def _member_losses(
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-    outputs: torch.Tensor,
-    targets: torch.Tensor,
-) -> torch.Tensor:
+def _member_losses(loss_fn: Loss, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """(A,) losses, member by member: each computed exactly as for a model alone (a vmapped loss
     runs over all members as one array, and its last bits would depend on the population's size)."""
     return torch.stack([loss_fn(out, y) for out, y in zip(outputs, targets, strict=True)])
 
 
 def _validation_losses(
-    params: Sequence[torch.Tensor],
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-    data: Batches,
+    params: Sequence[torch.Tensor], loss_fn: Loss, data: Batches
 ) -> torch.Tensor:
     """Each member's loss over the whole validation block (outputs concatenated, as ``evaluate``)."""
     outputs, targets = [], []
@@ -84,14 +67,90 @@ def _validation_losses(
         return _member_losses(loss_fn, out, torch.cat(targets).expand_as(out))
 
 
+class _Members:
+    """:class:`~seqfolio.signals.trainer.Networks` for the members of a :class:`PopulationLSTM`.
+
+    Adam is element-wise, so one update over the stacked parameters, with per-member step sizes, is
+    each member's own Adam (``torch.optim.Adam``'s single-tensor arithmetic, default betas and eps).
+    """
+
+    def __init__(self, net: PopulationLSTM, loss_fn: Loss, members: Sequence[MemberOptions]):
+        self.net, self.loss_fn = net, loss_fn
+        self.params = [p.detach() for p in net.stacked()]
+        self.first_moment = [torch.zeros_like(p) for p in self.params]
+        self.second_moment = [torch.zeros_like(p) for p in self.params]
+        self.best = [p.clone() for p in self.params]
+        self.steps = torch.zeros(len(members), dtype=torch.float64)
+        self.rates = torch.tensor([m.learning_rate for m in members], dtype=torch.float64)
+        clips = [math.inf if m.grad_clip is None else m.grad_clip for m in members]
+        self.clips = torch.tensor(clips, device=self.params[0].device)
+
+    def step(self, members: list[int], ids: list[torch.Tensor], data: Batches) -> list[float]:
+        stacked = torch.stack(ids)
+        x, y = data.batch(stacked.reshape(-1))
+        x, y = x.view(*stacked.shape, *x.shape[1:]), y.view(stacked.shape)
+        params = self.params
+        rows = torch.tensor(members, device=params[0].device)
+        current = [p[rows] for p in params]
+        pieces = []
+        for block in torch.arange(len(members)).split(
+            _members_per_block(y.shape[1], self.net.hidden)
+        ):
+            leaves = [p[block].requires_grad_() for p in current]
+            losses = _member_losses(self.loss_fn, population_forward(x[block], leaves), y[block])
+            ok = torch.isfinite(losses.detach())
+            total = torch.where(ok, losses, 0.0).sum()
+            pieces.append((losses.detach(), torch.autograd.grad(total, leaves)))
+        losses = torch.cat([loss for loss, _ in pieces])
+        finite = torch.isfinite(losses)
+        grads = [torch.cat(parts) for parts in zip(*(g for _, g in pieces), strict=True)]
+        # clip_grad_norm_ per member: the global L2 norm of the member's gradients
+        norms = torch.stack([g.flatten(1).norm(dim=1) for g in grads]).norm(dim=0)
+        coef = torch.clamp(self.clips[rows] / (norms + 1e-6), max=1.0)
+        cpu_rows = rows.cpu()
+        count = self.steps[cpu_rows] + 1
+        step_size = (self.rates[cpu_rows] / (1 - _BETA1**count)).to(coef)
+        bias2 = torch.sqrt(1 - _BETA2**count).to(coef)
+        keep = finite.nonzero().flatten()
+        where = rows[keep]
+        for i, (p, g) in enumerate(zip(current, grads, strict=True)):
+            g = g * _per_member(coef, g)
+            m = self.first_moment[i][rows].lerp_(g, 1 - _BETA1)
+            v = self.second_moment[i][rows].mul_(_BETA2).addcmul_(g, g, value=1 - _BETA2)
+            denom = (v.sqrt() / _per_member(bias2, v)).add_(_EPS)
+            new = p.detach() - _per_member(step_size, p) * (m / denom)
+            params[i][where], self.first_moment[i][where] = new[keep], m[keep]
+            self.second_moment[i][where] = v[keep]
+        self.steps[cpu_rows[finite.cpu()]] += 1
+        return losses.detach().cpu().tolist()
+
+    def validation_losses(self, members: list[int], data: Batches) -> list[float]:
+        rows = torch.tensor(members, device=self.params[0].device)
+        return _validation_losses([p[rows] for p in self.params], self.loss_fn, data).cpu().tolist()
+
+    def keep_best(self, member: int) -> None:
+        for p, b in zip(self.params, self.best, strict=True):
+            b[member] = p[member]
+
+    def restore_best(self, member: int) -> None:
+        for p, b in zip(self.params, self.best, strict=True):
+            p[member] = b[member]
+
+    def finish(self) -> None:
+        with torch.no_grad():
+            for p, b in zip(self.net.stacked(), self.best, strict=True):
+                p.copy_(b)
+
+
 def train_population(
     net: PopulationLSTM,
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    loss_fn: Loss,
     train_data: Batches,
     validation_data: Batches | None,
     members: Sequence[MemberOptions],
     *,
     batch_size: int,
+    epoch_samples: int | None = None,
     progress: bool = False,
 ) -> list[TrainingResult | TrainingDiverged]:
     """Fit every member of ``net`` in place; each ends holding its best weights.
@@ -109,6 +168,8 @@ def train_population(
         One per member of ``net``, in order.
     batch_size : int
         Samples per optimiser step, the same for every member.
+    epoch_samples : int, optional
+        Training samples per epoch, the same for every member (each draws its own subset).
     progress : bool
         Show a tqdm bar over epochs.
 
@@ -118,130 +179,12 @@ def train_population(
         Per member, what :func:`~seqfolio.signals.trainer.train` returns for a model alone, or the
         error it raises (the member's weights are then its best before diverging).
     """
-    params = [p.detach() for p in net.stacked()]
-    first_moment = [torch.zeros_like(p) for p in params]
-    second_moment = [torch.zeros_like(p) for p in params]
-    best = [p.clone() for p in params]
-    steps = torch.zeros(len(members), dtype=torch.float64)
-    rates = torch.tensor([m.learning_rate for m in members], dtype=torch.float64)
-    clips = torch.tensor(
-        [math.inf if m.grad_clip is None else m.grad_clip for m in members], device=params[0].device
+    return run_epochs(
+        _Members(net, loss_fn, members),
+        train_data,
+        validation_data,
+        members,
+        batch_size=batch_size,
+        epoch_samples=epoch_samples,
+        progress=progress,
     )
-    results = [TrainingResult() for _ in members]
-    outcome: list[TrainingResult | TrainingDiverged] = list(results)
-    waiting = [0] * len(members)
-    running = [0.0] * len(members)
-    running_n = [0] * len(members)
-    active = list(range(len(members)))
-
-    def freeze(k: int, error: TrainingDiverged | None = None) -> None:
-        active.remove(k)
-        if error is not None:
-            for p, b in zip(params, best, strict=True):
-                p[k] = b[k]
-            outcome[k] = error
-
-    def step(x: torch.Tensor, y: torch.Tensor, epoch: int) -> None:
-        rows = torch.tensor(active, device=params[0].device)
-        current = [p[rows] for p in params]
-        pieces = []
-        for block in torch.arange(len(active)).split(_members_per_block(y.shape[1], net.hidden)):
-            leaves = [p[block].requires_grad_() for p in current]
-            block_losses = _member_losses(loss_fn, population_forward(x[block], leaves), y[block])
-            ok = torch.isfinite(block_losses.detach())
-            total = torch.where(ok, block_losses, 0.0).sum()
-            pieces.append((block_losses.detach(), torch.autograd.grad(total, leaves)))
-        losses = torch.cat([loss for loss, _ in pieces])
-        finite = torch.isfinite(losses)
-        grads = [torch.cat(parts) for parts in zip(*(g for _, g in pieces), strict=True)]
-        # clip_grad_norm_ per member: the global L2 norm of the member's gradients
-        norms = torch.stack([g.flatten(1).norm(dim=1) for g in grads]).norm(dim=0)
-        coef = torch.clamp(clips[rows] / (norms + 1e-6), max=1.0)
-        cpu_rows = rows.cpu()
-        count = steps[cpu_rows] + 1
-        step_size = (rates[cpu_rows] / (1 - _BETA1**count)).to(coef)
-        bias2 = torch.sqrt(1 - _BETA2**count).to(coef)
-        keep = finite.nonzero().flatten()
-        for i, (p, g) in enumerate(zip(current, grads, strict=True)):
-            g = g * _per_member(coef, g)
-            m = first_moment[i][rows].lerp_(g, 1 - _BETA1)
-            v = second_moment[i][rows].mul_(_BETA2).addcmul_(g, g, value=1 - _BETA2)
-            denom = (v.sqrt() / _per_member(bias2, v)).add_(_EPS)
-            new = p.detach() - _per_member(step_size, p) * (m / denom)
-            where = rows[keep]
-            params[i][where], first_moment[i][where] = new[keep], m[keep]
-            second_moment[i][where] = v[keep]
-        values = losses.detach().cpu().tolist()
-        for j, k in enumerate(list(active)):
-            if not math.isfinite(values[j]):
-                freeze(k, diverged_error(values[j], epoch, results[k].steps + 1, "training"))
-                continue
-            steps[k] += 1
-            running[k] += values[j] * y.shape[1]
-            running_n[k] += y.shape[1]
-            results[k].steps += 1
-            results[k].samples += y.shape[1]
-
-    def check(epoch: int) -> None:
-        """End of an epoch: each active member's check, as the single trainer's ``check``."""
-        if validation_data is not None and len(validation_data) > 0:
-            rows = torch.tensor(active, device=params[0].device)
-            scores = _validation_losses([p[rows] for p in params], loss_fn, validation_data)
-            validation = dict(zip(active, scores.cpu().tolist(), strict=True))
-        else:
-            validation = None
-        for k in list(active):
-            train_loss = running[k] / max(running_n[k], 1)
-            running[k], running_n[k] = 0.0, 0
-            current = train_loss if validation is None else validation[k]
-            result = results[k]
-            result.epochs = epoch
-            result.history.append(
-                {
-                    "epoch": epoch,
-                    "step": result.steps,
-                    "samples": result.samples,
-                    "train_loss": train_loss,
-                    "validation_loss": current,
-                }
-            )
-            if not math.isfinite(current):
-                freeze(k, diverged_error(current, epoch, result.steps + 1, "validation"))
-                continue
-            if current < result.best_loss:
-                result.best_loss, result.best_epoch = current, epoch
-                for p, b in zip(params, best, strict=True):
-                    b[k] = p[k]
-                waiting[k] = 0
-            else:
-                waiting[k] += 1
-            patience = members[k].patience
-            if (patience is not None and waiting[k] >= patience) or epoch >= members[k].max_epochs:
-                freeze(k)
-
-    epochs = range(1, max(m.max_epochs for m in members) + 1)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(epochs, desc="training population", unit="epoch", leave=False)
-        epochs = bar
-    n = len(train_data)
-    for epoch in epochs:
-        if not active:
-            break
-        orders = {k: epoch_order(n, members[k].generator) for k in active}
-        for start in range(0, n, batch_size):
-            if not active or len(orders[active[0]][start : start + batch_size]) < 2:
-                continue
-            ids = torch.stack([orders[k][start : start + batch_size] for k in active])
-            x, y = train_data.batch(ids.reshape(-1))
-            step(x.view(*ids.shape, *x.shape[1:]), y.view(ids.shape), epoch)
-        if active:
-            check(epoch)
-    if bar is not None:
-        bar.close()
-    with torch.no_grad():
-        for p, b in zip(net.stacked(), best, strict=True):
-            p.copy_(b)
-    return outcome

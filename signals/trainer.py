@@ -1,8 +1,12 @@
 """The training loop: plain Adam, early stopping on a chronological validation block, gradient clipping.
 
-No framework: one function a reader can follow top to bottom. The data come as objects with ``len()``
-and ``batch(ids) -> (inputs, targets)`` (see :mod:`seqfolio.signals.datasets`), the loss as a function of
-``(model(inputs), targets)``.
+One loop (:func:`run_epochs`) holds every training rule — the epochs' order and sampling budget, the
+checks, early stopping, best weights, divergence, freezing a member that stops — for a model fitted
+alone (:func:`train`) and for a population of models trained side by side
+(:func:`~seqfolio.signals.population_train.train_population`). What differs between the two is how a
+step and a validation pass are computed, behind the small :class:`Networks` protocol. No framework:
+the data come as objects with ``len()`` and ``batch(ids) -> (inputs, targets)`` (see
+:mod:`seqfolio.signals.datasets`), the loss as a function of ``(model(inputs), targets)``.
 
 Each batch is computed in fixed micro-batches whose gradients are summed in a fixed order
 (:func:`batch_gradients`), each on one torch thread: ``n_threads`` then changes how many micro-batches
@@ -13,7 +17,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -88,8 +92,7 @@ def epoch_order(n: int, generator: torch.Generator, budget: int | None = None) -
 
     With ``budget`` (fewer than ``n``), only the first ``budget`` ids of the permutation: a random
     subset without replacement, a different one each epoch, drawn from ``generator`` alone, so the
-    same seed gives the same epochs. ``budget=None`` (or ``>= n``) visits every sample. The single
-    model and the population trainer both draw their epochs here.
+    same seed gives the same epochs. ``budget=None`` (or ``>= n``) visits every sample.
     """
     order = torch.randperm(n, generator=generator)
     return order if budget is None or budget >= n else order[:budget]
@@ -178,9 +181,201 @@ def batch_gradients(
     return loss.detach()
 
 
+Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class MemberOptions:
+    """One model's training options (:func:`train`'s arguments of the same names)."""
+
+    max_epochs: int
+    learning_rate: float
+    patience: int | None
+    grad_clip: float | None
+    generator: torch.Generator
+
+
+class Networks(Protocol):
+    """The models :func:`run_epochs` trains, numbered ``0 .. K-1``: one model, or a population."""
+
+    def step(self, members: list[int], ids: list[torch.Tensor], data: Batches) -> list[float]:
+        """One optimiser step of each of ``members`` on its batch ``ids``; their training losses.
+        A member whose loss is not finite is left unchanged."""
+
+    def validation_losses(self, members: list[int], data: Batches) -> list[float]:
+        """Each member's loss over the whole of ``data``."""
+
+    def keep_best(self, member: int) -> None:
+        """Remember the member's current weights as its best."""
+
+    def restore_best(self, member: int) -> None:
+        """Put the member's best weights back (its initial ones if none was kept)."""
+
+    def finish(self) -> None:
+        """Leave every member holding its best weights, ready to predict."""
+
+
+def run_epochs(
+    networks: Networks,
+    train_data: Batches,
+    validation_data: Batches | None,
+    members: Sequence[MemberOptions],
+    *,
+    batch_size: int,
+    epoch_samples: int | None = None,
+    target_loss: float | None = None,
+    max_steps: int | None = None,
+    eval_every: int | None = None,
+    progress: bool = False,
+) -> list[TrainingResult | TrainingDiverged]:
+    """Train ``networks``' members until each stops; see :func:`train` for the rules and arguments.
+
+    Members share the data, ``batch_size`` and ``epoch_samples`` (so their batches line up); each
+    has its own epochs (drawn from its ``generator``), checks, patience and ``max_epochs``. A member
+    that stops or diverges is frozen: it takes no further step. Returns, per member, its
+    :class:`TrainingResult`, or the :class:`TrainingDiverged` error that froze it (the member then
+    holds its best weights from before).
+    """
+    results = [TrainingResult() for _ in members]
+    outcome: list[TrainingResult | TrainingDiverged] = list(results)
+    waiting = [0] * len(members)  # checks without a better loss
+    running = [0.0] * len(members)  # training loss since the last check, summed over samples
+    running_n = [0] * len(members)
+    active = list(range(len(members)))
+    validate = validation_data is not None and len(validation_data) > 0
+
+    def out_of_steps(k: int) -> bool:
+        return max_steps is not None and results[k].steps >= max_steps
+
+    def freeze(k: int, error: TrainingDiverged | None = None) -> None:
+        active.remove(k)
+        if error is not None:
+            networks.restore_best(k)
+            outcome[k] = error
+
+    def check(checked: list[int], epoch: int) -> None:
+        """Record a check of each of ``checked``; freeze those that stop."""
+        scores = networks.validation_losses(checked, validation_data) if validate else None  # type: ignore[arg-type]
+        for j, k in enumerate(checked):
+            result = results[k]
+            train_loss = running[k] / max(running_n[k], 1)
+            running[k], running_n[k] = 0.0, 0
+            current = train_loss if scores is None else scores[j]
+            result.history.append(
+                {
+                    "epoch": epoch,
+                    "step": result.steps,
+                    "samples": result.samples,
+                    "train_loss": train_loss,
+                    "validation_loss": current,
+                }
+            )
+            if not math.isfinite(current):
+                freeze(k, diverged_error(current, epoch, result.steps + 1, "validation"))
+                continue
+            if bar is not None and len(members) == 1:
+                bar.set_postfix(train=f"{train_loss:.4f}", validation=f"{current:.4f}")
+            if current < result.best_loss:
+                result.best_loss, result.best_epoch = current, epoch
+                networks.keep_best(k)
+                waiting[k] = 0
+            else:
+                waiting[k] += 1
+            patience = members[k].patience
+            if (
+                (patience is not None and waiting[k] >= patience)
+                or (target_loss is not None and current <= target_loss)
+                or out_of_steps(k)
+            ):
+                freeze(k)
+
+    epochs = range(1, max(m.max_epochs for m in members) + 1)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(epochs, desc="training", unit="epoch", leave=False)
+        epochs = bar
+    n = len(train_data)
+    for epoch in epochs:
+        if not active:
+            break
+        for k in active:
+            results[k].epochs = epoch
+        orders = {k: epoch_order(n, members[k].generator, epoch_samples) for k in active}
+        for start in range(0, len(orders[active[0]]), batch_size):
+            stepping = [k for k in active if not out_of_steps(k)]
+            if not stepping:
+                break
+            ids = [orders[k][start : start + batch_size] for k in stepping]
+            if len(ids[0]) < 2:
+                continue
+            losses = networks.step(stepping, ids, train_data)
+            for k, loss in zip(stepping, losses, strict=True):
+                if not math.isfinite(loss):
+                    freeze(k, diverged_error(loss, epoch, results[k].steps + 1, "training"))
+                    continue
+                running[k] += loss * len(ids[0])
+                running_n[k] += len(ids[0])
+                results[k].steps += 1
+                results[k].samples += len(ids[0])
+            if eval_every is not None:
+                due = [k for k in stepping if k in active and results[k].steps % eval_every == 0]
+                if due:
+                    check(due, epoch)
+        # the end of an epoch: a check, unless checks follow steps and none is pending
+        due = [k for k in active if eval_every is None or (out_of_steps(k) and running_n[k] > 0)]
+        if due:
+            check(due, epoch)
+        for k in list(active):
+            if out_of_steps(k) or epoch >= members[k].max_epochs:
+                freeze(k)
+    if bar is not None:
+        bar.close()
+    networks.finish()
+    return outcome
+
+
+class _OneModel:
+    """:class:`Networks` for one ``nn.Module``: ``torch.optim.Adam`` on micro-batched gradients."""
+
+    def __init__(
+        self, model: nn.Module, loss_fn: Loss, options: MemberOptions, workers: Workers
+    ) -> None:
+        self.model, self.loss_fn, self.workers = model, loss_fn, workers
+        self.grad_clip = options.grad_clip
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=options.learning_rate)
+        self.best = copy.deepcopy(model.state_dict())
+        model.train()
+
+    def step(self, members: list[int], ids: list[torch.Tensor], data: Batches) -> list[float]:
+        x, y = data.batch(ids[0])
+        loss = batch_gradients(self.model, self.loss_fn, x, y, self.workers)
+        if bool(torch.isfinite(loss)):
+            if self.grad_clip is not None:
+                nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
+            self.optimizer.step()
+        return [float(loss)]
+
+    def validation_losses(self, members: list[int], data: Batches) -> list[float]:
+        loss = evaluate(self.model, self.loss_fn, data, self.workers)
+        self.model.train()
+        return [loss]
+
+    def keep_best(self, member: int) -> None:
+        self.best = copy.deepcopy(self.model.state_dict())
+
+    def restore_best(self, member: int) -> None:
+        self.model.load_state_dict(self.best)
+
+    def finish(self) -> None:
+        self.model.load_state_dict(self.best)
+        self.model.eval()
+
+
 def train(
     model: nn.Module,
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    loss_fn: Loss,
     train_data: Batches,
     validation_data: Batches | None,
     *,
@@ -247,99 +442,20 @@ def train(
         If a training or validation loss is NaN or infinite. ``model`` is left holding the best
         weights seen before that (its incoming weights if none), never the diverged ones.
     """
-    workers = workers or Workers(1)
-    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
-    result = TrainingResult()
-    best_state = copy.deepcopy(model.state_dict())
-    checks_without_gain = 0
-    running, running_n = 0.0, 0  # training loss since the last check
-
-    def diverged(value: float, epoch: int, which: str) -> None:
-        """Restore the best weights so far (a warm start is not left corrupted) and raise."""
-        if bar is not None:
-            bar.close()
-        model.load_state_dict(best_state)
-        model.eval()
-        raise diverged_error(value, epoch, result.steps + 1, which)
-
-    def check(epoch: int) -> bool:
-        """Record a check; return True when training should stop."""
-        nonlocal best_state, checks_without_gain, running, running_n
-        train_loss = running / max(running_n, 1)
-        running, running_n = 0.0, 0
-        if validation_data is not None and len(validation_data) > 0:
-            current = evaluate(model, loss_fn, validation_data, workers)
-            model.train()
-        else:
-            current = train_loss
-        result.history.append(
-            {
-                "epoch": epoch,
-                "step": result.steps,
-                "samples": result.samples,
-                "train_loss": train_loss,
-                "validation_loss": current,
-            }
-        )
-        if not math.isfinite(current):
-            diverged(current, epoch, "validation")
-        if bar is not None:
-            bar.set_postfix(train=f"{train_loss:.4f}", validation=f"{current:.4f}")
-        if current < result.best_loss:
-            result.best_loss, result.best_epoch = current, epoch
-            best_state = copy.deepcopy(model.state_dict())
-            checks_without_gain = 0
-        else:
-            checks_without_gain += 1
-        return (
-            (patience is not None and checks_without_gain >= patience)
-            or (target_loss is not None and current <= target_loss)
-            or (max_steps is not None and result.steps >= max_steps)
-        )
-
-    epochs = range(1, max_epochs + 1)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(epochs, desc="training", unit="epoch", leave=False)
-        epochs = bar
-    n = len(train_data)
-    stop = False
-    for epoch in epochs:
-        model.train()
-        order = epoch_order(n, generator, epoch_samples)
-        for start in range(0, len(order), batch_size):
-            ids = order[start : start + batch_size]
-            if len(ids) < 2:
-                continue
-            x, y = train_data.batch(ids)
-            loss = batch_gradients(model, loss_fn, x, y, workers)
-            if not bool(torch.isfinite(loss)):
-                diverged(float(loss), epoch, "training")
-            if grad_clip is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-            optimizer.step()
-            running += float(loss) * len(ids)
-            running_n += len(ids)
-            result.steps += 1
-            result.samples += len(ids)
-            if eval_every is not None and result.steps % eval_every == 0:
-                stop = check(epoch)
-                if stop:
-                    break
-            if max_steps is not None and result.steps >= max_steps:
-                break
-        result.epochs = epoch
-        if stop:
-            break
-        out_of_steps = max_steps is not None and result.steps >= max_steps
-        if eval_every is None or (out_of_steps and running_n > 0):
-            stop = check(epoch) or out_of_steps
-        if stop or out_of_steps:
-            break
-    if bar is not None:
-        bar.close()
-    model.load_state_dict(best_state)
-    model.eval()
-    return result
+    options = MemberOptions(max_epochs, learning_rate, patience, grad_clip, generator)
+    networks = _OneModel(model, loss_fn, options, workers or Workers(1))
+    (outcome,) = run_epochs(
+        networks,
+        train_data,
+        validation_data,
+        [options],
+        batch_size=batch_size,
+        epoch_samples=epoch_samples,
+        target_loss=target_loss,
+        max_steps=max_steps,
+        eval_every=eval_every,
+        progress=progress,
+    )
+    if isinstance(outcome, TrainingDiverged):
+        raise outcome
+    return outcome

@@ -318,7 +318,7 @@ def _forecaster(**kw):
     from seqfolio.signals import LSTMForecaster
 
     params = dict(target="volatility", window=10, horizon=5, hidden_size=4, max_epochs=1,
-                  batch_size=64, random_state=0, n_threads=1)  # fmt: skip
+                  batch_size=64, sample_stride=1, random_state=0, n_threads=1)  # fmt: skip
     params.update(kw)
     return LSTMForecaster(**params)
 

@@ -20,7 +20,8 @@ import torch
 from seqfolio.backtest import run_backtest
 from seqfolio.signals import LSTMAllocator, LSTMForecaster
 
-FORECASTER = dict(window=10, horizon=5, hidden_size=4, max_epochs=1, ffd_d=None, n_threads=1)
+FORECASTER = dict(window=10, horizon=5, hidden_size=4, max_epochs=1, sample_stride=1, ffd_d=None,
+                  n_threads=1)  # fmt: skip
 ALLOCATOR = dict(window=10, hidden_size=4, max_epochs=1, n_threads=1)
 
 

@@ -50,7 +50,8 @@ def prices() -> pd.DataFrame:
 
 
 def _fit_forecaster(prices: pd.DataFrame, n_threads: int, **kw: object) -> LSTMForecaster:
-    params = dict(target="volatility", window=20, hidden_size=8, max_epochs=3, random_state=0)
+    params = dict(target="volatility", window=20, hidden_size=8, max_epochs=3, sample_stride=1,
+                  random_state=0)  # fmt: skip
     return LSTMForecaster(**{**params, **kw, "n_threads": n_threads}).fit(prices)  # type: ignore[arg-type]
 
 

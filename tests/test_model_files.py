@@ -5,6 +5,7 @@ Both LSTMForecaster and LSTMAllocator go through ``seqfolio.signals._persist``.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ import pytest
 import torch
 
 from seqfolio.data import load_sample
-from seqfolio.signals import LSTMAllocator, LSTMForecaster
+from seqfolio.signals import LSTMAllocator, LSTMEnsemble, LSTMForecaster
 
 
 class Crash(Exception):
@@ -29,9 +30,9 @@ def prices() -> pd.DataFrame:
 def models(prices: pd.DataFrame) -> dict[str, object]:
     tiny = dict(window=10, hidden_size=4, max_epochs=1, random_state=0)
     return {
-        "forecaster": LSTMForecaster(target="volatility", horizon=5, ffd_d=None, **tiny).fit(
-            prices
-        ),
+        "forecaster": LSTMForecaster(
+            target="volatility", horizon=5, sample_stride=1, ffd_d=None, **tiny
+        ).fit(prices),
         "allocator": LSTMAllocator(**tiny).fit(prices.pct_change().iloc[1:]),
     }
 
@@ -133,7 +134,7 @@ def test_file_that_does_not_match_its_configuration(
 def test_file_of_the_other_model_class(models: dict, tmp_path: Path) -> None:
     models["forecaster"].save(tmp_path / "forecaster.pt")
     with pytest.raises(ValueError, match=r"forecaster.pt is not a saved LSTMAllocator \(format "
-                                         r"'seqfolio.signals.LSTMForecaster/1'"):  # fmt: skip
+                                         r"'seqfolio.signals.LSTMForecaster/2'"):  # fmt: skip
         LSTMAllocator.load(tmp_path / "forecaster.pt")
     models["allocator"].save(tmp_path / "allocator.pt")
     with pytest.raises(ValueError, match=r"allocator.pt is not a saved LSTMForecaster"):
@@ -149,3 +150,33 @@ def test_weights_only_refuses_pickled_objects(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"pickled.pt holds Python objects other than tensors .* "
                                          r"refused rather than unpickled"):  # fmt: skip
         LSTMAllocator.load(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# files of the previous format: tests/saved_models/*_v1.pt were written by the release before the
+# target registry (LSTMForecaster format /1, which called the target's fitted state "stress_level"),
+# with these settings; expected_v1.json holds that release's forecasts for the same prices.
+# ---------------------------------------------------------------------------------------------
+SAVED = Path(__file__).parent / "saved_models"
+
+
+def test_files_of_the_previous_format_load_and_forecast_the_same(prices: pd.DataFrame) -> None:
+    expected = json.loads((SAVED / "expected_v1.json").read_text())
+    forecaster = LSTMForecaster.load(SAVED / "forecaster_v1.pt")
+    assert forecaster.target == "regime" and forecaster.window == 10
+    assert forecaster.stress_level_ == forecaster.target_state_ == expected["stress_level"]
+    assert forecaster.predict(prices).tolist() == expected["forecaster"]
+    allocator = LSTMAllocator.load(SAVED / "allocator_v1.pt")
+    assert allocator.predict(prices.pct_change().iloc[1:]).tolist() == expected["allocator"]
+    ensemble = LSTMEnsemble.load(SAVED / "ensemble_v1.pt")
+    assert ensemble.predict(prices).tolist() == expected["ensemble"]
+
+
+def test_a_loaded_old_file_is_saved_in_the_current_format(tmp_path: Path) -> None:
+    forecaster = LSTMForecaster.load(SAVED / "forecaster_v1.pt")
+    forecaster.save(tmp_path / "again.pt")
+    payload = torch.load(tmp_path / "again.pt", weights_only=True)
+    assert payload["format"] == "seqfolio.signals.LSTMForecaster/2"
+    assert payload["target_state"] == forecaster.target_state_ and "stress_level" not in payload
+    again = LSTMForecaster.load(tmp_path / "again.pt")
+    assert again.target_state_ == forecaster.target_state_

@@ -16,7 +16,14 @@ from seqfolio.signals.targets import forward_volatility  # noqa: E402
 torch.set_num_threads(1)
 
 TINY = dict(
-    window=10, horizon=5, hidden_size=4, max_epochs=2, batch_size=64, n_threads=1, device="cpu"
+    window=10,
+    horizon=5,
+    hidden_size=4,
+    max_epochs=2,
+    batch_size=64,
+    sample_stride=1,
+    n_threads=1,
+    device="cpu",
 )
 
 
@@ -284,6 +291,7 @@ def test_volatility_forecaster_beats_rolling_on_garch_qlike():
         max_epochs=15,
         learning_rate=3e-3,
         patience=5,
+        sample_stride=1,
         ffd_d=None,
         random_state=0,
         device="cpu",

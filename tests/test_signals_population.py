@@ -80,6 +80,85 @@ def test_mixed_hyperparameters_and_early_stopping(prices: pd.DataFrame) -> None:
     assert members[1].model_.lstm.hidden_size == 3
 
 
+# Every LSTMForecaster parameter, and how a population treats it (issue 19 item 13: the population
+# trainer ignored epoch_samples). "shared": both members take the setting (it decides the samples or
+# the epochs' shape, so members differing in it train as separate populations); "member": one member
+# takes it, the other keeps BASE; "refused": fit_population names the member and the parameter.
+# "no effect" settings (threads, progress bar, device on a CPU machine, warm start of an unfitted
+# forecaster) must leave the fit as it is; the others must change it, so each row can fail.
+EVERY_PARAMETER: dict[str, tuple[dict[str, Any], str]] = {
+    "target": (dict(target="return"), "shared"),
+    "window": (dict(window=8), "shared"),
+    "horizon": (dict(horizon=3), "shared"),
+    "hidden_size": (dict(hidden_size=4), "member"),
+    "num_layers": (dict(num_layers=2), "refused"),
+    "dropout": (dict(dropout=0.1), "refused"),
+    "max_epochs": (dict(max_epochs=2), "member"),
+    "batch_size": (dict(batch_size=50), "shared"),
+    "learning_rate": (dict(learning_rate=3e-2), "member"),
+    "patience": (dict(patience=1, learning_rate=3e-2, max_epochs=6), "member"),
+    "validation_fraction": (dict(validation_fraction=0.0), "shared"),
+    "embargo": (dict(embargo=10), "shared"),
+    "grad_clip": (dict(grad_clip=1e-3), "member"),
+    "sample_stride": (dict(sample_stride=2), "shared"),
+    "epoch_samples": (dict(epoch_samples=100), "shared"),
+    "ffd_d": (dict(ffd_d=0.4), "shared"),
+    "ffd_threshold": (dict(ffd_d=0.4, ffd_threshold=1e-2), "shared"),
+    "winsorize_limit": (dict(winsorize_limit=0.5), "shared"),
+    "drawdown_threshold": (dict(target="drawdown", drawdown_threshold=0.02), "shared"),
+    "stress_quantile": (dict(target="regime", stress_quantile=0.5), "shared"),
+    "warm_start": (dict(warm_start=True), "no effect"),
+    "device": (dict(device="cpu"), "no effect"),
+    "n_threads": (dict(n_threads=2), "no effect"),
+    "progress": (dict(progress=True), "no effect"),
+    "random_state": (dict(random_state=7), "member"),
+}
+
+
+def test_every_parameter_is_covered() -> None:
+    assert sorted(EVERY_PARAMETER) == sorted(LSTMForecaster().get_params())
+
+
+@pytest.fixture(scope="module")
+def base_fit(prices: pd.DataFrame) -> LSTMForecaster:
+    return LSTMForecaster(**BASE, random_state=0).fit(prices)
+
+
+@pytest.mark.parametrize("name", sorted(EVERY_PARAMETER))
+def test_each_member_equals_its_lone_fit_for_every_parameter(
+    prices: pd.DataFrame, base_fit: LSTMForecaster, name: str
+) -> None:
+    changes, how = EVERY_PARAMETER[name]
+    if name not in changes:
+        raise AssertionError(f"the changes for {name!r} do not set it")
+    configs = [dict(BASE, random_state=0), {**BASE, "random_state": 1, **changes}]
+    if how == "shared":
+        configs[0].update(changes)
+    if how == "refused":
+        value = changes[name]
+        with pytest.raises(
+            ValueError, match=rf"forecasters\[1\] has {name}={value!r}; a population"
+        ):
+            fit_population([LSTMForecaster(**c) for c in configs], prices)
+        return
+    members = fit_population([LSTMForecaster(**c) for c in configs], prices)
+    alone = [LSTMForecaster(**c).fit(prices) for c in configs]
+    for a, m in zip(alone, members, strict=True):
+        _assert_same_fit(a, m)
+        np.testing.assert_allclose(a.predict(prices), m.predict(prices), rtol=TOL, atol=TOL)
+    changed = LSTMForecaster(**{**BASE, "random_state": 0, **changes}).fit(prices)
+    same = bool(torch.equal(_outputs(changed), _outputs(base_fit)))
+    assert same == (how == "no effect"), (
+        f"{name}={changes[name]!r} should {'not ' * same}change the fit"
+    )
+
+
+def test_a_fitted_member_with_warm_start_is_refused(prices: pd.DataFrame) -> None:
+    fitted = LSTMForecaster(**BASE, warm_start=True).fit(prices)
+    with pytest.raises(ValueError, match=r"forecasters\[0\] is fitted and has warm_start=True"):
+        fit_population([fitted], prices)
+
+
 def test_different_windows_train_as_separate_populations(prices: pd.DataFrame) -> None:
     configs = [dict(BASE, random_state=0), dict(BASE, random_state=0, window=8)]
     members = fit_population([LSTMForecaster(**c) for c in configs], prices)

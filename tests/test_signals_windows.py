@@ -10,7 +10,7 @@ from seqfolio.signals.targets import (
     forward_log_return,
     forward_mean_correlation,
     forward_volatility,
-    make_labels,
+    get_target,
     stress_thresholds,
 )
 from seqfolio.signals.windows import chronological_split, gather_windows, sample_index
@@ -114,8 +114,14 @@ def test_forward_correlation_and_stress_labels():
     assert 0.2 < np.nanmean(corr) < 0.8
     fv = forward_volatility(prices, 21)
     level = stress_thresholds(fv[:200], 0.8)
-    labels = make_labels("regime", prices, 21, stress_level=level)
+    regime = get_target("regime")
+    raw = regime.labels(prices, 21, {"stress_quantile": 0.8})
+    np.testing.assert_array_equal(raw, fv)
+    training_block = np.where(np.arange(len(fv))[:, None] < 200, raw, np.nan)
+    state = regime.fit(training_block, {"stress_quantile": 0.8})
+    np.testing.assert_array_equal(state, level)
+    labels = regime.encode(raw, state)
     assert set(np.unique(labels[np.isfinite(labels)])) == {0.0, 1.0}
     assert np.nanmean(labels[:200]) == pytest.approx(0.2, abs=0.02)
-    with pytest.raises(ValueError, match="stress_level"):
-        make_labels("regime", prices, 21)
+    with pytest.raises(ValueError, match="stress thresholds"):
+        regime.encode(raw, None)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from seqfolio.pipeline.builder import build_steps, history_length, is_weights_model
 from seqfolio.pipeline.checkpoints import CheckpointStore, checkpoint_key
 from seqfolio.pipeline.forecasts import NO_MODEL, Forecast, ModelSource, ModelWeights, ScaleExposure
-from seqfolio.pipeline.models import LSTM_ALLOCATOR, MODEL_DEFAULTS, SIGNALS, make_model
+from seqfolio.pipeline.models import LSTM_ALLOCATOR, SIGNALS, make_model
 from seqfolio.pipeline.retraining import (
     ModelRetrainer,
     RetrainRecord,
@@ -37,7 +37,6 @@ from seqfolio.pipeline.steps import (
 
 __all__ = [
     "LSTM_ALLOCATOR",
-    "MODEL_DEFAULTS",
     "NO_MODEL",
     "SIGNALS",
     "Allocate",

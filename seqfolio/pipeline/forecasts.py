@@ -5,22 +5,26 @@
     TrailingReturns -> Forecast -> Allocate -> CapWeights -> ScaleExposure
 
 and ``RebalanceStrategy(allocator=LSTMAllocator(...))`` runs ``TrailingReturns -> ModelWeights ->
-CapWeights``. How each forecast reaches the allocator (the conversions of :mod:`seqfolio.signals.convert`):
+CapWeights``. How a forecast reaches the allocator is its target's ``feeds``
+(:data:`seqfolio.signals.targets.FEEDS`; the conversions of :mod:`seqfolio.signals.convert`):
 
-==============  ==============================================================================
-target          effect
-==============  ==============================================================================
-volatility      ``covariance = volatility_to_covariance(vol, trailing correlation)``
-return          ``expected_returns = returns_to_expected(forecast, horizon)``
-regime          gross exposure ``exposure_multiplier(mean probability)``; the rest stays in cash
-drawdown        same as regime
-correlation     ``covariance`` from the trailing volatilities and
-                ``shrink_correlation(trailing correlation, mean forecast, weight=0.5)``
-==============  ==============================================================================
+=================  =============================================================================
+feeds (targets)    effect
+=================  =============================================================================
+covariance         ``covariance = volatility_to_covariance(vol, trailing correlation)``
+(volatility)
+expected_returns   ``expected_returns = returns_to_expected(forecast, horizon)``
+(return)
+exposure           gross exposure ``exposure_multiplier(mean probability)``; the rest stays in cash
+(regime, drawdown)
+correlation        ``covariance`` from the trailing volatilities and
+(correlation)      ``shrink_correlation(trailing correlation, mean forecast, weight=0.5)``
+=================  =============================================================================
 
 A forecast that is NaN for an asset (not listed long enough for a full window) is replaced by the
-trailing estimate from ``ctx.returns`` (noted in ``ctx.notes["filled"]``). Every step reads only the
-context, whose prices end at the decision bar: no step can see the future.
+target's baseline, a trailing estimate from ``ctx.returns`` (noted in ``ctx.notes["filled"]``), or left
+out of the mean for a target without one. Every step reads only the context, whose prices end at the
+decision bar: no step can see the future.
 
 The steps ask a :class:`ModelSource` for the current model: in backtrader the retraining controller
 (:class:`~seqfolio.strategies.Retrainer`, driven by timers), in research the same retraining rules
@@ -44,8 +48,9 @@ from seqfolio.signals.convert import (
     shrink_correlation,
     volatility_to_covariance,
 )
+from seqfolio.signals.targets import get_target
 
-__all__ = ["NO_MODEL", "Forecast", "ModelSource", "ModelWeights", "ScaleExposure"]
+__all__ = ["FEEDS", "NO_MODEL", "Forecast", "ModelSource", "ModelWeights", "ScaleExposure"]
 
 logger = logging.getLogger("seqfolio.pipeline")
 
@@ -135,41 +140,74 @@ class Forecast:
             return
         self.forecasts[ctx.date] = forecast
         ctx.notes["forecast"] = forecast
-        assets = list(returns.columns)
-        values = forecast.reindex(assets)
+        target = get_target(getattr(model, "target", None), owner=type(model).__name__)
+        horizon = int(getattr(model, "horizon", 1))
+        values = forecast.reindex(list(returns.columns)).rename(target.name)
         missing = [str(a) for a in values.index[~np.isfinite(values.to_numpy())]]
         if missing:
             ctx.notes["filled"] = missing
-        target = getattr(model, "target", None)
-        if target == "volatility":
-            vol = values.fillna(returns.std(ddof=1))
-            ctx.covariance = volatility_to_covariance(vol, _trailing_correlation(returns))
-        elif target == "return":
-            horizon = int(model.horizon)
-            trailing = np.log1p(returns).mean() * horizon
-            ctx.expected_returns = returns_to_expected(values.fillna(trailing), horizon)
-        elif target in ("regime", "drawdown"):
-            probability = values.dropna()
-            exposure = (
-                1.0
-                if probability.empty
-                else exposure_multiplier(
-                    probability, floor=self.exposure_floor, threshold=self.exposure_threshold
-                )
-            )
-            ctx.notes["probability"] = float(probability.mean()) if len(probability) else np.nan
-            ctx.notes["exposure"] = exposure
-        elif target == "correlation":
-            level = float(np.nanmean(values.to_numpy())) if values.notna().any() else None
-            corr = _trailing_correlation(returns)
-            if level is not None:
-                corr = shrink_correlation(corr, level, weight=self.correlation_weight)
-            ctx.covariance = volatility_to_covariance(returns.std(ddof=1), corr)
-        else:
-            raise ValueError(
-                f"Forecast: the signal's target must be one of ['volatility', 'return', 'regime', "
-                f"'drawdown', 'correlation']. Got {target!r} instead."
-            )
+            baseline = target.baseline(returns, horizon)
+            if baseline is not None:
+                values = values.fillna(baseline)
+        FEEDS[target.feeds](self, ctx, values, returns, horizon)
+
+
+# How each kind of forecast reaches the allocator: (step, ctx, forecast, the lookback's returns, horizon)
+def _complete(ctx: RebalanceContext, forecast: pd.Series) -> bool:
+    """Whether every asset has a forecast (or its baseline); else the rebalance fails, naming them."""
+    gaps = [str(a) for a in forecast.index[forecast.isna()]]
+    if gaps:
+        ctx.fail(
+            "forecast_failed",
+            f"no forecast for {gaps} (no complete window) and the target {forecast.name!r} has no "
+            "baseline to stand in for one; give its Target a baseline (a trailing estimate)",
+        )
+    return not gaps
+
+
+def _feed_covariance(step: Forecast, ctx: RebalanceContext, vol: pd.Series, returns: pd.DataFrame,
+                     horizon: int) -> None:  # fmt: skip
+    if _complete(ctx, vol):
+        ctx.covariance = volatility_to_covariance(vol, _trailing_correlation(returns))
+
+
+def _feed_expected_returns(step: Forecast, ctx: RebalanceContext, forecast: pd.Series,
+                           returns: pd.DataFrame, horizon: int) -> None:  # fmt: skip
+    if _complete(ctx, forecast):
+        ctx.expected_returns = returns_to_expected(forecast, horizon)
+
+
+def _feed_exposure(step: Forecast, ctx: RebalanceContext, probabilities: pd.Series,
+                   returns: pd.DataFrame, horizon: int) -> None:  # fmt: skip
+    probability = probabilities.dropna()
+    exposure = (
+        1.0
+        if probability.empty
+        else exposure_multiplier(
+            probability, floor=step.exposure_floor, threshold=step.exposure_threshold
+        )
+    )
+    ctx.notes["probability"] = float(probability.mean()) if len(probability) else np.nan
+    ctx.notes["exposure"] = exposure
+
+
+def _feed_correlation(step: Forecast, ctx: RebalanceContext, correlations: pd.Series,
+                      returns: pd.DataFrame, horizon: int) -> None:  # fmt: skip
+    corr = _trailing_correlation(returns)
+    if correlations.notna().any():
+        level = float(np.nanmean(correlations.to_numpy()))
+        corr = shrink_correlation(corr, level, weight=step.correlation_weight)
+    ctx.covariance = volatility_to_covariance(returns.std(ddof=1), corr)
+
+
+FEEDS = {
+    "covariance": _feed_covariance,
+    "expected_returns": _feed_expected_returns,
+    "exposure": _feed_exposure,
+    "correlation": _feed_correlation,
+}
+"""How a forecast reaches the allocator, by its target's ``feeds`` (the keys of
+:data:`seqfolio.signals.targets.FEEDS`, which says what each expects)."""
 
 
 @dataclass

@@ -11,14 +11,17 @@ name                model
 ``lstm-regime``     ``LSTMForecaster(target="regime")`` (an exposure overlay)
 ``lstm-drawdown``   ``LSTMForecaster(target="drawdown")`` (an exposure overlay)
 ``lstm-corr``       ``LSTMForecaster(target="correlation")``
+``lstm-<name>``     ``LSTMForecaster(target="<name>")`` for a target registered with
+                    :func:`~seqfolio.signals.register_target`
 ``lstm-weights``    ``LSTMAllocator`` (an allocator name: the network outputs the weights)
 ==================  ==========================================================
 
-Model settings (a config's ``[model]`` table) are the estimators' own parameter names, plus ``seed``
+The signal names are the target registry's (:data:`seqfolio.signals.targets.SIGNALS`). Model settings
+(a config's ``[model]`` table) are the estimators' own parameter names, plus ``seed``
 (``random_state``), ``ffd`` (fractional differentiation of the price feature on / off: ``ffd_d =
 "auto"`` / ``None``) and, for a signal, ``ensemble = N``: the mean forecast of N seeds (``seed`` ..
 ``seed + N - 1``) trained together as one population (:class:`~seqfolio.signals.LSTMEnsemble`; single
-layer, no dropout). Unset ones take :data:`MODEL_DEFAULTS`.
+layer, no dropout). Unset ones take the estimators' defaults (:mod:`seqfolio.defaults`).
 """
 
 from __future__ import annotations
@@ -27,10 +30,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from seqfolio._validation import check_bool, check_choice, check_int, closest
+from seqfolio.signals.targets import SIGNALS
 
 __all__ = [
     "LSTM_ALLOCATOR",
-    "MODEL_DEFAULTS",
     "SIGNALS",
     "make_model",
     "model_horizon",
@@ -38,24 +41,8 @@ __all__ = [
     "signal_names",
 ]
 
-SIGNALS: dict[str, str] = {
-    "lstm-vol": "volatility",
-    "lstm-return": "return",
-    "lstm-regime": "regime",
-    "lstm-drawdown": "drawdown",
-    "lstm-corr": "correlation",
-}
-"""Signal names -> :class:`~seqfolio.signals.LSTMForecaster` targets."""
-
 LSTM_ALLOCATOR = "lstm-weights"
 """The allocator name of the direct-weights :class:`~seqfolio.signals.LSTMAllocator`."""
-
-MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
-    "forecaster": dict(window=40, hidden_size=16, max_epochs=8, sample_stride=3, random_state=0),
-    "allocator": dict(window=40, hidden_size=16, max_epochs=10, random_state=0),
-}
-"""Settings of the models ``seqfolio backtest`` trains (a 2005-2022 run takes a minute or two on two
-cores); a configuration's ``[model]`` table overrides them key by key."""
 
 _FORECASTER_KEYS = (
     "window", "horizon", "hidden_size", "num_layers", "dropout", "max_epochs", "batch_size",
@@ -153,13 +140,13 @@ def make_model(
             + f"; valid: {', '.join(valid)}."
         )
     if trained:
-        params = {**MODEL_DEFAULTS["allocator"], **_estimator_params(settings, owner)}
+        params = _estimator_params(settings, owner)
         model = ALLOCATORS[given.strip().lower()](n_threads=n_threads, **params)
     else:
         from seqfolio.signals import LSTMForecaster
 
         check_choice(owner, "signal", signal, list(SIGNALS))
-        params = {**MODEL_DEFAULTS["forecaster"], **_estimator_params(settings, owner)}
+        params = _estimator_params(settings, owner)
         members = check_int(owner, "model.ensemble", params.pop("ensemble", 1), low=1)
         model = LSTMForecaster(target=SIGNALS[signal], n_threads=n_threads, **params)
         if members > 1:
