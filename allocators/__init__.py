@@ -24,6 +24,7 @@ from seqfolio.allocators.registry import (
     needs_training,
     register_allocator,
     search_space,
+    trained_allocators,
     zero_variance_intolerant,
 )
 
@@ -46,5 +47,6 @@ __all__ = [
     "needs_training",
     "register_allocator",
     "search_space",
+    "trained_allocators",
     "zero_variance_intolerant",
 ]

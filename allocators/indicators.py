@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from seqfolio import defaults
 from seqfolio._feed_lines import per_feed_subclass
 from seqfolio.data import trailing_returns
 
@@ -68,7 +69,7 @@ class AllocatorWeights(bt.Indicator):
     """
 
     lines = ()
-    params = dict(allocator=None, lookback=252, refit_every=21)
+    params = dict(allocator=None, lookback=defaults.LOOKBACK, refit_every=21)
     plotinfo = dict(subplot=True, plotname="target weights")
 
     _feed_names: ClassVar[tuple[str, ...] | None] = None

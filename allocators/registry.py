@@ -38,6 +38,7 @@ __all__ = [
     "needs_training",
     "register_allocator",
     "search_space",
+    "trained_allocators",
     "zero_variance_intolerant",
 ]
 
@@ -174,13 +175,22 @@ def needs_training(allocator: Any) -> bool:
     return bool(getattr(_class_of(allocator), "needs_training", False))
 
 
+def trained_allocators() -> list[str]:
+    """Names of the registered allocators that are networks trained walk-forward."""
+    return [name for name in ALLOCATORS if needs_training(name)]
+
+
 def allocator_label(allocator: Any) -> str:
     """The name reports use: the registered label, else the class name (``HRP``, ``LSTM weights``)."""
     if isinstance(allocator, str) and allocator.strip().lower() in ALLOCATORS:
         entry = ALLOCATORS.entry(allocator.strip().lower())
         if entry.label:
             return entry.label
-    return _class_of(allocator).__name__
+    cls = _class_of(allocator)
+    for entry in ALLOCATORS._entries.values():  # an instance of a registered class: its label
+        if entry.target is cls and entry.label:
+            return entry.label
+    return cls.__name__
 
 
 def search_space(name: str) -> dict[str, Any]:

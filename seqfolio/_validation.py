@@ -45,8 +45,11 @@ MAX_LABELS = 10
 """Labels a message lists before ``(+N more)``."""
 
 
-class InvalidParameter(ValueError):
+class InvalidParameter(ValueError, TypeError):
     """A parameter value outside its constraint; the message follows the one template.
+
+    Both a ``ValueError`` and a ``TypeError`` (as scikit-learn's ``InvalidParameterError``): a value of
+    the wrong type and a value out of range are one verdict.
 
     The parts stay readable so a front end can word the same verdict its own way (the CLI names
     ``--lookback`` rather than "the 'lookback' parameter of RebalanceSpec").

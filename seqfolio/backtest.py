@@ -15,11 +15,15 @@ from typing import Any
 import pandas as pd
 
 from seqfolio import defaults
+from seqfolio._validation import check_real
 from seqfolio.calendar import naive_date
-from seqfolio.pipeline.params import check_broker
+from seqfolio.data import period_prices
 from seqfolio.results import BacktestResult
+from seqfolio.spec import RebalanceSpec, as_spec
 
-__all__ = ["BacktestResult", "check_broker", "run_backtest", "with_history"]
+__all__ = ["BacktestResult", "run_backtest", "with_history"]
+
+_OWNER = "run_backtest"
 
 
 def with_history(prices: pd.DataFrame, start: Any, lookback: int) -> pd.DataFrame:
@@ -65,49 +69,38 @@ def _progress_analyzer(progress: _Progress) -> type:
 
 def run_backtest(
     prices: pd.DataFrame,
+    spec: RebalanceSpec | None = None,
     *,
-    allocator: Any = "hrp",
-    rebalance: Any = defaults.REBALANCE,
-    lookback: int = defaults.LOOKBACK,
     start: Any = None,
     end: Any = None,
     cash: float = defaults.CASH,
-    commission: float = defaults.COMMISSION,
-    cash_buffer: float = defaults.CASH_BUFFER,
-    min_trade: float = 0.0,
-    max_weight: float | None = None,
     benchmark: pd.Series | None = None,
     benchmark_name: str | None = None,
     tearsheet: str | PathLike[str] | None = None,
     name: str | None = None,
     progress: bool = False,
     cerebro_kwargs: dict[str, Any] | None = None,
-    signal: Any = None,
-    retrain: Any = defaults.RETRAIN,
-    train_window: int | str = defaults.TRAIN_BARS,
-    warm_start: bool = False,
     checkpoint_dir: str | PathLike[str] | None = None,
     strategy_kwargs: dict[str, Any] | None = None,
+    **settings: Any,
 ) -> BacktestResult:
     """Backtest a :class:`~seqfolio.strategies.RebalanceStrategy` on a close-price frame.
 
     Parameters
     ----------
     prices : pandas.DataFrame
-        Close prices (NaN = no price), including at least ``lookback + 1`` rows before ``start`` if
-        the first rebalance should happen at ``start`` (see :func:`with_history`).
-    allocator : allocator instance or short name, default "hrp"
-    rebalance : str or callable, default "monthly"
-    lookback : int, default 252
+        Close prices (NaN = no price), including the history the first decision needs before
+        ``start`` (``spec.history_bars()`` rows: :func:`with_history`).
+    spec : RebalanceSpec, optional
+        The decision settings (:class:`~seqfolio.spec.RebalanceSpec`), or give them as keyword
+        ``settings`` (``allocator="herc"``, ``lookback=126``, ``signal=...``; not both). Its
+        ``commission`` is set on the broker.
     start, end : date-like, optional
         Reporting period: no rebalance before ``start``; returns and weights are cut to
         [start, end]. Prices after ``end`` are dropped. With tz-aware prices, a tz-aware date is
         converted to their zone and a naive one is read in it; the results are tz-naive.
     cash : float, default 1e6
-    commission : float, default 0.001
-        Commission as a fraction of traded value (0.001 = 10 bps).
-    cash_buffer, min_trade, max_weight
-        Passed to the strategy.
+        Starting cash.
     benchmark : pandas.Series, optional
         Benchmark returns or prices, for the tear sheet.
     tearsheet : str or path, optional
@@ -116,18 +109,15 @@ def run_backtest(
         None and the reason in ``tearsheet_error``, and a
         :class:`~seqfolio.reporting.TearSheetWarning` is issued.
     name : str, optional
-        Label (default e.g. ``"HRP monthly"``).
+        Label (default ``spec.label``, e.g. ``"HRP monthly"``).
     progress : bool, default False
-        Show a tqdm progress bar (after 2 seconds).
+        Show a tqdm progress bar (after 2 seconds); with a walk-forward model it counts retrains.
     cerebro_kwargs : dict, optional
         Extra ``bt.Cerebro`` arguments (e.g. ``runonce``, ``preload``).
-    signal, retrain, train_window, warm_start, checkpoint_dir
-        Walk-forward model settings of :class:`~seqfolio.strategies.RebalanceStrategy` (used with
-        ``signal=`` or an ``LSTMAllocator`` allocator). ``prices`` then needs ``train_window`` rows
-        before ``start`` for the first training (``with_history(prices, start, train_window)``). With
-        ``progress=True`` the progress bar counts retrains.
+    checkpoint_dir : str or path, optional
+        Where a walk-forward model's retrains are saved (a rerun resumes from them).
     strategy_kwargs : dict, optional
-        Further RebalanceStrategy params (e.g. ``exposure_floor``).
+        Further RebalanceStrategy params that are not decision settings (e.g. ``feeds``).
 
     Returns
     -------
@@ -137,44 +127,23 @@ def run_backtest(
     ------
     TypeError, ValueError
         For prices that are not a DataFrame with a sorted, unique DatetimeIndex, that repeat a
-        column name or hold a non-numeric column; an unparseable ``start`` / ``end``; a bad
-        ``cash`` / ``commission`` (any real number type but bool is accepted) or strategy param.
+        column name or hold a non-numeric column; an unparseable ``start`` / ``end``; a bad ``cash``
+        or setting (:class:`~seqfolio.spec.RebalanceSpec`'s checks).
     """
     import backtrader as bt
 
-    from seqfolio.data import assets_priced_in
     from seqfolio.strategies import RebalanceStrategy, TearSheet, WeightsHistory, add_price_feeds
-    from seqfolio.strategies.feeds import check_prices
 
-    check_broker(cash=cash, commission=commission)
-    check_prices(prices, "run_backtest")
-    # The feeds' bars are tz-naive wall-clock times: start / end are made so, in the prices' zone.
-    tz = prices.index.tz
-    start = naive_date(start, "start", "run_backtest", tz)
-    end_date = naive_date(end, "end", "run_backtest", tz)
-    if tz is not None:
-        prices = prices.tz_localize(None)
-    if end_date is not None and prices.index[0] > end_date:
-        raise ValueError(
-            f"run_backtest: no prices on or before end={end!r}: the prices start on "
-            f"{prices.index[0].date()}; pass a later end (or None)."
-        )
-    # Assets listing after the run or delisted before `start` are left out (INFO line) before the
-    # cut to `end` would empty their columns; a column with no price at all is still an error.
-    prices = assets_priced_in(prices, start, end_date, owner="run_backtest").loc[:end_date]
+    spec = as_spec(spec, settings, _OWNER)
+    check_real(_OWNER, "cash", cash, low=0.0, low_open=True)
+    prices, start, end = period_prices(prices, start, end, owner=_OWNER)
     cerebro = bt.Cerebro(stdstats=False, **(cerebro_kwargs or {}))
     add_price_feeds(cerebro, prices)
     cerebro.broker.setcash(float(cash))
-    cerebro.broker.setcommission(commission=float(commission))
-    from seqfolio.signals import LSTMAllocator
-
-    walk_forward = signal is not None or isinstance(allocator, LSTMAllocator)
+    cerebro.broker.setcommission(commission=spec.commission)
     cerebro.addstrategy(
-        RebalanceStrategy, allocator=allocator, rebalance=rebalance, lookback=lookback, start=start,
-        cash_buffer=cash_buffer, min_trade=min_trade, max_weight=max_weight, signal=signal,
-        retrain=retrain, train_window=train_window, warm_start=warm_start,
-        checkpoint_dir=checkpoint_dir, progress=bool(progress and walk_forward),
-        **(strategy_kwargs or {}),
+        RebalanceStrategy, spec=spec, start=start, checkpoint_dir=checkpoint_dir,
+        progress=bool(progress and spec.uses_model), **(strategy_kwargs or {}),
     )  # fmt: skip
     cerebro.addanalyzer(
         TearSheet, _name="tearsheet", output=tearsheet, benchmark=benchmark, start=start,
@@ -182,8 +151,8 @@ def run_backtest(
     )  # fmt: skip
     cerebro.addanalyzer(WeightsHistory, _name="weights")
     bar = None
-    if progress and not walk_forward:
-        bar = _Progress(len(prices), name or "backtest", enabled=True)
+    if progress and not spec.uses_model:
+        bar = _Progress(len(prices), name or spec.label, enabled=True)
         cerebro.addanalyzer(_progress_analyzer(bar))
     t0 = time.perf_counter()
     try:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from seqfolio.events import SKIP_KINDS, Event, events_table, first_skip, of_kind
 
-__all__ = ["BacktestResult", "OrderEvent", "RebalanceRecord", "rebalance_table", "run_label"]
+__all__ = ["BacktestResult", "OrderEvent", "RebalanceRecord", "rebalance_table"]
 
 
 @dataclass
@@ -189,12 +189,3 @@ class BacktestResult:
         """:attr:`event_log` as one table in date order: columns ``date``, ``kind``, ``reason``
         (the kinds of :mod:`seqfolio.events`); empty with those columns for a clean run."""
         return events_table(self.event_log)
-
-
-def run_label(allocator: Any, schedule: Any, signal: Any = None) -> str:
-    """A run's name in reports: ``"HRP monthly"``, ``"LSTM-volatility → HRP monthly"`` with a signal
-    (``"custom"`` for a callable schedule)."""
-    label = f"{type(allocator).__name__} {schedule if isinstance(schedule, str) else 'custom'}"
-    if signal is not None:
-        label = f"LSTM-{getattr(signal, 'target', type(signal).__name__)} → {label}"
-    return label

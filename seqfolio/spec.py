@@ -36,7 +36,7 @@ from seqfolio._validation import (
 )
 from seqfolio.calendar import SCHEDULES, check_schedule
 
-__all__ = ["DELISTED_POLICIES", "SETTINGS", "RebalanceSpec", "Setting", "as_spec", "setting_names"]
+__all__ = ["DELISTED_POLICIES", "SETTINGS", "check_research_settings", "check_setting", "RebalanceSpec", "Setting", "as_spec", "setting_names"]
 
 _OWNER = "RebalanceSpec"
 DELISTED_POLICIES: tuple[str, ...] = ("cash", "hold")
@@ -106,11 +106,22 @@ class _Named(Constraint):
                 return None
         if isinstance(value, str):
             return OneOf(_registered(self.kind), none=self.none).check(owner, name, value)
-        if isinstance(value, type) or not hasattr(value, "fit"):
-            what = "an allocator name or instance" if self.kind == "allocator" else (
-                "a signal name or a forecaster instance such as LSTMForecaster(target='volatility')"
-            )
-            raise InvalidParameter(owner, name, value, what)
+        if self.kind == "allocator":
+            if isinstance(value, type) or not hasattr(value, "fit"):
+                raise InvalidParameter(owner, name, value, "an allocator name or instance")
+            return value
+        from seqfolio.pipeline.retraining import is_weights_model
+
+        if isinstance(value, type) or not (hasattr(value, "fit") and hasattr(value, "predict")):
+            raise InvalidParameter(
+                owner, name, value, "a signal name or a forecaster instance such as "
+                "LSTMForecaster(target='volatility')",
+            )  # fmt: skip
+        if is_weights_model(value):
+            raise InvalidParameter(
+                owner, name, value, f"a forecaster, not a {type(value).__name__}, which outputs "
+                "weights: pass it as allocator= instead",
+            )  # fmt: skip
         return value
 
     def describe(self) -> str:
@@ -217,15 +228,13 @@ class RebalanceSpec:
     train_window: int | str = _setting(
         defaults.TRAIN_BARS, _TrainWindow(), "bars of history per retrain, or 'expanding'"
     )
-    warm_start: bool = _setting(
-        False, Boolean(), "continue each retrain from the previous model", research=False
-    )
+    warm_start: bool = _setting(False, Boolean(), "continue each retrain from the previous model")
     min_trade: float = _setting(
         defaults.MIN_TRADE, RealRange(0.0, 1.0, high_open=True),
         "skip trades changing a weight by less than this", research=False,
     )  # fmt: skip
     fractional: bool = _setting(
-        False, Boolean(), "trade fractional shares (research always does)", research=False
+        False, Boolean(), "trade fractional shares (the research path always does)"
     )
     retry_rejected: bool = _setting(
         True, Boolean(), "resubmit a buy the broker rejected for cash once, shrunk", research=False
@@ -270,6 +279,9 @@ class RebalanceSpec:
             if isinstance(value, dict):
                 value = _ReadOnly(value)
             object.__setattr__(self, name, value)
+        from seqfolio.pipeline.models import canonical_settings
+
+        object.__setattr__(self, "model", _ReadOnly(canonical_settings(self.model, owner)))
         if self.allocator_params and not isinstance(self.allocator, str):
             raise ValueError(
                 f"{owner}: allocator_params are for an allocator given by name, not an instance "
@@ -406,10 +418,8 @@ class RebalanceSpec:
         name = allocator_label(self.allocator)
         params = ", ".join(f"{k}={v}" for k, v in sorted(self.allocator_params.items()))
         text = f"{name}({params})" if params else name
-        if isinstance(self.signal, str):
-            text = f"{self.signal.replace('lstm', 'LSTM')} → {text}"
-        elif self.signal is not None:
-            text = f"{type(self.signal).__name__} → {text}"
+        if self.signal is not None:
+            text = f"{_signal_label(self.signal)} → {text}"
         schedule = self.rebalance if isinstance(self.rebalance, str) else "custom schedule"
         extras = [
             f"{k.replace('_', ' ')} {_short(v)}"
@@ -427,6 +437,32 @@ SETTINGS: dict[str, Setting] = {name: f.metadata["setting"] for name, f in _FIEL
 
 _IN_NAME = ("allocator", "allocator_params", "rebalance", "signal", "model")
 """Settings :attr:`RebalanceSpec.label` shows in the name itself; any other is listed when changed."""
+
+
+def check_setting(owner: str, name: str, value: Any) -> Any:
+    """One setting checked by its constraint (for the APIs that take it on its own, e.g.
+    ``Retrainer(train_window=...)``); returns the plain value."""
+    return SETTINGS[name].check.check(owner, name, value)
+
+
+def check_research_settings(specs: Any, owner: str) -> None:
+    """Refuse specs that change a setting the research path does not simulate (``min_trade``,
+    ``fractional``, ...: its evaluator trades fractional shares and every weight change), rather
+    than report a study of something else.
+
+    Raises
+    ------
+    ValueError
+        Naming the configuration and the settings.
+    """
+    for spec in specs:
+        engine_only = sorted(k for k in spec.changed() if not SETTINGS[k].research)
+        if engine_only:
+            raise ValueError(
+                f"{owner}: {spec.label} sets {engine_only}, which the research path does not "
+                "simulate (it trades fractional shares, every weight change, on one account); "
+                "leave them at their defaults in a study, or backtest the configuration instead."
+            )
 
 
 def setting_names(*, research: bool | None = None, cli: bool | None = None) -> list[str]:
@@ -476,6 +512,18 @@ def as_spec(
             f"spec.replace({', '.join(f'{k}=...' for k in sorted(settings))})."
         )
     return spec
+
+
+def _signal_label(signal: Any) -> str:
+    """``LSTM-vol`` for the signal ``lstm-vol`` and for a forecaster of its target; else the
+    forecaster's class name."""
+    from seqfolio.pipeline.models import SIGNALS
+
+    if not isinstance(signal, str):
+        target = getattr(signal, "target", None)
+        named = [name for name, t in SIGNALS.items() if t == target]
+        signal = named[0] if named else type(signal).__name__
+    return signal.replace("lstm", "LSTM", 1)
 
 
 def _plain(value: Any) -> Any:

@@ -17,19 +17,17 @@ import pandas as pd
 
 from seqfolio.calendar import naive_date
 from seqfolio.reporting import TearSheetWarning
-from seqfolio.results import rebalance_table, run_label
+from seqfolio.results import rebalance_table
 from seqfolio.strategies.feeds import feed_names
 
 __all__ = ["TearSheet", "WeightsHistory", "rebalance_table", "run_output_path", "strategy_label"]
 
 
 def strategy_label(strategy: bt.Strategy) -> str:
-    """``"HRP monthly"`` for a RebalanceStrategy (``"LSTM-volatility → HRP monthly"`` with a
-    signal), else the strategy's class name."""
-    allocator = getattr(strategy, "allocator", None)
-    if allocator is not None:
-        return run_label(allocator, strategy.p.rebalance, getattr(strategy.p, "signal", None))
-    return type(strategy).__name__
+    """A RebalanceStrategy's :attr:`~seqfolio.spec.RebalanceSpec.label` (``"HRP monthly"``,
+    ``"LSTM-vol → HRP monthly"``), else the strategy's class name."""
+    spec = getattr(strategy, "spec", None)
+    return spec.label if spec is not None else type(strategy).__name__
 
 
 def _slug(value: Any) -> str:

@@ -16,7 +16,6 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
-from seqfolio.allocators import make_allocator
 from seqfolio.calendar import naive_date
 from seqfolio.events import Event, events_table, of_kind
 from seqfolio.pipeline import (
@@ -27,16 +26,8 @@ from seqfolio.pipeline import (
     Step,
     TrailingReturns,
     build_steps,
-    check_train_window,
     history_length,
-    is_weights_model,
     run_steps,
-)
-from seqfolio.pipeline.params import (
-    DELISTED_POLICIES,
-    REBALANCER_PARAMS,
-    check_strategy_params,
-    walk_forward_model,
 )
 from seqfolio.strategies.bar_check import BarCheck, nan_close_error
 from seqfolio.strategies.broker_settings import note_broker_settings
@@ -48,6 +39,7 @@ from seqfolio.strategies.records import RebalanceRecord
 from seqfolio.strategies.retraining import Retrainer
 from seqfolio.strategies.schedules import add_schedule_timer
 from seqfolio.strategies.sleeve import Sleeve, check_shared_account
+from seqfolio.spec import DELISTED_POLICIES, RebalanceSpec, as_spec, setting_default, setting_names
 from seqfolio.strategies.subclassing import missed_next, missed_notify_order, missed_notify_timer
 
 __all__ = ["DELISTED_POLICIES", "RebalanceStrategy", "check_strategy_params"]
@@ -55,6 +47,24 @@ __all__ = ["DELISTED_POLICIES", "RebalanceStrategy", "check_strategy_params"]
 logger = logging.getLogger("seqfolio.strategies")
 
 _OWNER = "RebalanceStrategy"
+_SETTINGS = [name for name in setting_names() if name != "commission"]  # the broker's scheme applies
+
+
+def _is_default(name: str, value: Any) -> bool:
+    default = setting_default(name)
+    return value is default or (type(value) is type(default) and value == default)
+
+
+def check_strategy_params(*, owner: str = _OWNER, **settings: Any) -> None:
+    """Check RebalanceStrategy's decision settings without a cerebro (:class:`RebalanceSpec`'s checks).
+
+    Raises
+    ------
+    ValueError
+        ``The 'lookback' parameter of RebalanceStrategy must be an int >= 2. Got 1 instead.`` and
+        the same template for the others.
+    """
+    RebalanceSpec.from_settings(settings, owner=owner)
 
 
 class RebalanceStrategy(bt.Strategy):
@@ -70,32 +80,27 @@ class RebalanceStrategy(bt.Strategy):
 
     Params
     ------
-    allocator : allocator instance or str, default None
-        Any seqfolio allocator (cloned and refitted at each rebalance) or a short name from
-        ``seqfolio.allocators.ALLOCATORS``; None means ``HRP()``.
-    lookback : int, default 252
-        Number of returns the allocator sees (``lookback + 1`` closes). A bar is a bar of the feeds:
-        on weekly resampled feeds, 52 is a year.
-    rebalance : {"monthly", "weekly", "quarterly", "daily"} or callable, default "monthly"
-        The schedule; a callable gets each bar's ``datetime.date`` and returns a bool.
-    min_trade : float, default 0.0
-        Skip a trade whose weight change is below this (full exits are always made).
-    cash_buffer : float, default 0.02
-        Fraction of the tradable value kept in cash so next-bar price moves do not overdraw cash.
-    max_weight : float or None, default None
-        Cap on any asset's weight (excess goes to the other assets; with too few assets it stays cash).
-    fractional : bool, default False
-        Trade fractional shares instead of whole shares.
-    start : date-like or None, default None
-        No rebalance before this date (history before it is still used for the lookback).
-    retry_rejected : bool, default True
-        When the broker rejects a buy for lack of cash (``Margin``: the price rose more than the cash
-        buffer between t and t+1), resubmit it once at t+1, shrunk to the cash then available; it
-        fills at t+2. The rejection is still counted.
-    feeds : list of str or data feeds, or None, default None
-        The feeds to trade (names given to ``cerebro.adddata`` or the feed objects); None trades
-        every feed of the cerebro. Leave out a benchmark or index feed, or the feeds another
-        strategy trades (docs/backtrader.md, "Habits that work").
+    spec : RebalanceSpec or None, default None
+        Every decision setting at once (:class:`~seqfolio.spec.RebalanceSpec`); or give them one by
+        one as params of the same names (not both). The settings and their defaults are the spec's:
+        ``allocator`` (a registered name or an instance, cloned and refitted at each rebalance; a
+        network trained walk-forward such as ``lstm-weights`` is retrained on ``retrain`` and applied
+        at each rebalance), ``lookback`` (returns per fit; a bar is a bar of the feeds: on weekly
+        feeds 52 is a year), ``rebalance`` (a name or a callable ``date -> bool``), ``max_weight``,
+        ``cash_buffer``, ``min_trade``, ``fractional``, ``retry_rejected`` (a buy the broker
+        rejected for ``Margin`` is resubmitted once at t+1, shrunk to the cash then available),
+        ``delisted`` (``"cash"``: a position whose feed ended is sold at its last close with the next
+        rebalance's orders; ``"hold"``: kept at that close, outside the value the targets apply to;
+        a warning and a ``delisted`` event either way), ``max_gap`` (gaps of at most this many bars
+        are bridged wherever they fall in a window, the close before the gap carried over; a longer
+        gap leaves the asset out of that rebalance, an ``excluded`` event), ``signal`` (a
+        forecaster whose forecast feeds the allocator: volatility -> covariance, return -> expected
+        returns, regime / drawdown -> gross exposure, correlation -> a shrunk correlation;
+        :mod:`seqfolio.pipeline.forecasts`), ``model`` (a signal's or trained allocator's settings,
+        when given by name), ``retrain``, ``train_window``, ``warm_start``, ``exposure_floor`` /
+        ``exposure_threshold`` and ``capital``. The spec's ``commission`` is not used here: the
+        broker's commission scheme applies (:func:`~seqfolio.backtest.run_backtest` sets it from
+        the spec).
     capital : float in (0, 1] or None, default None
         Share of the account this strategy manages, for several strategies on one cerebro: its
         :class:`~seqfolio.strategies.sleeve.Sleeve` starts with ``capital`` times the broker's
@@ -104,39 +109,16 @@ class RebalanceStrategy(bt.Strategy):
         shares of a cerebro's RebalanceStrategy instances must add up to at most 1 and their feeds
         must not overlap (checked before the first bar). None manages all the broker's cash plus
         this strategy's own positions (one strategy alone).
-    delisted : {"cash", "hold"}, default "cash"
-        A position in a feed that has ended (its asset delisted): ``"cash"`` sells it at its last
-        close at the next rebalance (filled with the rebalance's other orders, commission charged;
-        the research evaluator does the same); ``"hold"`` keeps it at its last close for the rest
-        of the run, outside the value the targets apply to. Either way a warning is logged and a
-        ``delisted`` event recorded.
-    max_gap : int, default 5
-        Gaps of at most this many bars are bridged wherever they fall in an asset's lookback window
-        (its last close carried over; the return over the gap falls on the bar after it; the
-        strategy keeps ``max_gap`` bars before the window for a gap on its first row), so a blank
-        day does not drop the asset from any rebalance whose window holds it. A longer gap leaves it
-        out of those rebalances (weight 0), each recorded as an ``excluded`` event. 0 bridges
-        nothing. One warning at the end of the run names the assets.
-    signal : forecaster or None, default None
-        A walk-forward model whose forecast feeds the allocator, e.g.
-        ``LSTMForecaster(target="volatility")``: volatility -> ``covariance`` (with the trailing
-        correlation), return -> ``expected_returns``, regime / drawdown -> gross exposure (the rest is
-        cash), correlation -> a shrunk correlation (:mod:`seqfolio.pipeline.forecasts`). An
-        ``LSTMAllocator`` passed as ``allocator=`` is walk-forward too: retrained on ``retrain`` and
-        applied to the latest returns at every rebalance.
-    retrain : str or callable, default "quarterly"
-        When the model is retrained (anything ``rebalance`` accepts), in ``notify_timer`` on closes up
-        to the current bar only. Rebalances before the first successful training are skipped.
-    train_window : int or "expanding", default 756
-        Bars of closes per retrain.
-    warm_start : bool, default False
-        Continue each retrain from the previous model.
+    start : date-like or None, default None
+        No rebalance (or retrain) before this date (history before it still feeds the lookback).
+    feeds : list of str or data feeds, or None, default None
+        The feeds to trade (names given to ``cerebro.adddata`` or the feed objects); None trades
+        every feed of the cerebro. Leave out a benchmark or index feed, or the feeds another
+        strategy trades (docs/backtrader.md, "Habits that work").
     checkpoint_dir : str or path or None, default None
         Save every retrained model there; a rerun with the same arguments resumes from them.
     progress : bool, default False
         A tqdm bar counting retrains.
-    exposure_floor, exposure_threshold : float, default 0.25, 0.5
-        :func:`~seqfolio.signals.exposure_multiplier`'s parameters (regime / drawdown signals).
 
     Attributes
     ----------
@@ -177,17 +159,19 @@ class RebalanceStrategy(bt.Strategy):
     (:mod:`~seqfolio.strategies.subclassing`; a missed call raises).
     """
 
-    params = dict(REBALANCER_PARAMS)
+    params = (
+        ("spec", None),
+        *((name, setting_default(name)) for name in _SETTINGS),
+        ("start", None),
+        ("feeds", None),
+        ("checkpoint_dir", None),
+        ("progress", False),
+    )
 
     def __init__(self) -> None:
         p = self.p
-        self.allocator = make_allocator(p.allocator, owner=_OWNER)
-        check_strategy_params(
-            lookback=p.lookback, rebalance=p.rebalance, min_trade=p.min_trade,
-            cash_buffer=p.cash_buffer, max_weight=p.max_weight, fractional=p.fractional,
-            retry_rejected=p.retry_rejected, capital=p.capital, delisted=p.delisted,
-            max_gap=p.max_gap,
-        )  # fmt: skip
+        self.spec = self._spec()
+        spec = self.spec
         self.start_date = naive_date(p.start, "start", _OWNER)
         if not self.datas:
             raise ValueError(f"{_OWNER} needs at least one data feed; add feeds to cerebro first.")
@@ -210,7 +194,7 @@ class RebalanceStrategy(bt.Strategy):
             s for s in getattr(self.env, "runningstrats", []) if isinstance(s, RebalanceStrategy)
         ]
         check_shared_account(self, peers, dict(zip(map(id, self.datas), all_names, strict=True)))
-        self.sleeve = None if p.capital is None else Sleeve(self.broker, p.capital, _OWNER)
+        self.sleeve = None if spec.capital is None else Sleeve(self.broker, spec.capital, _OWNER)
         note_broker_settings(self, len(getattr(self.env, "runningstrats", [])))
         self.timings: dict[str, float] = {"allocating": 0.0}
         # before the rebalance timer, so that a retrain on the same bar runs first
@@ -222,8 +206,8 @@ class RebalanceStrategy(bt.Strategy):
         self.bar_check = BarCheck(self.feeds, self.assets, _OWNER)  # bad prices and timestamps
         self.records: list[RebalanceRecord] = []
         self.order_book = OrderBook(
-            self, retry_rejected=p.retry_rejected, cash_buffer=p.cash_buffer,
-            fractional=p.fractional, sleeve=self.sleeve,
+            self, retry_rejected=spec.retry_rejected, cash_buffer=spec.cash_buffer,
+            fractional=spec.fractional, sleeve=self.sleeve,
         )  # fmt: skip
         self._events: list[Event] = []
         self._delisted: set[str] = set()
@@ -236,19 +220,29 @@ class RebalanceStrategy(bt.Strategy):
         self._timer_when: Any = None
         # on the traded feeds' sessions only: an index feed's extra days must not move a decision
         sessions = None if self._every_feed else self.feeds
-        self._timer = add_schedule_timer(self, p.rebalance, sessions, action="rebalance")
+        self._timer = add_schedule_timer(self, spec.rebalance, sessions, action="rebalance")
 
     # -- parts ----------------------------------------------------------------------------------
-    def _build_retrainer(self) -> Retrainer | None:
-        """The retraining controller for ``signal`` or an ``LSTMAllocator`` allocator (else None)."""
+    def _spec(self) -> RebalanceSpec:
+        """The decision settings: ``spec=``, or the params of the same names (not both)."""
         p = self.p
-        model = walk_forward_model(_OWNER, p.signal, self.allocator)
+        given = {name: getattr(p, name) for name in _SETTINGS}
+        if p.spec is None:
+            return RebalanceSpec.from_settings(given, owner=_OWNER)
+        changed = {k: v for k, v in given.items() if not _is_default(k, v)}
+        return as_spec(p.spec, changed, _OWNER)
+
+    def _build_retrainer(self) -> Retrainer | None:
+        """The retraining controller of the spec's walk-forward model (a signal's forecaster or a
+        trained allocator), else None; the allocator fitted at each rebalance otherwise."""
+        p, spec = self.p, self.spec
+        model = spec.make_model(owner=_OWNER)
+        self.allocator = model if spec.trains_allocator else spec.make_allocator(_OWNER)
         if model is None:
-            check_train_window(_OWNER, p.train_window)  # validate even when unused
             return None
         return Retrainer(
-            self, model, datas=self.feeds, retrain=p.retrain, train_window=p.train_window,
-            warm_start=p.warm_start, checkpoint_dir=p.checkpoint_dir, start=self.start_date,
+            self, model, datas=self.feeds, retrain=spec.retrain, train_window=spec.train_window,
+            warm_start=spec.warm_start, checkpoint_dir=p.checkpoint_dir, start=self.start_date,
             progress=p.progress, owner=_OWNER,
         )  # fmt: skip
 
@@ -257,21 +251,16 @@ class RebalanceStrategy(bt.Strategy):
 
         Default (:func:`~seqfolio.pipeline.build_steps`): ``TrailingReturns -> Allocate ->
         CapWeights``; with a ``signal`` a ``Forecast`` step runs before ``Allocate`` and
-        ``ScaleExposure`` last; with an ``LSTMAllocator``, ``ModelWeights`` replaces ``Allocate``.
+        ``ScaleExposure`` last; with a trained allocator, ``ModelWeights`` replaces ``Allocate``.
         """
-        p = self.p
-        wf = self.retrainer
         return build_steps(
-            allocator=self.allocator, lookback=p.lookback, max_weight=p.max_weight,
-            max_gap=p.max_gap, source=wf, weights_model=wf is not None and is_weights_model(wf.template),
-            exposure_floor=p.exposure_floor, exposure_threshold=p.exposure_threshold,
-            timings=self.timings,
-        )  # fmt: skip
+            self.spec, allocator=self.allocator, source=self.retrainer, timings=self.timings
+        )
 
     def history_length(self) -> int:
         """How many bars of closes to keep (``lookback + 1``, or more if the model needs more, and
         ``max_gap`` bars before them to bridge a gap at the window's start)."""
-        return history_length(self.p.lookback, self.retrainer, max_gap=self.p.max_gap)
+        return history_length(self.spec, self.retrainer)
 
     def _step(self, kind: type) -> Any:
         for step in self.steps:
@@ -421,8 +410,8 @@ class RebalanceStrategy(bt.Strategy):
             return None
         planned = plan_orders(
             targets=weights, positions=positions, prices=prices, cash=cash,
-            value=value, cash_buffer=self.p.cash_buffer, min_trade=self.p.min_trade,
-            fractional=self.p.fractional, commission=commission,
+            value=value, cash_buffer=self.spec.cash_buffer, min_trade=self.spec.min_trade,
+            fractional=self.spec.fractional, commission=commission,
         )  # fmt: skip
         record = RebalanceRecord(date=date, target=weights.copy(), value=value)
         self.records.append(record)
@@ -459,7 +448,7 @@ class RebalanceStrategy(bt.Strategy):
                 continue
             price = float(data.close[0])
             ended = self._note_delisting(date, now, asset, data, size, price, at_end)
-            if ended and self.p.delisted == "cash":
+            if ended and self.spec.delisted == "cash":
                 cash_outs.append((asset, size, price))
             else:
                 stuck += size * price
@@ -484,12 +473,12 @@ class RebalanceStrategy(bt.Strategy):
         last = pd.Timestamp(bt.num2date(data.lines.datetime[0])).date()
         value = self.broker.getvalue()
         share = f" ({size * price / value:.1%} of the portfolio)" if value > 0 else ""
-        policy = self.p.delisted
+        policy = self.spec.delisted
         if at_end:  # it ended after the last rebalance: nothing was sold
             why = "no rebalance came after the feed ended to sell it, " if policy == "cash" else ""
             what = f"still held at the end of the run at its last close {price:.4g} "
             what += f"({size:g} shares; {why}delisted={policy!r})"
-        elif self.p.delisted == "cash":
+        elif self.spec.delisted == "cash":
             what = f"sold {size:g} shares at its last close {price:.4g} (delisted='cash')"
         else:
             what = f"kept at its last close {price:.4g} for the rest of the run (delisted='hold')"

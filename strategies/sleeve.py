@@ -58,7 +58,7 @@ def check_shared_account(
         return
     owner = type(strategy).__name__
     everyone = [*peers, strategy]
-    shares = [s.p.capital for s in everyone]
+    shares = [s.spec.capital for s in everyone]
     if any(share is None for share in shares):
         raise ValueError(
             f"The 'capital' parameter of {owner} must be set on every one of the cerebro's "

@@ -35,6 +35,7 @@ LAYER_OF = {
     "seqfolio.allocators": "estimators",
     "seqfolio.signals": "estimators",
     "seqfolio.pipeline": "pipeline",
+    "seqfolio.spec": "pipeline",
     "seqfolio.reporting": "reporting",
     "seqfolio.allocators.indicators": "engine",
     "seqfolio.signals.indicators": "engine",

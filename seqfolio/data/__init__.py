@@ -14,7 +14,7 @@ from __future__ import annotations
 from seqfolio.data.errors import PriceDataError, PriceDataWarning
 from seqfolio.data.readers import SPLIT_LOG_MOVE, read_prices
 from seqfolio.data.sample import SAMPLE_ASSETS, load_benchmark, load_sample
-from seqfolio.data.windows import assets_priced_in, trailing_returns
+from seqfolio.data.windows import assets_priced_in, period_prices, trailing_returns
 
 __all__ = [
     "SAMPLE_ASSETS",
@@ -22,6 +22,7 @@ __all__ = [
     "PriceDataError",
     "PriceDataWarning",
     "assets_priced_in",
+    "period_prices",
     "load_benchmark",
     "load_sample",
     "read_prices",

@@ -172,3 +172,37 @@ def assets_priced_in(
     logger.info("%s: %d asset(s) with no price %s are left out: %s", owner, len(left_out), span,
                 ", ".join(left_out))  # fmt: skip
     return prices.loc[:, inside]
+
+
+def period_prices(
+    prices: pd.DataFrame, start: Any, end: Any, *, owner: str
+) -> tuple[pd.DataFrame, pd.Timestamp | None, pd.Timestamp | None]:
+    """The prices an engine run trades, and its period as tz-naive dates on the bars' clock.
+
+    Every engine adapter starts here: the frame is checked (:func:`~seqfolio._validation.check_prices`),
+    a tz-aware index loses its zone (a tz-aware ``start`` / ``end`` is converted to it first, a naive
+    one read in it), rows after ``end`` are dropped and assets with no price in the period are left
+    out (:func:`assets_priced_in`).
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a frame the engines cannot read, an unparseable date, or an ``end`` before the prices.
+    """
+    from seqfolio._validation import check_prices
+    from seqfolio.calendar import naive_date
+
+    check_prices(prices, owner)
+    tz = prices.index.tz
+    first = naive_date(start, "start", owner, tz)
+    last = naive_date(end, "end", owner, tz)
+    if tz is not None:
+        prices = prices.tz_localize(None)
+    if last is not None and prices.index[0] > last:
+        raise ValueError(
+            f"{owner}: no prices on or before end={end!r}: the prices start on "
+            f"{prices.index[0].date()}; pass a later end (or None)."
+        )
+    # assets listing after the run or delisted before it are left out (INFO) before the cut to
+    # `end` would empty their columns; a column with no price at all is still an error
+    return assets_priced_in(prices, first, last, owner=owner).loc[:last], first, last

@@ -13,15 +13,15 @@ from timers, :func:`~seqfolio.research.target_weights` from a price frame (docs/
 
 from __future__ import annotations
 
-from seqfolio.pipeline.builder import build_steps, history_length, is_weights_model
+from seqfolio.pipeline.builder import build_steps, history_length
 from seqfolio.pipeline.checkpoints import CheckpointStore, checkpoint_key
 from seqfolio.pipeline.forecasts import NO_MODEL, Forecast, ModelSource, ModelWeights, ScaleExposure
-from seqfolio.pipeline.models import LSTM_ALLOCATOR, SIGNALS, make_model
+from seqfolio.pipeline.models import SIGNALS, make_model
 from seqfolio.pipeline.retraining import (
     ModelRetrainer,
     RetrainRecord,
-    check_train_window,
     fit_on_prices,
+    is_weights_model,
 )
 from seqfolio.pipeline.steps import (
     Allocate,
@@ -36,7 +36,6 @@ from seqfolio.pipeline.steps import (
 )
 
 __all__ = [
-    "LSTM_ALLOCATOR",
     "NO_MODEL",
     "SIGNALS",
     "Allocate",
@@ -55,7 +54,6 @@ __all__ = [
     "bridge_gaps",
     "build_steps",
     "cap_weights",
-    "check_train_window",
     "checkpoint_key",
     "fit_on_prices",
     "history_length",

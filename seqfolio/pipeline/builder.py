@@ -16,73 +16,64 @@ a direct-weights model (``LSTMAllocator``)  ``TrailingReturns -> ModelWeights ->
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from seqfolio.pipeline.forecasts import Forecast, ModelSource, ModelWeights, ScaleExposure
+from seqfolio.pipeline.retraining import is_weights_model
 from seqfolio.pipeline.steps import Allocate, CapWeights, Step, Timed, TrailingReturns
 
-__all__ = ["build_steps", "history_length", "is_weights_model"]
+if TYPE_CHECKING:
+    from seqfolio.spec import RebalanceSpec
 
-
-def is_weights_model(model: Any) -> bool:
-    """Whether ``model`` outputs portfolio weights itself (``LSTMAllocator``) rather than forecasts."""
-    from seqfolio.signals import LSTMAllocator
-
-    return isinstance(model, LSTMAllocator)
+__all__ = ["build_steps", "history_length"]
 
 
 def build_steps(
+    spec: RebalanceSpec,
     *,
-    allocator: Any,
-    lookback: int,
-    max_weight: float | None = None,
-    max_gap: int = 5,
+    allocator: Any = None,
     source: ModelSource | None = None,
-    weights_model: bool = False,
-    exposure_floor: float = 0.25,
-    exposure_threshold: float = 0.5,
     timings: dict[str, float] | None = None,
 ) -> list[Step]:
-    """The steps of one rebalance (see the module table).
+    """The steps of one rebalance (see the module table), from the spec's settings.
 
     Parameters
     ----------
-    allocator : allocator instance
-        Fitted (a clone) at every decision; unused with a direct-weights model.
-    lookback, max_weight, max_gap
-        :class:`TrailingReturns`' window and gap bridging, :class:`CapWeights`' cap.
+    spec : RebalanceSpec
+        ``lookback`` and ``max_gap`` (:class:`TrailingReturns`), ``max_weight`` (:class:`CapWeights`),
+        ``exposure_floor`` / ``exposure_threshold`` (:class:`Forecast`).
+    allocator : allocator instance, optional
+        Fitted (a clone) at every decision (default: ``spec.make_allocator()``); unused when the
+        source's model outputs weights.
     source : ModelSource or None
-        Where the walk-forward model comes from (None: no model).
-    weights_model : bool
-        The source's model outputs weights (``LSTMAllocator``): ``ModelWeights`` replaces
-        ``Allocate``.
-    exposure_floor, exposure_threshold : float
-        :class:`Forecast`'s exposure rule (regime / drawdown targets).
+        Where the walk-forward model comes from (None: no model). A model that outputs weights
+        (:func:`is_weights_model`) puts ``ModelWeights`` in place of ``Allocate``.
     timings : dict or None
         If given, the allocator's wall time is added to ``timings["allocating"]``.
     """
-    trailing = TrailingReturns(int(lookback), int(max_gap))
-    allocate: Step = Allocate(allocator)
+    trailing = TrailingReturns(spec.lookback, spec.max_gap)
+    cap = CapWeights(spec.max_weight)
+    if source is not None and is_weights_model(source.template):
+        return [trailing, ModelWeights(source), cap]
+    allocate: Step = Allocate(spec.make_allocator() if allocator is None else allocator)
     if timings is not None:
         allocate = Timed(allocate, timings)
     if source is None:
-        return [trailing, allocate, CapWeights(max_weight)]
-    if weights_model:
-        return [trailing, ModelWeights(source), CapWeights(max_weight)]
+        return [trailing, allocate, cap]
     forecast = Forecast(
-        source, exposure_floor=exposure_floor, exposure_threshold=exposure_threshold
+        source, exposure_floor=spec.exposure_floor, exposure_threshold=spec.exposure_threshold
     )
-    return [trailing, forecast, allocate, CapWeights(max_weight), ScaleExposure()]
+    return [trailing, forecast, allocate, cap, ScaleExposure()]
 
 
-def history_length(lookback: int, source: ModelSource | None = None, *, max_gap: int) -> int:
+def history_length(spec: RebalanceSpec, source: ModelSource | None = None) -> int:
     """Bars of closes a rebalance reads.
 
     ``lookback + 1`` (or more if the model needs more), plus ``max_gap`` bars before the window so
     that a gap of at most ``max_gap`` bars on the window's first rows can be bridged from the close
     before it (:class:`~seqfolio.pipeline.TrailingReturns`).
     """
-    window = int(lookback) + 1
+    window = spec.lookback + 1
     if source is not None:
         window = max(window, source.history_needed() + 1)
-    return window + int(max_gap)
+    return window + spec.max_gap

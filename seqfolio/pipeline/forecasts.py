@@ -62,6 +62,9 @@ walk-forward model; :meth:`~seqfolio.strategies.RebalanceStrategy.stop` reports 
 class ModelSource(Protocol):
     """Where the forecast steps get the current model from (see the module notes)."""
 
+    template: Any
+    """The untrained model the source retrains (what kind of model it is)."""
+
     def ensure(self, date: pd.Timestamp) -> Any:
         """The current model, training a first one if there is none yet (None: none available)."""
 

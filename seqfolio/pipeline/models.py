@@ -1,27 +1,25 @@
-"""Which walk-forward model a configuration names: signal names, the direct-weights allocator, settings.
+"""Which walk-forward model a configuration names: a signal's forecaster, or a trained allocator.
 
 ``seqfolio backtest --signal lstm-vol`` and a study's ``signal = "lstm-vol"`` both build their model
 here, so a tuned configuration replays in the engine with the very same network.
 
-==================  ==========================================================
-name                model
-==================  ==========================================================
-``lstm-vol``        ``LSTMForecaster(target="volatility")`` feeding the allocator
-``lstm-return``     ``LSTMForecaster(target="return")``
-``lstm-regime``     ``LSTMForecaster(target="regime")`` (an exposure overlay)
-``lstm-drawdown``   ``LSTMForecaster(target="drawdown")`` (an exposure overlay)
-``lstm-corr``       ``LSTMForecaster(target="correlation")``
-``lstm-<name>``     ``LSTMForecaster(target="<name>")`` for a target registered with
-                    :func:`~seqfolio.signals.register_target`
-``lstm-weights``    ``LSTMAllocator`` (an allocator name: the network outputs the weights)
-==================  ==========================================================
+=================  ===========================================================================
+configuration      model
+=================  ===========================================================================
+``signal``         ``LSTMForecaster(target=...)`` feeding the allocator: the signal names are the
+                   target registry's (:data:`seqfolio.signals.targets.SIGNALS`: ``lstm-vol``,
+                   ``lstm-return``, ``lstm-regime``, ``lstm-drawdown``, ``lstm-corr``, and any target
+                   registered with :func:`~seqfolio.signals.register_target`)
+an allocator that  the allocator itself, a network trained walk-forward (its ``needs_training``
+trains            capability in :mod:`seqfolio.allocators.registry`), which outputs the weights
+=================  ===========================================================================
 
-The signal names are the target registry's (:data:`seqfolio.signals.targets.SIGNALS`). Model settings
-(a config's ``[model]`` table) are the estimators' own parameter names, plus ``seed``
-(``random_state``), ``ffd`` (fractional differentiation of the price feature on / off: ``ffd_d =
-"auto"`` / ``None``) and, for a signal, ``ensemble = N``: the mean forecast of N seeds (``seed`` ..
-``seed + N - 1``) trained together as one population (:class:`~seqfolio.signals.LSTMEnsemble`; single
-layer, no dropout). Unset ones take the estimators' defaults (:mod:`seqfolio.defaults`).
+Model settings (a config's ``[model]`` table) are the estimator's own parameter names
+(:func:`model_keys`), ``seed`` for ``random_state``, and for a forecaster ``ffd`` (fractional
+differentiation of the price feature on / off: ``ffd_d = "auto"`` / None) and ``ensemble = N``: the
+mean forecast of N seeds (``random_state`` .. ``random_state + N - 1``) trained together as one
+population (:class:`~seqfolio.signals.LSTMEnsemble`; single layer, no dropout). Unset ones take the
+estimators' defaults (:mod:`seqfolio.defaults`).
 """
 
 from __future__ import annotations
@@ -33,37 +31,59 @@ from seqfolio._validation import check_bool, check_choice, check_int, closest
 from seqfolio.signals.targets import SIGNALS
 
 __all__ = [
-    "LSTM_ALLOCATOR",
+    "ALIASES",
     "SIGNALS",
+    "canonical_settings",
     "make_model",
     "model_horizon",
+    "model_class",
     "model_keys",
     "signal_names",
 ]
 
-LSTM_ALLOCATOR = "lstm-weights"
-"""The allocator name of the direct-weights :class:`~seqfolio.signals.LSTMAllocator`."""
+_RUN_ONLY = ("n_threads", "device", "progress", "warm_start", "target")
+"""Estimator parameters that are not model settings: how a fit runs (threads, device, a progress
+bar: results do not depend on them), the spec's own ``warm_start``, and the signal's target."""
 
-_FORECASTER_KEYS = (
-    "window", "horizon", "hidden_size", "num_layers", "dropout", "max_epochs", "batch_size",
-    "learning_rate", "patience", "validation_fraction", "sample_stride", "ffd",
-    "ffd_threshold", "seed", "ensemble",
-)  # fmt: skip
-_ALLOCATOR_KEYS = (
-    "window", "hidden_size", "dropout", "max_epochs", "batch_size", "learning_rate", "patience",
-    "validation_fraction", "seed",
-)  # fmt: skip
+ALIASES = {"seed": "random_state"}
+"""Short names a ``[model]`` table may use, and the parameter each stands for."""
 
 
-def model_keys(signal: str | None) -> tuple[str, ...]:
-    """The ``[model]`` keys a signal's forecaster (or, for None, the direct-weights model) takes."""
-    return _FORECASTER_KEYS if signal is not None else _ALLOCATOR_KEYS
+def model_class(signal: Any, allocator: Any) -> type:
+    """The estimator class a configuration's model is: the forecaster of a signal, else the
+    trained allocator's class (from the registry)."""
+    from seqfolio.allocators import ALLOCATORS
+
+    if signal is not None:
+        from seqfolio.signals import LSTMForecaster
+
+        return LSTMForecaster
+    return ALLOCATORS[allocator.strip().lower()] if isinstance(allocator, str) else type(allocator)
+
+
+def model_keys(signal: Any, allocator: Any = "lstm-weights") -> tuple[str, ...]:
+    """The ``[model]`` keys of a signal's forecaster (or, without one, of the trained allocator):
+    the estimator's own parameters, the aliases, and for a forecaster ``ffd`` (``true`` / ``false``,
+    the TOML form of ``ffd_d = "auto"`` / None) and ``ensemble``."""
+    names = [k for k in model_class(signal, allocator)().get_params() if k not in _RUN_ONLY]
+    extra = ("ffd", "ensemble") if signal is not None else ()
+    return (*names, *ALIASES, *extra)
+
+
+def canonical_settings(settings: Mapping[str, Any], owner: str) -> dict[str, Any]:
+    """``settings`` with aliases replaced by the parameters they stand for (``seed`` ->
+    ``random_state``), so one setting has one name in a spec, its label and its TOML."""
+    params = dict(settings)
+    for alias, name in ALIASES.items():
+        if alias in params:
+            if name in params:
+                raise ValueError(f"{owner}: give {alias!r} or {name!r} in [model], not both.")
+            params[name] = params.pop(alias)
+    return params
 
 
 def _estimator_params(settings: Mapping[str, Any], owner: str) -> dict[str, Any]:
-    params = dict(settings)
-    if "seed" in params:
-        params["random_state"] = params.pop("seed")
+    params = canonical_settings(settings, owner)
     if "ffd" in params:
         params["ffd_d"] = "auto" if check_bool(owner, "model.ffd", params.pop("ffd")) else None
     return params
@@ -111,8 +131,9 @@ def make_model(
     trained = needs_training(allocator)
     if signal is not None and trained:
         raise ValueError(
-            f"{owner}: signal={signal!r} cannot feed {allocator!r}, which is a trained network "
-            "that forecasts the weights itself; drop the signal or choose another allocator."
+            f"{owner}: signal= cannot be combined with the allocator {allocator!r}, a network "
+            "trained walk-forward that forecasts the weights itself (it reads no forecast); drop "
+            "the signal or choose another allocator."
         )
     if signal is None and not trained:
         if settings:
@@ -130,7 +151,7 @@ def make_model(
                 f"them on the {type(given).__name__} instance instead."
             )
         return given
-    valid = model_keys(signal)
+    valid = model_keys(signal, allocator)
     unknown = sorted(set(settings) - set(valid))
     if unknown:
         hint = closest(unknown[0], valid)

@@ -43,12 +43,11 @@ import pandas as pd
 from sklearn.base import clone
 
 from seqfolio import defaults
-from seqfolio._validation import check_bool, is_int
 from seqfolio.calendar import naive_date
 from seqfolio.events import Event, of_kind
 from seqfolio.pipeline.checkpoints import CheckpointStore, checkpoint_key
 
-__all__ = ["ModelRetrainer", "RetrainRecord", "check_train_window", "fit_on_prices"]
+__all__ = ["ModelRetrainer", "RetrainRecord", "fit_on_prices", "is_weights_model"]
 
 logger = logging.getLogger("seqfolio.pipeline")
 
@@ -88,27 +87,17 @@ class RetrainRecord:
     path: Path | None = None
 
 
-def check_train_window(owner: str, value: Any) -> None:
-    """Raise ``ValueError`` unless ``value`` is an int >= 2 or ``"expanding"``."""
-    if value == "expanding" and isinstance(value, str):
-        return
-    if not is_int(value) or value < 2:
-        raise ValueError(
-            f"The 'train_window' parameter of {owner} must be an int >= 2 (bars) or 'expanding'. "
-            f"Got {value!r} instead."
-        )
-
-
-def _is_weights_model(model: Any) -> bool:
-    from seqfolio.signals import LSTMAllocator
-
-    return isinstance(model, LSTMAllocator)
+def is_weights_model(model: Any) -> bool:
+    """Whether ``model`` outputs portfolio weights itself -- an allocator that is a network trained
+    walk-forward (its ``needs_training`` capability, e.g. ``lstm-weights``) -- rather than forecasts."""
+    return bool(getattr(model, "needs_training", False))
 
 
 def fit_on_prices(model: Any, prices: pd.DataFrame) -> Any:
-    """The default fit: ``LSTMAllocator`` on the returns of the assets priced on every bar of the
-    window, anything else (``LSTMForecaster``) on the prices as they are (NaN allowed)."""
-    if _is_weights_model(model):
+    """The default fit: an allocator trained walk-forward (``lstm-weights``) on the returns of the
+    assets priced on every bar of the window (what an allocator fits on), anything else (a
+    forecaster) on the prices as they are (NaN allowed)."""
+    if is_weights_model(model):
         complete = prices.loc[:, prices.notna().all()]
         returns = complete.pct_change(fill_method=None).iloc[1:]
         return model.fit(returns)
@@ -166,8 +155,10 @@ class ModelRetrainer:
         owner: str = "ModelRetrainer",
         bootstrap_at: Any = None,
     ) -> None:
-        check_train_window(owner, train_window)
-        check_bool(owner, "warm_start", warm_start)
+        from seqfolio.spec import check_setting
+
+        train_window = check_setting(owner, "train_window", train_window)
+        warm_start = check_setting(owner, "warm_start", warm_start)
         if model is None or isinstance(model, type) or not hasattr(model, "fit"):
             raise TypeError(
                 f"{owner}: the model must be an estimator instance with fit(), e.g. "

@@ -11,20 +11,17 @@ carry their own key (the fit function is part of it), so they never mix with sin
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 from sklearn.base import clone
 
-from seqfolio.research.config import PortfolioConfig
-from seqfolio.research.simulation import Targets
-from seqfolio.research.splits import Window
+from seqfolio.spec import RebalanceSpec
 
-__all__ = ["PopulationFit", "PopulationTask", "decide_population", "population_groups"]
+__all__ = ["PopulationFit", "population_groups"]
 
 
-def _population_key(config: PortfolioConfig) -> tuple[Any, ...] | None:
+def _population_key(config: RebalanceSpec) -> tuple[Any, ...] | None:
     """What members of one population must share, or None if the config's model cannot be one."""
     from seqfolio.signals import LSTMForecaster
     from seqfolio.signals.population import population_key
@@ -39,7 +36,7 @@ def _population_key(config: PortfolioConfig) -> tuple[Any, ...] | None:
     return (config.retrain, population_key(model))
 
 
-def population_groups(configs: Sequence[PortfolioConfig]) -> list[list[int]]:
+def population_groups(configs: Sequence[RebalanceSpec]) -> list[list[int]]:
     """Indices of ``configs`` in groups that train as one population (a group of one otherwise)."""
     groups: dict[Any, list[int]] = {}
     singles: list[list[int]] = []
@@ -86,30 +83,3 @@ class PopulationFit:
         if isinstance(fitted, Exception):
             raise ValueError(str(fitted)) from fitted
         return fitted
-
-
-@dataclass(frozen=True)
-class PopulationTask:
-    """Several configurations on one window whose models train as one population."""
-
-    configs: tuple[PortfolioConfig, ...]
-    window: Window
-    expanding: bool = False
-    cache_dir: str | None = None
-
-
-def decide_population(prices: pd.DataFrame, task: PopulationTask) -> list[Targets]:
-    """Each configuration's targets in the window, the models of all trained together."""
-    from seqfolio.research.walkforward import WindowTask, decide_window
-
-    templates = {}
-    for config in task.configs:  # one member per distinct model (HRP and HERC may share one)
-        model = config.make_model()
-        templates.setdefault(repr(sorted(model.get_params(deep=False).items())), model)
-    hook = PopulationFit(list(templates.values()))
-    return [
-        decide_window(
-            prices, WindowTask(config, task.window, task.expanding, task.cache_dir), fit=hook.fit
-        )  # fmt: skip
-        for config in task.configs
-    ]

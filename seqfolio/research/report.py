@@ -213,9 +213,7 @@ def write_tune_report(
     folder.mkdir(parents=True, exist_ok=True)
     trials = result.trials.set_index("trial")
     _write_table(trials, folder, "trials", trials_preface(result))
-    atomic_write_text(
-        folder / "best.toml", result.best.to_toml(getattr(result, "train_window", None))
-    )
+    atomic_write_text(folder / "best.toml", "# written by seqfolio tune\n" + result.best.to_toml())
     for stale in ("search_best", "overfitting"):  # e.g. another study's, written in this folder
         for suffix in (".md", ".csv"):
             (folder / f"{stale}{suffix}").unlink(missing_ok=True)

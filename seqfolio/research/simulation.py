@@ -14,11 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from seqfolio import defaults
-from seqfolio._validation import check_int
 from seqfolio.calendar import decision_dates, naive_date
 from seqfolio.events import SKIP_KINDS, Event, of_kind
 from seqfolio.research.evaluator import Evaluation, drop_empty_rows, evaluate_weights
+from seqfolio.spec import RebalanceSpec, as_spec
 
 
 @dataclass(frozen=True)
@@ -50,20 +49,15 @@ class Targets:
 
 def target_weights(
     prices: pd.DataFrame,
+    spec: RebalanceSpec | None = None,
     *,
-    allocator: Any,
-    lookback: int = defaults.LOOKBACK,
-    rebalance: Any = defaults.REBALANCE,
-    max_weight: float | None = None,
     start: Any = None,
     end: Any = None,
-    max_gap: int = 5,
     model: Any = None,
-    retrain: Any = defaults.RETRAIN,
-    train_window: int | str = defaults.TRAIN_BARS,
     checkpoint_dir: Any = None,
     fit_until: pd.Timestamp | None = None,
     fit: Any = None,
+    **settings: Any,
 ) -> Targets:
     """Decide target weights on every scheduled bar in ``[start, end]`` from closes up to that bar.
 
@@ -73,19 +67,20 @@ def target_weights(
         Closes (NaN = no price), with history before ``start`` for the first lookback. A row with no
         price at all (a blank holiday row) is not a bar, as in a backtrader run whose feeds carry only
         priced rows: it is left out of the lookback windows and the schedule.
-    allocator : allocator instance or short name
-        Cloned and refitted at every decision date.
-    lookback, rebalance, max_weight, max_gap
-        As :class:`~seqfolio.strategies.RebalanceStrategy` (the same pipeline runs:
-        :func:`~seqfolio.pipeline.build_steps`).
+    spec : RebalanceSpec, optional
+        The decision settings (:class:`~seqfolio.spec.RebalanceSpec`), or give them as keyword
+        ``settings`` (``allocator="hrp"``, ``lookback=126``; not both): the pipeline
+        :class:`~seqfolio.strategies.RebalanceStrategy` runs (:func:`~seqfolio.pipeline.build_steps`).
     start, end : date-like, optional
         Decision dates considered (read as :class:`~seqfolio.strategies.RebalanceStrategy` reads its
         ``start``: a number such as 2018 is refused, not taken as nanoseconds after 1970).
     model : estimator, optional
-        A walk-forward model (``LSTMForecaster`` feeding ``allocator``, or an ``LSTMAllocator``):
-        retrained by :class:`~seqfolio.pipeline.ModelRetrainer` on the ``retrain`` schedule's bars in
-        ``[start, end]`` over ``train_window`` bars (or ``"expanding"``), before the decision on the
-        same bar, with checkpoints in ``checkpoint_dir`` -- as ``run_backtest(signal=...)`` does.
+        A walk-forward model instance: a forecaster feeding the allocator (the spec's ``signal``), or
+        an allocator trained walk-forward (its ``allocator``). By default the spec's own
+        (``spec.make_model()``). It is retrained by :class:`~seqfolio.pipeline.ModelRetrainer` on
+        the ``retrain`` schedule's bars in ``[start, end]`` over ``train_window`` bars, before the
+        decision on the same bar, with checkpoints in ``checkpoint_dir`` -- as ``run_backtest``
+        does.
     fit_until : Timestamp, optional
         A model needed before the first scheduled retrain is trained on the closes up to this bar
         (a walk-forward window's training part) instead of on the decision bar's.
@@ -93,7 +88,6 @@ def target_weights(
         ``fit(model, prices) -> fitted model`` for the retrainer (default: the model's own fit);
         a study passes a population's (:class:`~seqfolio.research.population.PopulationFit`).
     """
-    from seqfolio.allocators import make_allocator
     from seqfolio.pipeline import (
         ModelRetrainer,
         RebalanceContext,
@@ -104,24 +98,23 @@ def target_weights(
     )
 
     owner = "target_weights"
-    check_int(owner, "lookback", lookback, low=2)
-    check_int(owner, "max_gap", max_gap, low=0)
+    spec = as_spec(spec, settings, owner)
+    if model is not None:  # the instance given is the spec's model
+        spec = spec.replace(**{"allocator" if is_weights_model(model) else "signal": model})
     prices = drop_empty_rows(prices)
+    model = spec.make_model(owner=owner)
     source = None
     if model is not None:
         source = ModelRetrainer(
             model, lambda date, n: prices.loc[:date].iloc[-n if n else 0 :],
-            train_window=train_window, checkpoint_dir=checkpoint_dir, owner=owner,
+            train_window=spec.train_window, warm_start=spec.warm_start,
+            checkpoint_dir=checkpoint_dir, owner=owner,
             bootstrap_at=fit_until, fit=fit,
         )  # fmt: skip
-    steps = build_steps(
-        allocator=make_allocator(allocator, owner=owner), lookback=lookback,
-        max_weight=max_weight, max_gap=max_gap, source=source,
-        weights_model=source is not None and is_weights_model(model),
-    )  # fmt: skip
+    steps = build_steps(spec, source=source)
     index = prices.index
     tz = getattr(index, "tz", None)
-    dates = decision_dates(index, rebalance)
+    dates = decision_dates(index, spec.rebalance)
     first = naive_date(start, "start", owner, tz)
     last = naive_date(end, "end", owner, tz)
     if tz is not None:  # a naive start / end is read in the prices' zone
@@ -133,9 +126,9 @@ def target_weights(
         dates = dates[dates <= last]
     retrains = pd.DatetimeIndex([])
     if source is not None:  # the retrain schedule's bars in [start, end]: the engine's timer
-        retrains = decision_dates(index, retrain)
+        retrains = decision_dates(index, spec.retrain)
         retrains = retrains[(retrains >= (first or index[0])) & (retrains <= (last or index[-1]))]
-    history = history_length(lookback, source, max_gap=max_gap)
+    history = history_length(spec, source)
     values = prices.to_numpy(dtype=float)
     priced = np.isfinite(values)
     # each asset's first priced row: an asset priced before a window's first row is listed there
@@ -174,36 +167,31 @@ def target_weights(
 
 def simulate(
     prices: pd.DataFrame,
+    spec: RebalanceSpec | None = None,
     *,
-    allocator: Any,
-    lookback: int = defaults.LOOKBACK,
-    rebalance: Any = defaults.REBALANCE,
-    max_weight: float | None = None,
-    cash_buffer: float = 0.0,
-    commission: float = defaults.COMMISSION,
     start: Any = None,
     end: Any = None,
+    **settings: Any,
 ) -> Evaluation:
-    """Backtest a rebalancing allocator without backtrader (fractional shares, next-bar fills).
+    """Backtest a rebalancing strategy without backtrader (fractional shares, next-bar fills).
 
-    ``cash_buffer`` scales every target down by ``1 - cash_buffer``, as the strategy does.
+    The spec's (or keyword ``settings``') targets, scaled by ``1 - cash_buffer`` as the strategy
+    does, traded with its ``commission``.
 
     Raises
     ------
     ValueError
         If no scheduled date in ``[start, end]`` produced weights (e.g. too little history).
     """
+    spec = as_spec(spec, settings, "simulate")
     last = naive_date(end, "end", "simulate", getattr(prices.index, "tz", None))
     if last is not None:
         index = prices.index
         prices = prices.loc[: last if index.tz is None else last.tz_localize(index.tz)]
-    targets = target_weights(
-        prices, allocator=allocator, lookback=lookback, rebalance=rebalance,
-        max_weight=max_weight, start=start,
-    )  # fmt: skip
+    targets = target_weights(prices, spec, start=start)
     if targets.weights.empty:
         reasons = sorted({reason for _, reason in targets.skipped})[:3]
         raise ValueError(f"simulate: no rebalance produced weights; reasons: {reasons}.")
     return evaluate_weights(
-        prices, targets.weights * (1.0 - cash_buffer), commission=commission, lag=1
+        prices, targets.weights * (1.0 - spec.cash_buffer), commission=spec.commission, lag=1
     )

@@ -31,26 +31,20 @@ import pandas as pd
 from seqfolio import defaults
 from seqfolio._validation import check_choice, check_int, is_int
 from seqfolio.data import assets_priced_in
+from seqfolio.allocators import allocator_names, needs_training, search_space, trained_allocators
 from seqfolio.pipeline.models import (
-    LSTM_ALLOCATOR,
     SIGNALS,
     make_model,
     model_horizon,
     model_keys,
 )
-from seqfolio.research.config import PortfolioConfig
 from seqfolio.research.evaluator import drop_empty_rows
 from seqfolio.research.parallel import Runner, executor
-from seqfolio.research.population import PopulationTask, population_groups
+from seqfolio.research.population import population_groups
 from seqfolio.research.splits import Window, walk_forward_windows
-from seqfolio.research.walkforward import (
-    WalkForwardReport,
-    WindowTask,
-    decide_task,
-    decide_window,
-    evaluate_windows,
-    walk_forward,
-)
+from seqfolio.research.tasks import PopulationTask, WindowTask, decide_task, decide_window
+from seqfolio.research.walkforward import WalkForwardReport, evaluate_windows, walk_forward
+from seqfolio.spec import RebalanceSpec
 
 logger = logging.getLogger("seqfolio.research")
 SETTINGS_ATTR = "seqfolio.settings"
@@ -204,18 +198,20 @@ class SearchSpace:
     rebalance : tuple of str
     max_weight : tuple of float or None
     choices : dict
-        Per allocator, the values of each parameter searched.
+        Per allocator, the values of each parameter searched, in place of the ranges the allocator
+        declares (its ``search_space``: :func:`seqfolio.allocators.search_space`), which are
+        searched otherwise -- a registered allocator of your own included.
     signals : tuple of str or None
         Walk-forward forecasts that may feed the allocator (None: the allocator alone); names from
-        :data:`~seqfolio.pipeline.models.SIGNALS`. ``"lstm-weights"`` in ``allocators`` searches the
-        direct-weights network.
+        :data:`~seqfolio.pipeline.models.SIGNALS`. An allocator that trains a network
+        (``needs_training``) in ``allocators`` searches that network's ``model`` settings.
     retrain : tuple of str
         Retrain schedules searched for a configuration with a model.
     model : dict
         Model settings searched for a configuration with a model (those its model takes, see
         :func:`~seqfolio.pipeline.models.model_keys`): a tuple of values (categorical) or a dict
         ``{"low": .., "high": .., "step": .., "log": ..}`` (integers if ``low`` and ``high`` are).
-        Unset ones keep :data:`~seqfolio.pipeline.models.MODEL_DEFAULTS`.
+        Unset ones keep the estimators' defaults (:mod:`seqfolio.defaults`).
     name : str
         Names the space's default study, ``seqfolio-<name>`` (``default``, ``lstm`` for
         :data:`LSTM_SPACE`, a TOML file's name without ``.toml``); not part of what is searched.
@@ -228,57 +224,50 @@ class SearchSpace:
     lookback: tuple[int, int, int] = (63, 504, 21)
     rebalance: tuple[str, ...] = ("weekly", "monthly", "quarterly")
     max_weight: tuple[float | None, ...] = (None, 0.1, 0.2)
-    choices: dict[str, dict[str, tuple[Any, ...]]] = field(
-        default_factory=lambda: {
-            "hrp": {
-                "linkage": ("single", "average", "complete", "ward"),
-                "covariance": ("sample", "ledoit_wolf"),
-            },
-            "herc": {
-                "linkage": ("ward", "average", "single"),
-                "risk_measure": ("variance", "std", "cvar", "cdar"),
-            },
-            "mvo": {
-                "objective": ("min_variance", "max_sharpe"),
-                "covariance": ("ledoit_wolf", "sample"),
-            },
-            "ivp": {"covariance": ("sample", "ledoit_wolf")},
-            "ew": {},
-        }
-    )
+    choices: dict[str, dict[str, Any]] = field(default_factory=dict)
     signals: tuple[str | None, ...] = (None,)
     retrain: tuple[str, ...] = ("quarterly",)
     model: dict[str, Any] = field(default_factory=dict)
     name: str = "default"
 
     def searched(self) -> dict[str, Any]:
-        """What the space searches, as plain JSON data (every field but ``name``)."""
-        return json.loads(json.dumps({k: v for k, v in asdict(self).items() if k != "name"}))
+        """What the space searches, as plain JSON data (every field but ``name``; each allocator's
+        parameter values as searched, declared or given)."""
+        data = {k: v for k, v in asdict(self).items() if k != "name"}
+        data["choices"] = {a: self.parameters(a) for a in self.allocators}
+        return json.loads(json.dumps(data))
 
-    def suggest(self, trial: Any) -> PortfolioConfig:
+    def parameters(self, allocator: str) -> dict[str, Any]:
+        """The parameter values searched for ``allocator``: ``choices``' or its declared ones."""
+        if allocator in self.choices:
+            return dict(self.choices[allocator])
+        return search_space(allocator)
+
+    def suggest(self, trial: Any) -> RebalanceSpec:
         allocator = trial.suggest_categorical("allocator", list(self.allocators))
         params = {
-            name: trial.suggest_categorical(f"{allocator}.{name}", list(values))
-            for name, values in self.choices.get(allocator, {}).items()
+            name: _suggest(trial, f"{allocator}.{name}", values)
+            for name, values in self.parameters(allocator).items()
         }
         low, high, step = self.lookback
         cap = trial.suggest_categorical(
             "max_weight", ["none" if v is None else v for v in self.max_weight]
         )
+        trained = needs_training(allocator)
         signal = None
-        if allocator != LSTM_ALLOCATOR and self.signals != (None,):
+        if not trained and self.signals != (None,):
             name = trial.suggest_categorical("signal", [s or "none" for s in self.signals])
             signal = None if name == "none" else name
         model, retrain = {}, self.retrain[0]
-        if signal is not None or allocator == LSTM_ALLOCATOR:
-            keys = model_keys(signal)
+        if signal is not None or trained:
+            keys = model_keys(signal, allocator)
             model = {
                 k: _suggest(trial, f"model.{k}", v) for k, v in self.model.items() if k in keys
             }
             retrain = trial.suggest_categorical("retrain", list(self.retrain))
-        return PortfolioConfig(
+        return RebalanceSpec(
             allocator=allocator,
-            params=params,
+            allocator_params={} if trained else params,
             lookback=trial.suggest_int("lookback", low, high, step=step),
             rebalance=trial.suggest_categorical("rebalance", list(self.rebalance)),
             max_weight=None if cap == "none" else float(cap),
@@ -291,8 +280,9 @@ class SearchSpace:
         """The longest label horizon any configuration of the space can have (its purge)."""
         found = 0
         for allocator in self.allocators:
-            for signal in self.signals if allocator != LSTM_ALLOCATOR else (None,):
-                if signal is None and allocator != LSTM_ALLOCATOR:
+            trained = needs_training(allocator)
+            for signal in (None,) if trained else self.signals:
+                if signal is None and not trained:
                     continue
                 spec = self.model.get("horizon") if signal is not None else None
                 values = (
@@ -348,28 +338,27 @@ class SearchSpace:
         return space
 
     def check(self) -> None:
-        """Build one configuration per choice: a bad name or value fails before the search."""
+        """Build one configuration per allocator: a bad name or value fails before the search."""
         import optuna
 
         for signal in self.signals:
             if signal is not None:
                 check_choice("SearchSpace", "signals", signal, list(SIGNALS))
         for allocator in self.allocators:
-            params = {
-                f"{allocator}.{name}": values[0]
-                for name, values in self.choices.get(allocator, {}).items()
-            }
-            fixed = {"allocator": allocator, "lookback": self.lookback[0], **params,
+            check_choice("SearchSpace", "allocators", allocator, allocator_names())
+            fixed = {"allocator": allocator, "lookback": self.lookback[0],
                      "rebalance": self.rebalance[0], "retrain": self.retrain[0],
                      "max_weight": self.max_weight[0] or "none",
                      "signal": self.signals[-1] or "none"}  # fmt: skip
+            for key, spec in self.parameters(allocator).items():
+                fixed[f"{allocator}.{key}"] = spec["low"] if isinstance(spec, dict) else spec[0]
             for key, spec in self.model.items():
                 fixed[f"model.{key}"] = spec["low"] if isinstance(spec, dict) else spec[0]
             self.suggest(optuna.trial.FixedTrial(fixed))
 
 
 def _suggest(trial: Any, name: str, spec: Any) -> Any:
-    """One model setting: categorical from a tuple, or an int / float range from a dict."""
+    """One searched value: categorical from a tuple, or an int / float range from a dict."""
     if not isinstance(spec, dict):
         return trial.suggest_categorical(name, list(spec))
     low, high = spec["low"], spec["high"]
@@ -380,7 +369,7 @@ def _suggest(trial: Any, name: str, spec: Any) -> Any:
 
 
 LSTM_SPACE = SearchSpace(
-    allocators=("hrp", "herc", "mvo", "ew", LSTM_ALLOCATOR),
+    allocators=("hrp", "herc", "mvo", "ew", *trained_allocators()),
     lookback=(126, 504, 63),
     rebalance=("monthly", "quarterly"),
     max_weight=(None,),
@@ -416,15 +405,15 @@ class PortfolioObjective:
     def n_windows(self) -> int:
         return len(self.windows)
 
-    def suggest(self, trial: Any) -> PortfolioConfig:
+    def suggest(self, trial: Any) -> RebalanceSpec:
         config = self.space.suggest(trial)
-        return PortfolioConfig(**{**config.to_dict(), "commission": self.commission})
+        return config.replace(commission=self.commission)
 
-    def task(self, params: PortfolioConfig, window: int) -> tuple[Callable[[Any, Any], Any], Any]:
+    def task(self, params: RebalanceSpec, window: int) -> tuple[Callable[[Any, Any], Any], Any]:
         return decide_window, WindowTask(params, self.windows[window], cache_dir=self.cache_dir)
 
     def grouped_tasks(
-        self, configs: Sequence[PortfolioConfig], windows: Sequence[int]
+        self, configs: Sequence[RebalanceSpec], windows: Sequence[int]
     ) -> list[tuple[tuple[Callable[[Any, Any], Any], Any], list[int]]]:
         """One call per window and group of configurations whose forecasters train as one
         population (:mod:`seqfolio.research.population`); each call answers its jobs in order."""
@@ -449,13 +438,13 @@ class PortfolioObjective:
                 plan.append(((decide_task, task), members))
         return plan
 
-    def scores(self, params: PortfolioConfig, payloads: Sequence[Any]) -> list[float]:
+    def scores(self, params: RebalanceSpec, payloads: Sequence[Any]) -> list[float]:
         _, sharpes = evaluate_windows(
             self.prices, params, self.windows[: len(payloads)], payloads, self.periods_per_year
         )
         return sharpes
 
-    def diagnostics(self, params: PortfolioConfig, payloads: Sequence[Any]) -> dict[str, Any]:
+    def diagnostics(self, params: RebalanceSpec, payloads: Sequence[Any]) -> dict[str, Any]:
         """Decisions skipped and fallbacks used so far (kept on the trial, shown in its table) and,
         once every window ran, the daily out-of-sample returns (for the overfitting verdict)."""
         found: dict[str, Any] = {
@@ -486,7 +475,7 @@ class TuneResult:
     Attributes
     ----------
     study : optuna.Study
-    best : PortfolioConfig
+    best : RebalanceSpec
         The completed trial with the highest score.
     trials : pandas.DataFrame
         One row per trial (:data:`TRIAL_COLUMNS`): state, ``score`` and ``rank`` (completed
@@ -517,7 +506,7 @@ class TuneResult:
     """
 
     study: Any
-    best: PortfolioConfig
+    best: RebalanceSpec
     trials: pd.DataFrame
     search_end: pd.Timestamp
     holdout: WalkForwardReport | None
@@ -806,6 +795,8 @@ def tune(
                 progress=progress,
             )
     best = _config_from_trial(study.best_trial, space, commission)
+    if best.uses_model:  # its models were fitted on the windows' training parts
+        best = best.replace(train_window=train)
     study_kw = dict(train=train, test=test, purge=purge, cache_dir=cache_dir)
     report = None
     if holdout > 0 and len(prices) - cut > 0:
@@ -897,17 +888,17 @@ def _search_stats(study: Any, n_windows: int, periods_per_year: int) -> dict[str
             "dsr_trials": n_trials}  # fmt: skip
 
 
-def _config_from_trial(trial: Any, space: SearchSpace, commission: float) -> PortfolioConfig:
+def _config_from_trial(trial: Any, space: SearchSpace, commission: float) -> RebalanceSpec:
     import optuna
 
     fixed = optuna.trial.FixedTrial(trial.params)
-    return PortfolioConfig(**{**space.suggest(fixed).to_dict(), "commission": commission})
+    return space.suggest(fixed).replace(commission=commission)
 
 
 def _holdout_report(
     prices: pd.DataFrame,
     cut: int,
-    best: PortfolioConfig,
+    best: RebalanceSpec,
     study_kw: dict[str, Any],
     workers: int,
     scheduler: str | None,
@@ -915,7 +906,7 @@ def _holdout_report(
     """Walk forward into the hold-out: windows whose test part starts at the cut."""
     purge = study_kw["purge"]
     begin = max(0, cut - study_kw["train"] - purge)
-    reference = PortfolioConfig(
+    reference = RebalanceSpec(
         "ew", commission=best.commission, lookback=min(best.lookback, cut - begin - purge - 1)
     )
     configs = [best] if best.label == reference.label else [best, reference]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -23,83 +23,22 @@ from seqfolio.data import assets_priced_in
 from seqfolio.events import Event, events_summary
 from seqfolio.pipeline.models import model_horizon
 from seqfolio.reporting import bars_per_year
-from seqfolio.research.config import PortfolioConfig
+from seqfolio.spec import RebalanceSpec, check_research_settings
 from seqfolio.research.evaluator import Evaluation, drop_empty_rows, evaluate_weights
 from seqfolio.research.overfitting import overfitting_summary
 from seqfolio.research.parallel import Runner, executor
-from seqfolio.research.population import PopulationTask, population_groups
-from seqfolio.research.simulation import Targets, target_weights
+from seqfolio.research.population import population_groups
+from seqfolio.research.simulation import Targets
+from seqfolio.research.tasks import PopulationTask, WindowTask, decide_task, decide_window
 from seqfolio.research.splits import Window, walk_forward_windows
 from seqfolio.stats import sharpe_summary
-
-
-@dataclass(frozen=True)
-class WindowTask:
-    """One (configuration, window) unit of work: what a worker receives besides the shared prices.
-
-    ``expanding`` and ``cache_dir`` matter only for a configuration with a walk-forward model: its
-    training window (every bar so far, or the window's ``train`` bars) and where fitted models are
-    kept (one sub-folder per window).
-    """
-
-    config: PortfolioConfig
-    window: Window
-    expanding: bool = False
-    cache_dir: str | None = None
-
-
-def decide_window(
-    prices: pd.DataFrame, task: WindowTask, fit: Callable[[Any, pd.DataFrame], Any] | None = None
-) -> Targets:
-    """Target weights for every scheduled decision in the task's test part, with the decisions that
-    were skipped or fell back and why (runs on a worker).
-
-    A walk-forward model is first trained on the window's training part only (up to its last bar,
-    before the purge and embargo), then retrained on the configuration's ``retrain`` schedule inside
-    the test part on the closes up to each retrain bar, as the engine does.
-    """
-    window, config = task.window, task.config
-    test = window.test_dates(prices.index)
-    history = prices.iloc[: window.test_stop]  # nothing after the test part is passed on
-    model = config.make_model()
-    extra: dict[str, Any] = {}
-    if model is not None:
-        extra = dict(
-            model=model,
-            retrain=config.retrain,
-            train_window="expanding" if task.expanding else window.train_stop - window.train_start,
-            fit_until=prices.index[window.train_stop - 1],
-            fit=fit,
-            checkpoint_dir=(
-                None if task.cache_dir is None else f"{task.cache_dir}/window-{window.number:03d}"
-            ),
-        )
-    return target_weights(
-        history,
-        allocator=config.make_allocator(),
-        lookback=config.lookback,
-        rebalance=config.rebalance,
-        max_weight=config.max_weight,
-        start=test[0],
-        end=test[-1],
-        **extra,
-    )
-
-
-def decide_task(prices: pd.DataFrame, task: WindowTask | Any) -> list[Targets]:
-    """The targets of a task's configurations (one, or a population's; runs on a worker)."""
-    from seqfolio.research.population import decide_population
-
-    if isinstance(task, WindowTask):
-        return [decide_window(prices, task)]
-    return decide_population(prices, task)
 
 
 def _as_targets(decided: Targets | pd.DataFrame) -> Targets:
     return decided if isinstance(decided, Targets) else Targets(weights=decided)
 
 
-def _no_weights_error(config: PortfolioConfig, targets: Sequence[Targets]) -> ValueError:
+def _no_weights_error(config: RebalanceSpec, targets: Sequence[Targets]) -> ValueError:
     """Why no window traded: the first allocator failure, else the first skip, else the schedule."""
     failures = [f for t in targets for f in t.failures]
     skipped = [s for t in targets for s in t.skipped]
@@ -118,7 +57,7 @@ def _no_weights_error(config: PortfolioConfig, targets: Sequence[Targets]) -> Va
 
 def evaluate_windows(
     prices: pd.DataFrame,
-    config: PortfolioConfig,
+    config: RebalanceSpec,
     windows: Sequence[Window],
     targets: Sequence[Targets | pd.DataFrame],
     periods_per_year: int | None = None,
@@ -234,7 +173,7 @@ class WalkForwardReport:
 
 
 def _window_events(
-    config: PortfolioConfig, window: Window, targets: Targets
+    config: RebalanceSpec, window: Window, targets: Targets
 ) -> list[dict[str, Any]]:
     rows = [
         {"config": config.label, "window": window.number, "date": e.date, "kind": e.kind,
@@ -246,7 +185,7 @@ def _window_events(
 
 def walk_forward(
     prices: pd.DataFrame,
-    configs: Sequence[PortfolioConfig],
+    configs: Sequence[RebalanceSpec],
     *,
     train: int = defaults.TRAIN_BARS,
     test: int = defaults.TEST_BARS,
@@ -269,7 +208,7 @@ def walk_forward(
     ----------
     prices : pandas.DataFrame
         Closes, one column per asset.
-    configs : sequence of PortfolioConfig
+    configs : sequence of RebalanceSpec
     train, test, purge, embargo, expanding
         Window sizes in bars (see :func:`~seqfolio.research.walk_forward_windows`). A walk-forward
         model is fitted on the training part only (rolling ``train`` bars, or every bar so far when
@@ -317,6 +256,7 @@ def walk_forward(
     labels = [c.label for c in configs]
     if len(set(labels)) != len(labels):
         raise ValueError(f"walk_forward: duplicate configurations {labels}.")
+    check_research_settings(configs, "walk_forward")
     first, last = (pd.Timestamp(start) if start else None), (pd.Timestamp(end) if end else None)
     # An asset with no price in the period (listing later, delisted earlier) is left out (INFO line).
     prices = drop_empty_rows(
@@ -401,8 +341,8 @@ def walk_forward(
 
 
 def with_seeds(
-    configs: Sequence[PortfolioConfig], seeds: int | Sequence[int] | None
-) -> list[PortfolioConfig]:
+    configs: Sequence[RebalanceSpec], seeds: int | Sequence[int] | None
+) -> list[RebalanceSpec]:
     """Every configuration with a model once per seed (``seeds=5``: 0-4); others unchanged."""
     if seeds is None:
         return list(configs)
@@ -412,18 +352,20 @@ def with_seeds(
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"walk_forward: seeds must be distinct and not empty; got {seeds}.")
     return [
-        replace(c, model={**c.model, "seed": seed}) if c.uses_model else c
+        c.replace(model={**c.model, "random_state": seed}) if c.uses_model else c
         for c in configs
         for seed in (seeds if c.uses_model else [None])
     ]
 
 
-def seed_summary(configs: Sequence[PortfolioConfig], summary: pd.DataFrame) -> pd.DataFrame:
+def seed_summary(configs: Sequence[RebalanceSpec], summary: pd.DataFrame) -> pd.DataFrame:
     """Sharpe ratio across seeds per configuration with a model: mean, sd (ddof=1), min, max."""
     groups: dict[str, list[float]] = {}
     for config in configs:
         if config.uses_model:
-            base = replace(config, model={k: v for k, v in config.model.items() if k != "seed"})
+            base = config.replace(
+                model={k: v for k, v in config.model.items() if k != "random_state"}
+            )
             groups.setdefault(base.label, []).append(float(summary.loc[config.label, "sharpe"]))
     rows = {
         label: {"seeds": len(v), "sharpe_mean": np.mean(v), "sharpe_sd": np.std(v, ddof=1)
@@ -436,7 +378,7 @@ def seed_summary(configs: Sequence[PortfolioConfig], summary: pd.DataFrame) -> p
 
 
 def _check_purge(
-    configs: Sequence[PortfolioConfig], purge: int | None, embargo: int, expanding: bool
+    configs: Sequence[RebalanceSpec], purge: int | None, embargo: int, expanding: bool
 ) -> int:
     """The purge to use: at least the longest label horizon of the configurations' models."""
     horizons = {c.label: model_horizon(c.make_model()) for c in configs if c.uses_model}

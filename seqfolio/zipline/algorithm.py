@@ -38,11 +38,11 @@ from seqfolio.pipeline import (
     RebalanceContext,
     build_steps,
     history_length,
-    is_weights_model,
     run_steps,
 )
 from seqfolio.pipeline.orders import plan_orders
 from seqfolio.results import OrderEvent, RebalanceRecord
+from seqfolio.spec import RebalanceSpec
 from seqfolio.zipline._require import require_zipline
 from seqfolio.zipline.settings import OWNER, RebalancerSettings, rebalancer_settings
 
@@ -51,21 +51,26 @@ __all__ = ["ZiplineRebalancer", "attach_rebalancer"]
 logger = logging.getLogger("seqfolio.zipline")
 
 
-def attach_rebalancer(context: Any, **settings: Any) -> ZiplineRebalancer:
+def attach_rebalancer(
+    context: Any, spec: RebalanceSpec | None = None, **settings: Any
+) -> ZiplineRebalancer:
     """Attach seqfolio's rebalancer to a zipline algorithm; call it in ``initialize(context)``.
 
     Parameters
     ----------
     context : zipline.TradingAlgorithm
         ``initialize``'s argument.
+    spec : RebalanceSpec, optional
+        The decision settings (:class:`~seqfolio.spec.RebalanceSpec`), or give them as keyword
+        ``settings`` (``allocator="hrp"``, ``rebalance="monthly"``, ``signal=...``; not both),
+        checked by the same constraint table as backtrader's. zipline trades whole shares
+        (``fractional=False``), closes a delisted asset's position itself (``delisted="cash"``),
+        never rejects an order for cash (``retry_rejected`` has nothing to do) and runs one
+        rebalancer per account (no ``capital``).
     **settings
-        :class:`~seqfolio.strategies.RebalanceStrategy`'s params (allocator, lookback, rebalance,
-        min_trade, cash_buffer, max_weight, start, capital, max_gap, signal, retrain, train_window,
-        warm_start, checkpoint_dir, progress, exposure_floor, exposure_threshold, ...), checked by
-        the same checks; ``assets`` (a list of symbols; default every asset of the bundle) plays the
-        part of ``feeds``. zipline trades whole shares (``fractional=False``), closes a delisted
-        asset's position itself (``delisted="cash"``) and never rejects an order for cash
-        (``retry_rejected`` has nothing to do).
+        Also the zipline run's own: ``assets`` (a list of symbols; default every asset of the
+        bundle: what ``feeds`` is to backtrader), ``start`` (no decision before it),
+        ``checkpoint_dir`` and ``progress``.
 
     Returns
     -------
@@ -80,7 +85,7 @@ def attach_rebalancer(context: Any, **settings: Any) -> ZiplineRebalancer:
         For a bad setting, an unknown asset, assets with no price in the run's period, or a bundle
         whose prices do not cover that period.
     """
-    return ZiplineRebalancer(context, rebalancer_settings(**settings))
+    return ZiplineRebalancer(context, rebalancer_settings(spec, **settings))
 
 
 class ZiplineRebalancer:
@@ -120,15 +125,11 @@ class ZiplineRebalancer:
         self.timings: dict[str, float] = {"allocating": 0.0, "rebalancer": 0.0}
         self.retrainer = self._build_retrainer()
         self.steps = build_steps(
-            allocator=s.allocator, lookback=s.lookback, max_weight=s.max_weight,
-            max_gap=s.max_gap, source=self.retrainer,
-            weights_model=s.model is not None and is_weights_model(s.model),
-            exposure_floor=s.exposure_floor, exposure_threshold=s.exposure_threshold,
-            timings=self.timings,
-        )  # fmt: skip
-        self.history_bars = history_length(s.lookback, self.retrainer, max_gap=s.max_gap)
-        self.gate = ScheduleGate(s.rebalance)
-        self.retrain_gate = None if self.retrainer is None else ScheduleGate(s.retrain)
+            s.spec, allocator=s.allocator, source=self.retrainer, timings=self.timings
+        )
+        self.history_bars = history_length(s.spec, self.retrainer)
+        self.gate = ScheduleGate(s.spec.rebalance)
+        self.retrain_gate = None if self.retrainer is None else ScheduleGate(s.spec.retrain)
         self._prime_gates(first_session)
         self.records: list[RebalanceRecord] = []
         self.orders: list[tuple[str | None, OrderEvent, RebalanceRecord]] = []
@@ -197,7 +198,7 @@ class ZiplineRebalancer:
         if s.model is None:
             return None
         retrainer = ModelRetrainer(
-            s.model, self._closes, train_window=s.train_window, warm_start=s.warm_start,
+            s.model, self._closes, train_window=s.spec.train_window, warm_start=s.spec.warm_start,
             checkpoint_dir=s.checkpoint_dir, start=s.start, owner=OWNER,
         )  # fmt: skip
         if s.progress:
@@ -317,27 +318,14 @@ class ZiplineRebalancer:
             for a, p in portfolio.positions.items()
             if p.amount and a in self._name_of
         }
-        live = set(tradable)
         positions = pd.Series({n: amounts[n] for n in tradable if n in amounts}, dtype=float)
         held_value = float(sum(size * closes[n] for n, size in positions.items()))
         cash = float(portfolio.cash)
         value = cash + held_value
-        if s.capital is not None:
-            stuck = sum(
-                size * float(portfolio.positions[self._by_name[n]].last_sale_price)
-                for n, size in amounts.items() if n not in live
-            )  # fmt: skip
-            value = s.capital * float(portfolio.portfolio_value) - stuck
-            cash = min(cash, max(value - held_value, 0.0))
-        if value <= 0:
-            reason = f"capital: no value left to manage ({value:,.2f}) after untradable positions"
-            self._events.append(Event(day, "skipped", reason))
-            logger.warning("%s: rebalance skipped: %s", day.date(), reason)
-            return None
         planned = plan_orders(
             targets=weights, positions=positions,
             prices=pd.Series([closes[n] for n in tradable], index=tradable), cash=cash,
-            value=value, cash_buffer=s.cash_buffer, min_trade=s.min_trade, fractional=False,
+            value=value, cash_buffer=s.spec.cash_buffer, min_trade=s.spec.min_trade, fractional=False,
             commission=self._commission_estimate(context),
         )  # fmt: skip
         record = RebalanceRecord(date=day, target=weights.copy(), value=value)

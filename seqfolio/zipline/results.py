@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from seqfolio.results import BacktestResult, rebalance_table, run_label
+from seqfolio.results import BacktestResult, rebalance_table
 from seqfolio.zipline.algorithm import ZiplineRebalancer
 
 __all__ = ["zipline_result"]
@@ -126,7 +126,7 @@ def zipline_result(
     weights = _daily_weights(perf, rebalancer.names, dates)
     _settle_orders(rebalancer, perf, tz, weights)
     rebalancer.close()
-    label = name or run_label(s.allocator, s.rebalance, s.signal)
+    label = name or s.spec.label
     returns = pd.Series(perf["returns"].to_numpy(dtype=float), index=dates, name=label)
     if start is not None:
         returns, weights = returns.loc[start:], weights.loc[start:]

@@ -9,10 +9,10 @@ from typing import Any
 import pandas as pd
 
 from seqfolio import defaults
-from seqfolio._validation import check_prices
-from seqfolio.calendar import naive_date
-from seqfolio.pipeline.params import check_broker
+from seqfolio._validation import check_real
+from seqfolio.data import period_prices
 from seqfolio.results import BacktestResult
+from seqfolio.spec import RebalanceSpec, as_spec
 from seqfolio.zipline._require import require_zipline
 from seqfolio.zipline.bundles import DEFAULT_CALENDAR, ingest_prices
 from seqfolio.zipline.settings import rebalancer_settings
@@ -24,11 +24,11 @@ _OWNER = "run_zipline"
 
 def run_zipline(
     prices: pd.DataFrame,
+    spec: RebalanceSpec | None = None,
     *,
     start: Any = None,
     end: Any = None,
     cash: float = defaults.CASH,
-    commission: float = defaults.COMMISSION,
     benchmark: pd.Series | None = None,
     benchmark_name: str | None = None,
     tearsheet: str | PathLike[str] | None = None,
@@ -36,29 +36,29 @@ def run_zipline(
     calendar: str = DEFAULT_CALENDAR,
     bundle: str = "seqfolio",
     root: str | PathLike[str] | None = None,
+    checkpoint_dir: str | PathLike[str] | None = None,
     **settings: Any,
 ) -> BacktestResult:
     """Backtest seqfolio's rebalancer on zipline-reloaded: the same inputs and result as
     :func:`~seqfolio.backtest.run_backtest`.
 
     ``prices`` are ingested as a bundle (:func:`~seqfolio.zipline.ingest_prices`, once), and
-    ``zipline.run_algorithm`` runs daily from ``start`` (or the first price) to ``end`` with a
-    proportional commission of ``commission`` (``PerDollar``) and no slippage (``FixedSlippage(0)``),
-    the backtrader path's broker.
+    ``zipline.run_algorithm`` runs daily from ``start`` (or the first price) to ``end`` with the
+    spec's proportional ``commission`` (``PerDollar``) and no slippage (``FixedSlippage(0)``), the
+    backtrader path's broker.
 
     Parameters
     ----------
     prices : pandas.DataFrame
         Close prices (NaN = no price), with the history the first decision needs before ``start``.
-    start, end, cash, commission, benchmark, benchmark_name, tearsheet, name
+    spec : RebalanceSpec, optional
+        The decision settings, or give them as keyword ``settings`` (not both).
+    start, end, cash, benchmark, benchmark_name, tearsheet, name, checkpoint_dir
         As :func:`~seqfolio.backtest.run_backtest`.
     calendar : str, default "XNYS"
         The trading calendar; every price date must be one of its sessions.
     bundle, root : str, path or None
         The bundle's name and ``ZIPLINE_ROOT`` (default ``~/.cache/seqfolio/zipline``).
-    **settings
-        The rebalancer's settings (:func:`~seqfolio.zipline.attach_rebalancer`): allocator,
-        rebalance, lookback, cash_buffer, min_trade, max_weight, signal, retrain, train_window, ...
 
     Returns
     -------
@@ -76,35 +76,24 @@ def run_zipline(
     from zipline.finance import commission as commissions
     from zipline.finance import slippage
 
-    from seqfolio.data import assets_priced_in
     from seqfolio.zipline.algorithm import attach_rebalancer
     from seqfolio.zipline.results import zipline_result
 
-    check_broker(cash=cash, commission=commission)
-    check_prices(prices, _OWNER)
-    tz = prices.index.tz
-    start_date = naive_date(start, "start", _OWNER, tz)
-    end_date = naive_date(end, "end", _OWNER, tz)
-    rebalancer_settings(start=start_date, **settings)  # every setting checked before any work
-    if tz is not None:
-        prices = prices.tz_localize(None)
-    if end_date is not None and prices.index[0] > end_date:
-        raise ValueError(
-            f"{_OWNER}: no prices on or before end={end!r}: the prices start on "
-            f"{prices.index[0].date()}; pass a later end (or None)."
-        )
-    prices = assets_priced_in(prices, start_date, end_date, owner=_OWNER).loc[:end_date]
+    spec = as_spec(spec, settings, _OWNER)
+    check_real(_OWNER, "cash", cash, low=0.0, low_open=True)
+    prices, start_date, end_date = period_prices(prices, start, end, owner=_OWNER)
+    rebalancer_settings(spec, start=start_date)  # every setting checked before any work
     ingested = ingest_prices(prices, name=bundle, root=root, calendar=calendar)
     first = ingested.start if start_date is None else max(ingested.start, start_date)
     holder: dict[str, Any] = {}
 
     def initialize(context: Any) -> None:
-        context.set_commission(us_equities=commissions.PerDollar(cost=float(commission)))
+        context.set_commission(us_equities=commissions.PerDollar(cost=spec.commission))
         context.set_slippage(us_equities=slippage.FixedSlippage(spread=0.0))
-        holder["rebalancer"] = attach_rebalancer(context, start=start_date, **chosen)
-
-    # the frame's column order, as run_backtest's feeds (the bundle's sids are alphabetical)
-    chosen = {"assets": list(ingested.assets), **settings}
+        holder["rebalancer"] = attach_rebalancer(
+            context, spec, start=start_date, checkpoint_dir=checkpoint_dir,
+            assets=list(ingested.assets),  # the frame's column order, as run_backtest's feeds
+        )  # fmt: skip
 
     kwargs = ingested.run_kwargs()
     sessions = kwargs["trading_calendar"].sessions_in_range(first, ingested.end)
