@@ -21,7 +21,13 @@ from seqfolio._validation import is_real_number
 from seqfolio.calendar import naive_date
 from seqfolio.events import SKIP_KINDS, Event, events_table, first_skip, of_kind
 
-__all__ = ["BacktestResult", "check_broker", "run_backtest", "with_history"]
+__all__ = ["ORDER_COLUMNS", "BacktestResult", "check_broker", "run_backtest", "with_history"]
+
+ORDER_COLUMNS: list[str] = [
+    "date", "asset", "size", "status", "executed_date", "executed_size", "executed_price",
+    "commission",
+]  # fmt: skip
+"""The columns of :meth:`BacktestResult.order_table` (the fields of an ``OrderEvent``)."""
 
 
 @dataclass
@@ -106,6 +112,14 @@ class BacktestResult:
         (the kinds of :mod:`seqfolio.events`); empty with those columns for a clean run."""
         return events_table(self.event_log)
 
+    def order_table(self) -> pd.DataFrame:
+        """:attr:`orders` as one table, in the order they were submitted: ``date`` (the decision
+        bar), ``asset``, ``size`` (shares; < 0 sells), ``status`` (``Completed``, ``Margin`` or
+        ``Rejected`` for a rejected order, ``Canceled``, ...), ``executed_date``,
+        ``executed_size``, ``executed_price`` and ``commission``."""
+        rows = [{c: getattr(o, c) for c in ORDER_COLUMNS} for o in self.orders]
+        return pd.DataFrame(rows, columns=ORDER_COLUMNS)
+
 
 def with_history(prices: pd.DataFrame, start: Any, lookback: int) -> pd.DataFrame:
     """``prices`` from ``lookback + 1`` rows before ``start`` on, so the first rebalance has history."""
@@ -119,31 +133,50 @@ def with_history(prices: pd.DataFrame, start: Any, lookback: int) -> pd.DataFram
 
 
 class _Progress:
-    """A tqdm bar updated by an analyzer (shown only if the run lasts more than ~2 seconds)."""
+    """A tqdm bar over the bars of a run (shown only if the run lasts more than ~2 seconds).
+
+    Updated by an analyzer added before the others, so that at the end of the data it stands at
+    100 % and says what comes next (``writing tear sheet``) while the other analyzers finish; a
+    walk-forward run shows the models so far.
+    """
 
     def __init__(self, total: int, label: str, enabled: bool) -> None:
         from tqdm.auto import tqdm
 
+        self.label = label
         self.bar = tqdm(
             total=total, desc=label, unit="bar", delay=2.0, disable=not enabled, leave=False
         )
 
-    def update(self) -> None:
+    def update(self, models: int | None = None) -> None:
         self.bar.update(1)
+        if models is not None and models != getattr(self, "_models", None):
+            self._models = models
+            self.bar.set_postfix_str(f"{models} model{'' if models == 1 else 's'}", refresh=False)
+
+    def finish(self, next_step: str | None) -> None:
+        """Fill the bar and say what happens now (e.g. ``writing tear sheet``)."""
+        bar = self.bar
+        if next_step:
+            bar.set_description_str(f"{self.label}: {next_step}", refresh=False)
+        bar.update(bar.total - bar.n)  # draws only if the run has lasted longer than the delay
+        if not bar.disable and bar.last_print_t >= bar.start_t + bar.delay:  # it is on screen
+            bar.refresh()
 
     def close(self) -> None:
         self.bar.close()
 
 
-def _progress_analyzer(progress: _Progress) -> type:
+def _progress_analyzer(progress: _Progress, next_step: str | None) -> type:
     import backtrader as bt
 
     class ProgressAnalyzer(bt.Analyzer):
         def next(self) -> None:
-            progress.update()
+            retrainer = getattr(self.strategy, "retrainer", None)
+            progress.update(None if retrainer is None else retrainer.version)
 
         def stop(self) -> None:
-            progress.close()
+            progress.finish(next_step)
 
     return ProgressAnalyzer
 
@@ -220,14 +253,15 @@ def run_backtest(
     name : str, optional
         Label (default e.g. ``"HRP monthly"``).
     progress : bool, default False
-        Show a tqdm progress bar (after 2 seconds).
+        Show a tqdm progress bar over the bars (after 2 seconds; with a walk-forward model it shows
+        the models trained or loaded so far), full at the end of the data and naming what comes
+        next (``writing tear sheet``).
     cerebro_kwargs : dict, optional
         Extra ``bt.Cerebro`` arguments (e.g. ``runonce``, ``preload``).
     signal, retrain, train_window, warm_start, checkpoint_dir
         Walk-forward model settings of :class:`~seqfolio.strategies.RebalanceStrategy` (used with
         ``signal=`` or an ``LSTMAllocator`` allocator). ``prices`` then needs ``train_window`` rows
-        before ``start`` for the first training (``with_history(prices, start, train_window)``). With
-        ``progress=True`` the progress bar counts retrains.
+        before ``start`` for the first training (``with_history(prices, start, train_window)``).
     strategy_kwargs : dict, optional
         Further RebalanceStrategy params (e.g. ``exposure_floor``).
 
@@ -268,25 +302,21 @@ def run_backtest(
     add_price_feeds(cerebro, prices)
     cerebro.broker.setcash(float(cash))
     cerebro.broker.setcommission(commission=float(commission))
-    from seqfolio.signals import LSTMAllocator
-
-    walk_forward = signal is not None or isinstance(allocator, LSTMAllocator)
     cerebro.addstrategy(
         RebalanceStrategy, allocator=allocator, rebalance=rebalance, lookback=lookback, start=start,
         cash_buffer=cash_buffer, min_trade=min_trade, max_weight=max_weight, signal=signal,
         retrain=retrain, train_window=train_window, warm_start=warm_start,
-        checkpoint_dir=checkpoint_dir, progress=bool(progress and walk_forward),
-        **(strategy_kwargs or {}),
+        checkpoint_dir=checkpoint_dir, **(strategy_kwargs or {}),
     )  # fmt: skip
+    bar = None
+    if progress:  # added first: analyzers stop in order, so it is full before the tear sheet
+        bar = _Progress(len(prices), name or "backtest", enabled=True)
+        cerebro.addanalyzer(_progress_analyzer(bar, "writing tear sheet" if tearsheet else None))
     cerebro.addanalyzer(
         TearSheet, _name="tearsheet", output=tearsheet, benchmark=benchmark, start=start,
         strategy_name=name, benchmark_name=benchmark_name,
     )  # fmt: skip
     cerebro.addanalyzer(WeightsHistory, _name="weights")
-    bar = None
-    if progress and not walk_forward:
-        bar = _Progress(len(prices), name or "backtest", enabled=True)
-        cerebro.addanalyzer(_progress_analyzer(bar))
     t0 = time.perf_counter()
     try:
         strategy = cerebro.run()[0]

@@ -12,20 +12,32 @@ import pandas as pd
 from seqfolio.calendar import naive_date
 from seqfolio.strategies.feeds import feed_names
 
-__all__ = ["TearSheet", "WeightsHistory", "rebalance_table", "run_output_path", "strategy_label"]
+__all__ = [
+    "TearSheet",
+    "WeightsHistory",
+    "allocation_label",
+    "rebalance_table",
+    "run_output_path",
+    "strategy_label",
+]
+
+
+def allocation_label(allocator: Any, schedule: Any, signal: Any = None) -> str:
+    """``"HRP monthly"`` (``"LSTM-volatility → HRP monthly"`` with a signal): how a run of
+    ``allocator`` rebalanced on ``schedule`` is labelled in reports."""
+    label = f"{type(allocator).__name__} {schedule if isinstance(schedule, str) else 'custom'}"
+    if signal is not None:
+        label = f"LSTM-{getattr(signal, 'target', type(signal).__name__)} → {label}"
+    return label
 
 
 def strategy_label(strategy: bt.Strategy) -> str:
-    """``"HRP monthly"`` for a RebalanceStrategy (``"LSTM-volatility → HRP monthly"`` with a
-    signal), else the strategy's class name."""
+    """:func:`allocation_label` for a RebalanceStrategy, else the strategy's class name."""
     allocator = getattr(strategy, "allocator", None)
     if allocator is not None:
-        schedule = strategy.p.rebalance
-        label = f"{type(allocator).__name__} {schedule if isinstance(schedule, str) else 'custom'}"
-        signal = getattr(strategy.p, "signal", None)
-        if signal is not None:
-            label = f"LSTM-{getattr(signal, 'target', type(signal).__name__)} → {label}"
-        return label
+        return allocation_label(
+            allocator, strategy.p.rebalance, getattr(strategy.p, "signal", None)
+        )
     return type(strategy).__name__
 
 

@@ -25,7 +25,8 @@ def test_backtest_with_lstm_signal_writes_report_and_checkpoints(tmp_path, capsy
     out = tmp_path / "report"
     assert main(["backtest", "--signal", "lstm-vol", *SMALL, "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "LSTM-vol → HRP monthly" in printed and ", 3 retrains\n" in printed
+    assert "LSTM-vol → HRP monthly" in printed
+    assert f", 3 models: 3 trained, 0 loaded from {out / 'checkpoints'}\n" in printed
     assert "skipped" not in printed and not (out / "events.csv").exists()  # nothing went wrong
     assert (out / "tearsheet.html").stat().st_size > 0
     assert len(list((out / "checkpoints" / "lstm-volatility").glob("retrain-*.pt"))) == 3

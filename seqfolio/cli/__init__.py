@@ -48,35 +48,16 @@ every other file is still written and the status stays 0. A report file this run
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
+from seqfolio.cli import messages
 from seqfolio.cli.errors import CLIError
 from seqfolio.cli.options import build_parser, resolve_options
 
 __all__ = ["CLIError", "build_parser", "main"]
-
-
-def _show_warning(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
-    """Print a warning as one line, ``seqfolio: warning: ...`` (no source line)."""
-    text = str(message).strip().splitlines()[0] if str(message).strip() else category.__name__
-    print(f"seqfolio: warning: {text}", file=sys.stderr)
-
-
-def _show_data_notes() -> None:
-    """Print the data loader's INFO lines (e.g. assets left out of the period) as one-line notes."""
-    logger = logging.getLogger("seqfolio.data")
-    if not any(getattr(h, "_seqfolio_cli", False) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("seqfolio: note: %(message)s"))
-        handler.setLevel(logging.INFO)
-        handler._seqfolio_cli = True  # type: ignore[attr-defined]
-        logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
 
 
 def _run(command: str, options: dict[str, Any]) -> int:
@@ -98,14 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 2
     debug = os.environ.get("SEQFOLIO_DEBUG") == "1"
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            warnings.showwarning = _show_warning
-            options = resolve_options(args)
-            if options["quiet"]:
-                logging.getLogger("seqfolio").setLevel(logging.ERROR)
-            else:
-                _show_data_notes()
+        options = resolve_options(args)
+        with messages.installed(quiet=bool(options["quiet"])):
             return _run(args.command, options)
     except KeyboardInterrupt:
         print("seqfolio: interrupted", file=sys.stderr)
