@@ -2,7 +2,7 @@
 
 ``seqfolio backtest`` runs an HRP monthly rebalance on the bundled 20 stocks, 2005-2022, with 10 bps
 commission against the bundled S&P 500 index, prints a metrics table and writes ``tearsheet.html``,
-``weights.png``, ``weights.csv``, ``returns.csv`` and ``rebalances.csv`` into ``--out``.
+``weights.png``, ``weights.csv``, ``returns.csv``, ``rebalances.csv`` and ``orders.csv`` into ``--out``.
 ``seqfolio compare --allocators hrp,herc,mvo,ew,ivp`` runs several allocators on the same data and
 writes ``comparison.md`` / ``comparison.csv``, ``returns.csv`` and one tear sheet per allocator.
 Both also write ``events.csv`` (skipped rebalances, allocator failures and fallbacks, failed retrains)
@@ -15,12 +15,14 @@ on the command line win. One table, :data:`seqfolio.cli.options.OPTIONS`, define
 
 Modules: ``options`` (the table, argparse, TOML), ``inputs`` (data and benchmark), ``models`` (the
 walk-forward LSTMs of ``--signal`` / ``lstm-weights``), ``engine`` (``backtest``, ``compare``),
-``research`` (``walkforward``, ``tune``); ``main`` here ties them together.
+``research`` (``walkforward``, ``tune``), ``outputs`` (the output folder rule), ``messages``
+(notes and warnings); ``main`` here ties them together.
 
 Errors and exit status
 ----------------------
 Every error prints exactly one line on stderr, ``seqfolio: error: ...``, and no traceback
-(``SEQFOLIO_DEBUG=1`` re-raises instead); warnings print ``seqfolio: warning: ...`` lines.
+(``SEQFOLIO_DEBUG=1`` re-raises instead); warnings print ``seqfolio: warning: ...`` lines and notes
+``seqfolio: note: ...`` lines, above any progress bar (:mod:`seqfolio.cli.messages`).
 
 - exit 0: the run completed (warnings, e.g. a tear sheet QuantStats could not draw, do not change it);
 - exit 1: a bad option, config or data file (checked before any work; ``backtest`` and ``compare``
@@ -40,10 +42,11 @@ scheduled rebalances were skipped (first: <date> <reason>); see <out>/events.csv
 comparison of the others, and ends with status 1 and ``seqfolio: error: 1 of 3 allocators never
 traded and are left out of the comparison: ...``. A tear sheet that cannot be written for any other
 reason (a QuantStats failure) gives a ``seqfolio: warning: TearSheet: no tear sheet written ...`` line,
-every other file is still written and the status stays 0. A report file this run did not write
-(tear sheet, weights chart, comparison) is removed if an earlier run left one of the same name in
-``--out``, so a stale report is never taken for this run's; files of other names (e.g. an earlier
-``compare``'s tear sheet of another allocator) are left alone.
+every other file is still written and the status stays 0. Output folders follow one rule
+(:mod:`seqfolio.cli.outputs`): a report file of the command's own that this run did not write (a tear
+sheet, a weights chart, a comparison, an earlier ``compare``'s tear sheet of another allocator) is
+removed, so a stale report is never taken for this run's, and any other file found in ``--out`` is
+named in a note and left alone.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """``seqfolio backtest`` and ``seqfolio compare``: backtrader runs of one or several allocators.
 
 ``backtest`` runs one allocator (HRP monthly on the bundled data by default) and writes a tear sheet,
-``weights.png``, ``weights.csv``, ``returns.csv``, ``rebalances.csv`` (and ``events.csv`` when anything
-went wrong); ``compare`` runs several on the same data and writes ``comparison.md`` / ``.csv``,
-``returns.csv`` and one tear sheet each. The files are written by :mod:`seqfolio.reporting`.
+``weights.png``, ``weights.csv``, ``returns.csv``, ``rebalances.csv``, ``orders.csv`` (and ``events.csv``
+when anything went wrong); ``compare`` runs several on the same data and writes ``comparison.md`` /
+``.csv``, ``returns.csv``, ``orders.csv`` and one tear sheet each. The files are written by
+:mod:`seqfolio.reporting`; the output folder follows :mod:`seqfolio.cli.outputs`.
 """
 
 from __future__ import annotations
