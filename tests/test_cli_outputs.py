@@ -240,3 +240,36 @@ def test_each_configuration_has_one_colour_in_every_chart(tmp_path, monkeypatch)
         assert to_rgba(lines[label]) == pytest.approx(color), label
     assert len({tuple(c) for c in bars.values()}) == 3
     assert np.isfinite(report.summary["sharpe"]).all()
+
+
+def test_run_folder_sorts_written_stale_kept_and_foreign_files(tmp_path):
+    """The rule on its own: written files in the command's order (a subfolder as one entry), its
+    own stale reports removed, its study kept, anything else named and left."""
+    from seqfolio.cli.outputs import RunFolder
+
+    for name in ("trials.md", "overfitting.md", "study.db", "notes.txt", "tearsheet.html"):
+        (tmp_path / name).write_text("earlier")
+    (tmp_path / "holdout").mkdir()
+    (tmp_path / "holdout" / "events.csv").write_text("earlier")
+    (tmp_path / "models").mkdir()  # a cache: never listed
+    folder = RunFolder(tmp_path, "tune")
+    for name in (
+        "history.png",
+        "best.toml",
+        "trials.md",
+        "holdout/summary.md",
+        "holdout/returns.csv",
+    ):
+        (tmp_path / name).unlink(missing_ok=True)
+        (tmp_path / name).write_text("this run")
+    folder.finish()
+    assert folder.written == ["best.toml", "trials.md", "history.png", "holdout/summary.md",
+                              "holdout/returns.csv"]  # fmt: skip
+    assert folder.wrote() == (
+        f"wrote {tmp_path / 'best.toml'}, trials.md, history.png, holdout/ (2 files)"
+    )
+    assert folder.removed == ["holdout/events.csv", "overfitting.md"]
+    assert not (tmp_path / "overfitting.md").exists() and (tmp_path / "study.db").exists()
+    assert folder.foreign == ["notes.txt", "tearsheet.html"]
+    assert (tmp_path / "notes.txt").exists() and (tmp_path / "tearsheet.html").exists()
+    assert len(folder.notes()) == 2

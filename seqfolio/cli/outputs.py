@@ -163,10 +163,16 @@ class RunFolder:
         if self.foreign:
             lines.append(
                 f"{self.path} also holds {_files(self.foreign)} this {self.command} did not "
-                f"write, left as they are: {', '.join(self.foreign)}; give each command its own "
+                f"write, left as they are: {_listed(self.foreign)}; give each command its own "
                 "--out to keep runs apart"
             )
         return lines
+
+
+def _listed(names: Sequence[str], most: int = 10) -> str:
+    """``"a, b, c"``, or the first ``most`` names and how many more."""
+    more = f" and {len(names) - most} more" if len(names) > most else ""
+    return ", ".join(names[:most]) + more
 
 
 def _files(names: Sequence[str]) -> str:
