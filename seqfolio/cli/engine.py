@@ -224,14 +224,6 @@ def _orders_csv(results: Sequence[Any], out: Path, *, by_strategy: bool = False)
     write_orders_csv(table if by_strategy else table.drop(columns="strategy"), out)
 
 
-def _finish(folder: RunFolder, quiet: bool) -> None:
-    """Sort the output folder (stale files removed, another run's named) and print the notes."""
-    folder.finish()
-    if not quiet:
-        for line in folder.notes():
-            messages.note(line)
-
-
 def cmd_backtest(options: dict[str, Any]) -> int:
     """Run ``seqfolio backtest``; returns the exit status."""
     from seqfolio.reporting import format_metrics, metrics_table, plot_weights, write_run_files
@@ -251,7 +243,7 @@ def cmd_backtest(options: dict[str, Any]) -> int:
     write_run_files(result, out)
     _orders_csv([result], out)
     _events_csv([result], out)
-    _finish(folder, options["quiet"])
+    folder.finish()
     if not options["quiet"]:
         print(_summary(result, out))
         if not idle:
@@ -283,7 +275,7 @@ def cmd_compare(options: dict[str, Any]) -> int:
     _events_csv(runs, out, by_strategy=True)
     _orders_csv(runs, out, by_strategy=True)
     markdown = write_comparison(results, options["_benchmark"], out) if results else None
-    _finish(folder, options["quiet"])
+    folder.finish()
     if not options["quiet"]:
         if markdown is not None:
             print(markdown)

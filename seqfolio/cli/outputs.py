@@ -27,6 +27,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from seqfolio.cli import messages
+
 __all__ = ["REPORT_FILES", "RunFolder", "wrote_line"]
 
 _WALKFORWARD = (
@@ -134,7 +136,8 @@ class RunFolder:
         self._before = _snapshot(self.path, self._subfolders)
 
     def finish(self) -> RunFolder:
-        """Sort the folder's files into written / removed / foreign; remove the stale own ones."""
+        """Sort the folder's files into written / removed / foreign, remove the stale own ones and
+        say so in notes (:meth:`notes`; none with ``--quiet``)."""
         after = _snapshot(self.path, self._subfolders)
         own = (*self._patterns, *self._kept)
         order = len(own)
@@ -146,6 +149,8 @@ class RunFolder:
         for name in self.removed:
             (self.path / name).unlink(missing_ok=True)
         self.foreign = [n for n in rest if _rank(n, own) is None]
+        for line in self.notes():
+            messages.note(line)
         return self
 
     def wrote(self) -> str:

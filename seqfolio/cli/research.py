@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from seqfolio.cli import messages
 from seqfolio.cli.inputs import load_inputs
 from seqfolio.cli.outputs import RunFolder
 from seqfolio.reporting import markdown_table
@@ -32,14 +31,6 @@ def _cell(value: Any) -> Any:
 
 def _print_table(table: pd.DataFrame) -> None:
     print(markdown_table(table.map(_cell)))
-
-
-def _finish(folder: RunFolder, quiet: bool) -> None:
-    """Sort the output folder (stale report files removed, another run's named) and say so."""
-    folder.finish()
-    if not quiet:
-        for line in folder.notes():
-            messages.note(line)
 
 
 def _print_events(report: Any) -> None:
@@ -91,7 +82,7 @@ def cmd_walkforward(options: dict[str, Any]) -> int:
         cache_dir=_cache(options) if uses_model else None,
     )  # fmt: skip
     write_walkforward_report(report, options["out"], benchmark)
-    _finish(run_folder, options["quiet"])
+    run_folder.finish()
     if not options["quiet"]:
         first, last = report.windows[0], report.windows[-1]
         print(
@@ -139,7 +130,7 @@ def cmd_tune(options: dict[str, Any]) -> int:
         purge=options["purge"], cache_dir=_cache(options),
     )  # fmt: skip
     write_tune_report(result, out, benchmark)
-    _finish(run_folder, options["quiet"])
+    run_folder.finish()
     if not options["quiet"]:
         counts = result.trials["state"].value_counts().to_dict()
         print(
