@@ -34,8 +34,8 @@ Every error prints exactly one line on stderr, ``seqfolio: error: ...``, and no 
 - exit 130: interrupted (Ctrl-C).
 
 A run that never traded (every rebalance skipped, e.g. every optimisation infeasible) still writes
-``returns.csv`` (all 0), ``weights.csv`` and ``rebalances.csv`` (headers only) and ``events.csv`` with the
-skip reasons, and prints its summary line; there is no tear sheet or weights chart (a warning says
+``returns.csv`` (all 0), ``weights.csv``, ``rebalances.csv`` and ``orders.csv`` (headers only) and
+``events.csv`` with the skip reasons, and prints its summary line; there is no tear sheet or weights chart (a warning says
 so), and the command ends with status 1 and ``seqfolio: error: HRP monthly never traded: all N
 scheduled rebalances were skipped (first: <date> <reason>); see <out>/events.csv``.
 ``seqfolio compare`` reports such an allocator the same way, leaves it out of the comparison, writes the
