@@ -75,7 +75,7 @@ def main() -> None:
         f"{prices.index[last.test_stop - 1].date()}; {len(report.retrains)} model fits or loads; "
         f"{seconds:.0f} s"
     )
-    print(table(report).to_markdown(floatfmt=".2f"))
+    print(table(report).to_markdown(floatfmt=".2f", missingval="–"))  # one seed: no spread
     verdict = report.overfitting
     print(
         f"PBO over all {verdict['trials']} runs: {verdict['pbo']:.2f} (CSCV, {verdict['n_blocks']} "

@@ -25,7 +25,6 @@ __all__ = ["BacktestResult", "run_backtest", "with_history"]
 
 _OWNER = "run_backtest"
 
-
 def with_history(prices: pd.DataFrame, start: Any, lookback: int) -> pd.DataFrame:
     """``prices`` from ``lookback + 1`` rows before ``start`` on, so the first rebalance has history."""
     if start is None:
@@ -38,31 +37,50 @@ def with_history(prices: pd.DataFrame, start: Any, lookback: int) -> pd.DataFram
 
 
 class _Progress:
-    """A tqdm bar updated by an analyzer (shown only if the run lasts more than ~2 seconds)."""
+    """A tqdm bar over the bars of a run (shown only if the run lasts more than ~2 seconds).
+
+    Updated by an analyzer added before the others, so that at the end of the data it stands at
+    100 % and says what comes next (``writing tear sheet``) while the other analyzers finish; a
+    walk-forward run shows the models so far.
+    """
 
     def __init__(self, total: int, label: str, enabled: bool) -> None:
         from tqdm.auto import tqdm
 
+        self.label = label
         self.bar = tqdm(
             total=total, desc=label, unit="bar", delay=2.0, disable=not enabled, leave=False
         )
 
-    def update(self) -> None:
+    def update(self, models: int | None = None) -> None:
         self.bar.update(1)
+        if models is not None and models != getattr(self, "_models", None):
+            self._models = models
+            self.bar.set_postfix_str(f"{models} model{'' if models == 1 else 's'}", refresh=False)
+
+    def finish(self, next_step: str | None) -> None:
+        """Fill the bar and say what happens now (e.g. ``writing tear sheet``)."""
+        bar = self.bar
+        if next_step:
+            bar.set_description_str(f"{self.label}: {next_step}", refresh=False)
+        bar.update(bar.total - bar.n)  # draws only if the run has lasted longer than the delay
+        if not bar.disable and bar.last_print_t >= bar.start_t + bar.delay:  # it is on screen
+            bar.refresh()
 
     def close(self) -> None:
         self.bar.close()
 
 
-def _progress_analyzer(progress: _Progress) -> type:
+def _progress_analyzer(progress: _Progress, next_step: str | None) -> type:
     import backtrader as bt
 
     class ProgressAnalyzer(bt.Analyzer):
         def next(self) -> None:
-            progress.update()
+            retrainer = getattr(self.strategy, "retrainer", None)
+            progress.update(None if retrainer is None else retrainer.version)
 
         def stop(self) -> None:
-            progress.close()
+            progress.finish(next_step)
 
     return ProgressAnalyzer
 
@@ -111,7 +129,9 @@ def run_backtest(
     name : str, optional
         Label (default ``spec.label``, e.g. ``"HRP monthly"``).
     progress : bool, default False
-        Show a tqdm progress bar (after 2 seconds); with a walk-forward model it counts retrains.
+        Show a tqdm progress bar over the bars (after 2 seconds; with a walk-forward model it shows
+        the models trained or loaded so far), full at the end of the data and naming what comes
+        next (``writing tear sheet``).
     cerebro_kwargs : dict, optional
         Extra ``bt.Cerebro`` arguments (e.g. ``runonce``, ``preload``).
     checkpoint_dir : str or path, optional
@@ -143,17 +163,17 @@ def run_backtest(
     cerebro.broker.setcommission(commission=spec.commission)
     cerebro.addstrategy(
         RebalanceStrategy, spec=spec, start=start, checkpoint_dir=checkpoint_dir,
-        progress=bool(progress and spec.uses_model), **(strategy_kwargs or {}),
+        **(strategy_kwargs or {}),
     )  # fmt: skip
+    bar = None
+    if progress:  # added first: analyzers stop in order, so it is full before the tear sheet
+        bar = _Progress(len(prices), name or spec.label, enabled=True)
+        cerebro.addanalyzer(_progress_analyzer(bar, "writing tear sheet" if tearsheet else None))
     cerebro.addanalyzer(
         TearSheet, _name="tearsheet", output=tearsheet, benchmark=benchmark, start=start,
         strategy_name=name, benchmark_name=benchmark_name,
     )  # fmt: skip
     cerebro.addanalyzer(WeightsHistory, _name="weights")
-    bar = None
-    if progress and not spec.uses_model:
-        bar = _Progress(len(prices), name or spec.label, enabled=True)
-        cerebro.addanalyzer(_progress_analyzer(bar))
     t0 = time.perf_counter()
     try:
         strategy = cerebro.run()[0]

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 __all__ = [
+    "DETAILS_EVENTS",
     "EVENT_COLUMNS",
     "KINDS",
     "SKIP_KINDS",
@@ -53,6 +54,10 @@ SKIP_KINDS: tuple[str, ...] = ("skipped", "allocation_failed", "forecast_failed"
 """The kinds of a scheduled rebalance that did not trade."""
 
 EVENT_COLUMNS: list[str] = ["date", "kind", "reason"]
+
+DETAILS_EVENTS: dict[str, str] = {"details": "events"}
+"""``extra=`` of a log record about an event: its details are in the run's events (``events()``;
+``events.csv`` from the command line, which names the file)."""
 
 WARM_UP: tuple[str, ...] = ("warm-up:", "no trained model yet")
 """How the reason of an expected warm-up skip starts (too little history for the lookback, or a

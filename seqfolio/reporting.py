@@ -33,6 +33,7 @@ __all__ = [
     "align_benchmark",
     "bar_period",
     "bars_per_year",
+    "first_traded",
     "format_metrics",
     "markdown_table",
     "metrics_table",
@@ -42,6 +43,7 @@ __all__ = [
     "to_returns",
     "write_comparison",
     "write_events_csv",
+    "write_orders_csv",
     "write_run_files",
     "write_tearsheet",
 ]
@@ -218,6 +220,17 @@ def to_returns(series: pd.Series) -> pd.Series:
     return out
 
 
+def first_traded(returns: pd.Series) -> pd.Timestamp | None:
+    """The date of the first non-zero return (None if every return is 0).
+
+    Where reports start: the days before it are the warm-up before the first rebalance filled,
+    which QuantStats' tear sheet (``match_dates``) and :func:`metrics_table` leave out, and so does
+    the command line's summary line.
+    """
+    traded = returns.to_numpy() != 0
+    return pd.Timestamp(returns.index[traded.argmax()]) if traded.any() else None
+
+
 def _drawdown(returns: pd.Series) -> pd.Series:
     wealth = (1.0 + returns).cumprod()
     return wealth / wealth.cummax() - 1.0
@@ -292,7 +305,7 @@ def metrics_table(
         raise ValueError("metrics_table: give at least one return series.")
     series = {name: _naive_index(r) for name, r in returns.items()}
     if match_dates:
-        starts = [r.index[(r != 0).to_numpy().argmax()] for r in series.values() if (r != 0).any()]
+        starts = [d for d in map(first_traded, series.values()) if d is not None]
         if starts:
             series = {name: r.loc[min(starts) :] for name, r in series.items()}
     first = next(iter(series.values()))
@@ -341,8 +354,8 @@ def _check_not_constant(returns: pd.Series, name: str) -> None:
     )
 
 
-# QuantStats draws with pyplot's global state and _eoy_chart_fixed swaps one of its functions:
-# one tear sheet at a time (re-entrant: tearsheet holds it around the whole report).
+# QuantStats draws with pyplot's global state and _charts_fixed swaps some of its functions: one
+# tear sheet at a time (re-entrant: tearsheet holds it around the whole report).
 _QUANTSTATS_LOCK = threading.RLock()
 
 
@@ -358,33 +371,93 @@ def _label_bars_by_year(ax: Any, years: pd.Index) -> None:
     ax.set_xlim(middle[0] - 0.5, middle[-1] + 0.5)
 
 
-@contextlib.contextmanager
-def _eoy_chart_fixed() -> Iterator[None]:
-    """Within this block (and under the QuantStats lock), the end-of-year returns chart has its
-    year labels under its bars.
+def _eoy_bars(draw: Any, returns: Any, *args: Any, **kwargs: Any) -> Any:
+    """End-of-year returns: QuantStats 0.0.86 labels ticks 0, 1, 2 ... while pandas places the
+    bars of a date index at other positions: labels bunched on the left, bars on the right
+    (quantstats issue #518, open). Each year's label is put under its bars."""
+    fig = draw(returns, *args, **kwargs)
+    _label_bars_by_year(fig.axes[0], returns.index.year)
+    return fig
 
-    QuantStats 0.0.86 labels ticks 0, 1, 2 ... while pandas places the bars of a date index at
-    other positions: labels bunched on the left, bars on the right (quantstats issue #518, open).
-    Its ``plot_returns_bars`` is swapped for this block only, never for other QuantStats users.
-    """
-    from quantstats._plotting import core
 
-    original = core.plot_returns_bars
+def _worst_drawdowns(draw: Any, returns: Any, *args: Any, **kwargs: Any) -> Any:
+    """ "Worst 5 Drawdown Periods": QuantStats 0.0.86 shades the five *longest* drawdowns (by
+    design, upstream issue #19), while the title and the "Worst 5 Drawdowns" table beside the
+    chart rank them by depth, so a deep, short fall (2020's) is missing. The deepest are shaded."""
+    from matplotlib import dates as mdates
+    from quantstats import stats
+
+    periods = int(kwargs.get("periods", 5))
+    fig = draw(returns, *args, **{**kwargs, "periods": 0})  # the line and axes, nothing shaded
+    for text in fig.texts:  # the title, drawn as "... - Worst 0 Drawdown Periods"
+        text.set_text(text.get_text().replace("Worst 0 ", f"Worst {periods} "))
+    details = stats.drawdown_details(stats.to_drawdown_series(returns.fillna(0)))
+    worst = details.sort_values(by="max drawdown", kind="mergesort")[:periods]
+    color = "black" if kwargs.get("grayscale") else "red"
+    for start, end in zip(worst["start"], worst["end"], strict=True):
+        fig.axes[0].axvspan(*mdates.datestr2num([str(start), str(end)]), color=color, alpha=0.1)
+    return fig
+
+
+def _percent_ticks(axis: str) -> Any:
+    """Histogram / quantile charts: QuantStats 0.0.86 labels ticks ``int(x * 100)``, which
+    truncates 0.0499... to "4%" and 0.1999... to "19%". Each tick is labelled with its own value,
+    rounded to 6 significant decimals of a per cent ("5%", "-10%", "2.5%")."""
+
+    def fix(draw: Any, returns: Any, *args: Any, **kwargs: Any) -> Any:
+        from matplotlib.ticker import FuncFormatter
+
+        fig = draw(returns, *args, **kwargs)
+        label = FuncFormatter(lambda x, _: f"{round(x * 100, 6) + 0.0:g}%")  # + 0.0: no "-0%"
+        getattr(fig.axes[0], f"{axis}axis").set_major_formatter(label)
+        return fig
+
+    return fix
+
+
+_CHART_FIXES: dict[str, Any] = {
+    "plot_returns_bars": _eoy_bars,
+    "plot_longest_drawdowns": _worst_drawdowns,
+    "plot_histogram": _percent_ticks("x"),
+    "plot_distribution": _percent_ticks("y"),
+}
+"""QuantStats 0.0.86 chart functions (``quantstats._plotting.core``) and the fix each gets inside
+:func:`_charts_fixed`: ``fix(draw, returns, ...)`` draws with ``draw`` and mends the figure."""
+
+
+def _fixed(original: Any, fix: Any) -> Any:
+    """``original`` drawn without showing or saving, mended by ``fix``, then saved as asked."""
 
     def fixed(returns: Any, *args: Any, savefig: Any = None, **kwargs: Any) -> Any:
         kwargs["show"] = False
-        fig = original(returns, *args, savefig=None, **kwargs)
-        _label_bars_by_year(fig.axes[0], returns.index.year)
+
+        def draw(*a: Any, **k: Any) -> Any:
+            return original(*a, savefig=None, **k)
+
+        fig = fix(draw, returns, *args, **kwargs)
         if savefig:
             fig.savefig(**savefig) if isinstance(savefig, dict) else fig.savefig(savefig)
         return fig
 
+    return fixed
+
+
+@contextlib.contextmanager
+def _charts_fixed() -> Iterator[None]:
+    """Within this block (and under the QuantStats lock), QuantStats' charts listed in
+    :data:`_CHART_FIXES` are drawn right. The functions are swapped for this block only, never
+    for other QuantStats users, and restored after an error too."""
+    from quantstats._plotting import core
+
+    originals = {name: getattr(core, name) for name in _CHART_FIXES}
     with _QUANTSTATS_LOCK:
-        core.plot_returns_bars = fixed
+        for name, fix in _CHART_FIXES.items():
+            setattr(core, name, _fixed(originals[name], fix))
         try:
             yield
         finally:
-            core.plot_returns_bars = original
+            for name, original in originals.items():
+                setattr(core, name, original)
 
 
 def tearsheet(
@@ -476,7 +549,7 @@ def tearsheet(
             with atomic_path(path) as tmp:
                 kwargs["output"] = str(tmp)
                 try:
-                    with _eoy_chart_fixed():
+                    with _charts_fixed():
                         qs.reports.html(strategy, **kwargs)
                 finally:
                     plt.close("all")
@@ -589,6 +662,21 @@ def write_events_csv(table: pd.DataFrame, folder: Path) -> bool:
     table = table.assign(date=pd.to_datetime(table["date"]).dt.strftime("%Y-%m-%d"))
     atomic_write_text(path, table.to_csv(index=False))
     return True
+
+
+ORDERS_FILE = "orders.csv"
+
+
+def write_orders_csv(table: pd.DataFrame, folder: Path) -> Path:
+    """Write an order table (``BacktestResult.order_table()``, perhaps with a ``strategy`` column)
+    to ``folder/orders.csv``, dates as ``YYYY-MM-DD``; written even when empty (headers only)."""
+    table = table.copy()
+    for column in ("date", "executed_date"):
+        if column in table:
+            table[column] = pd.to_datetime(table[column]).dt.strftime("%Y-%m-%d")
+    path = Path(folder) / ORDERS_FILE
+    atomic_write_text(path, table.to_csv(index=False))
+    return path
 
 
 def markdown_table(table: pd.DataFrame) -> str:

@@ -14,7 +14,13 @@ import pandas as pd
 
 from seqfolio.events import SKIP_KINDS, Event, events_table, first_skip, of_kind
 
-__all__ = ["BacktestResult", "OrderEvent", "RebalanceRecord", "rebalance_table"]
+__all__ = ["ORDER_COLUMNS", "BacktestResult", "OrderEvent", "RebalanceRecord", "rebalance_table"]
+
+ORDER_COLUMNS: list[str] = [
+    "date", "asset", "size", "status", "executed_date", "executed_size", "executed_price",
+    "commission",
+]  # fmt: skip
+"""The columns of :meth:`BacktestResult.order_table` (the fields of an ``OrderEvent``)."""
 
 
 @dataclass
@@ -189,3 +195,11 @@ class BacktestResult:
         """:attr:`event_log` as one table in date order: columns ``date``, ``kind``, ``reason``
         (the kinds of :mod:`seqfolio.events`); empty with those columns for a clean run."""
         return events_table(self.event_log)
+
+    def order_table(self) -> pd.DataFrame:
+        """:attr:`orders` as one table, in the order they were submitted: ``date`` (the decision
+        bar), ``asset``, ``size`` (shares; < 0 sells), ``status`` (``Completed``, ``Margin`` or
+        ``Rejected`` for a rejected order, ``Canceled``, ...), ``executed_date``,
+        ``executed_size``, ``executed_price`` and ``commission``."""
+        rows = [{c: getattr(o, c) for c in ORDER_COLUMNS} for o in self.orders]
+        return pd.DataFrame(rows, columns=ORDER_COLUMNS)

@@ -20,7 +20,13 @@ from seqfolio.reporting import TearSheetWarning
 from seqfolio.results import rebalance_table
 from seqfolio.strategies.feeds import feed_names
 
-__all__ = ["TearSheet", "WeightsHistory", "rebalance_table", "run_output_path", "strategy_label"]
+__all__ = [
+    "TearSheet",
+    "WeightsHistory",
+    "rebalance_table",
+    "run_output_path",
+    "strategy_label",
+]
 
 
 def strategy_label(strategy: bt.Strategy) -> str:

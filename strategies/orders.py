@@ -19,6 +19,10 @@ logger = logging.getLogger("seqfolio.strategies")
 _REJECTED = ("Margin", "Rejected")
 _ENDED = ("Completed", "Margin", "Rejected")  # notified on the bar they end (cancels a bar later)
 
+DETAILS_ORDERS = {"details": "orders"}
+"""``extra=`` of a log record about an order: its details are in the order log (``orders_log``;
+``orders.csv`` from the command line, which names the file)."""
+
 
 class OrderBook:
     """Submits a strategy's orders and follows them to the end (``notify_order``).
@@ -132,7 +136,8 @@ class OrderBook:
             record.n_rejected += 1
             logger.warning(
                 "%s: %s order for %s %s was rejected (%s)", record.date.date(),
-                "sell" if event.size < 0 else "buy", abs(event.size), event.asset, event.status,
+                "sell" if event.size < 0 else "buy", f"{abs(event.size):g}", event.asset,
+                event.status, extra=DETAILS_ORDERS,
             )  # fmt: skip
             if self.retry_rejected and event.size > 0 and order.status == order.Margin:
                 self._retry_buy(order.data, event, record)

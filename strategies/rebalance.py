@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from seqfolio.calendar import naive_date
-from seqfolio.events import Event, events_table, of_kind
+from seqfolio.events import DETAILS_EVENTS, Event, events_table, of_kind
 from seqfolio.pipeline import (
     Allocate,
     Forecast,
@@ -406,7 +406,7 @@ class RebalanceStrategy(bt.Strategy):
         if value <= 0:
             reason = f"capital: no value left to manage ({value:,.2f}) after untradable positions"
             self._events.append(Event(date, "skipped", reason))
-            logger.warning("%s: rebalance skipped: %s", date.date(), reason)
+            logger.warning("%s: rebalance skipped: %s", date.date(), reason, extra=DETAILS_EVENTS)
             return None
         planned = plan_orders(
             targets=weights, positions=positions, prices=prices, cash=cash,
@@ -484,7 +484,7 @@ class RebalanceStrategy(bt.Strategy):
             what = f"kept at its last close {price:.4g} for the rest of the run (delisted='hold')"
         reason = f"{asset}: feed ended on {last} while held{share}; {what}"
         self._events.append(Event(date, "delisted", reason))
-        logger.warning("%s: %s", date.date(), reason)
+        logger.warning("%s: %s", date.date(), reason, extra=DETAILS_EVENTS)
         return True
 
     def _raise_nan_close(self) -> None:
@@ -537,10 +537,11 @@ class RebalanceStrategy(bt.Strategy):
                 self._untradable_positions(pd.Timestamp(bt.num2date(now)), now, set(), True)
         self._report_skipped()
         self._report_gaps()
-        if self.n_rejected:
-            logger.warning(
-                "%d order(s) were rejected by the broker; see orders_log.", self.n_rejected
-            )
+        if self.n_rejected:  # each was a warning already: the count is a detail
+            logger.info(
+                "%d order(s) were rejected by the broker (each logged as a warning); every order "
+                "and how it ended: the strategy's orders_log", self.n_rejected,
+            )  # fmt: skip
 
     def _report_gaps(self) -> None:
         """One warning naming the assets whose gaps were bridged or that a long gap left out."""
@@ -588,4 +589,5 @@ class RebalanceStrategy(bt.Strategy):
         logger.warning(
             "%s: %d of %d scheduled rebalances were skipped (portfolio left as it was%s); first: %s %s",
             owner, len(skips), scheduled, also, first.date.date(), first.reason,
+            extra=DETAILS_EVENTS,
         )  # fmt: skip

@@ -208,12 +208,14 @@ def test_cli_backtest_that_never_trades_writes_what_it_can(tmp_path, capsys, fil
         ".fit found no solution"
     ), error
     assert error.endswith(f"; see {out / 'events.csv'}")
-    assert "seqfolio: warning: TearSheet: no tear sheet written to" in err
+    assert "seqfolio: warning: MeanVariance monthly: TearSheet: no tear sheet written to" in err
     assert "the strategy never held a position" in err
     lines = printed.splitlines()
     assert lines[0].startswith("MeanVariance monthly: 2021-01-01 .. 2021-08-12, 0 rebalances "
                                "(never traded), final value 1,000,000, 8 rebalances skipped")  # fmt: skip
-    assert lines[-1] == f"wrote {out / 'weights.csv'}, returns.csv, rebalances.csv, events.csv"
+    assert lines[-1] == (
+        f"wrote {out / 'weights.csv'}, returns.csv, rebalances.csv, orders.csv, events.csv"
+    )
     returns = pd.read_csv(out / "returns.csv", index_col=0)
     assert len(returns) == N_BARS and (returns["return"] == 0).all()
     events = pd.read_csv(out / "events.csv")
@@ -250,7 +252,7 @@ def test_cli_compare_with_a_quantstats_failure_writes_the_comparison(
     warned = [line for line in err.splitlines() if "no tear sheet written to" in line]
     assert len(warned) == 2 and all(line.startswith("seqfolio: warning: ") for line in warned)
     assert printed.splitlines()[-1].endswith(
-        "comparison.csv, returns.csv, events.csv and 0 tear sheets"
+        "comparison.csv, returns.csv, orders.csv, events.csv"
     )
     table = pd.read_csv(out / "comparison.csv", index_col=0)
     assert list(table.columns) == ["EqualWeight monthly", "InverseVariance monthly", "IDX"]

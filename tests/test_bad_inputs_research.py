@@ -256,7 +256,7 @@ def test_cli_walkforward_mentions_skipped_decisions(
         f"hrp() lb40 monthly: 2 of 11 decisions skipped (2 allocator failures; first 2020-08-03: "
         f"{ZERO_VARIANCE}" in printed
     )
-    assert "; see events.csv" in printed and "weights.png, overfitting.md, events.csv" in printed
+    assert "; see events.csv" in printed and "weights.png, overfitting.md, overfitting.csv, events.csv" in printed
     assert "ew() lb40 monthly:" not in printed
     assert len(pd.read_csv(out / "events.csv")) == 2
 

@@ -144,7 +144,7 @@ def test_default_backtest_full_period(tmp_path, capsys):
     """The README's main command: HRP monthly 2005-2022 on the bundled data, no rejected orders."""
     assert main(["backtest", "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
-    assert "HRP monthly: 2005-01-03 .. 2022-12-28, 216 rebalances" in printed
+    assert "HRP monthly: 2005-01-04 .. 2022-12-28, 216 rebalances" in printed
     assert "rejected orders 0" in printed
     rebalances = pd.read_csv(tmp_path / "rebalances.csv")
     assert (rebalances["n_rejected"] == 0).all() and (rebalances["n_cancelled"] == 0).all()

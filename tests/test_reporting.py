@@ -160,19 +160,19 @@ def test_write_tearsheet_warns_instead_of_raising(tmp_path):
 @pytest.mark.parametrize("years", [8, 18])
 def test_eoy_chart_labels_sit_under_their_bars(years):
     """QuantStats 0.0.86 labels ticks 0, 1, 2 ... while the bars stand elsewhere (quantstats issue
-    #518); within _eoy_chart_fixed each year's label is under its pair of bars, and QuantStats is
+    #518); within _charts_fixed each year's label is under its pair of bars, and QuantStats is
     itself again afterwards, also after an error."""
     import quantstats as qs
     from quantstats._plotting import core
 
-    from seqfolio.reporting import _eoy_chart_fixed
+    from seqfolio.reporting import _charts_fixed
 
     index = pd.bdate_range(f"{2023 - years}-01-03", "2022-12-30")
     rng = np.random.default_rng(3)
     strategy = pd.Series(rng.normal(4e-4, 0.01, len(index)), index=index, name="S")
     bench = pd.Series(rng.normal(3e-4, 0.01, len(index)), index=index, name="B")
     original = core.plot_returns_bars
-    with _eoy_chart_fixed():
+    with _charts_fixed():
         fig = qs.plots.yearly_returns(strategy, bench, show=False, prepare_returns=False)
     assert core.plot_returns_bars is original
     ax = fig.axes[0]
@@ -184,7 +184,7 @@ def test_eoy_chart_labels_sit_under_their_bars(years):
     ]
     low, high = ax.get_xlim()
     assert low == pytest.approx(centers[0] - 0.5) and high == pytest.approx(centers[-1] + 0.5)
-    with pytest.raises(RuntimeError), _eoy_chart_fixed():
+    with pytest.raises(RuntimeError), _charts_fixed():
         raise RuntimeError("QuantStats failed")
     assert core.plot_returns_bars is original
 
@@ -210,3 +210,55 @@ def test_plot_weights_groups_small_weights_at_large_n(tmp_path):
     )  # small N: as is
     path = plot_weights(weights, tmp_path / "w.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_worst_drawdown_periods_chart_shades_the_deepest_drawdowns():
+    """QuantStats 0.0.86 shades the five *longest* drawdowns under the title "Worst 5 Drawdown
+    Periods" (upstream #19), next to a table of the five deepest: a short, deep fall was left out.
+    Within _charts_fixed the deepest five are shaded, and QuantStats is itself again afterwards."""
+    import quantstats as qs
+    from matplotlib import dates as mdates
+    from quantstats._plotting import core
+
+    from seqfolio.reporting import _charts_fixed
+
+    index = pd.bdate_range("2015-01-01", periods=1500)
+    returns = pd.Series(0.0005, index=index, name="S")
+    # five long, shallow drawdowns (-2 % over 60 days, recovered) and one short, deep one (-30 %)
+    for k in range(5):
+        start = 100 + k * 250
+        returns.iloc[start : start + 60] = -0.02 / 60
+        returns.iloc[start + 60 : start + 120] = 0.0025
+    returns.iloc[1400:1405] = -0.07
+    details = qs.stats.drawdown_details(qs.stats.to_drawdown_series(returns))
+    deepest = details.sort_values("max drawdown")[:5]
+    assert str(deepest["start"].iloc[0])[:10] == str(index[1400].date())  # the -30 % fall
+    original = core.plot_longest_drawdowns
+    with _charts_fixed():
+        fig = qs.plots.drawdowns_periods(returns, show=False, prepare_returns=False)
+    assert core.plot_longest_drawdowns is original
+    spans = sorted(p.get_x() for p in fig.axes[0].patches)
+    assert spans == pytest.approx(sorted(mdates.datestr2num([str(s) for s in deepest["start"]])))
+    assert any("Worst 5 Drawdown Periods" in t.get_text() for t in fig.texts)
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize(("chart", "axis"), [("histogram", "x"), ("distribution", "y")])
+def test_percent_tick_labels_are_rounded_not_truncated(chart, axis):
+    """QuantStats 0.0.86 labels ticks int(x * 100): 0.05 - 1e-17 read "4%", 0.2 read "19%" (the
+    monthly distribution and the quantile charts); within _charts_fixed each label is its tick."""
+    import quantstats as qs
+
+    from seqfolio.reporting import _charts_fixed
+
+    index = pd.bdate_range("2005-01-03", "2022-12-30")
+    returns = pd.Series(np.random.default_rng(2).normal(5e-4, 0.012, len(index)), index=index)
+    with _charts_fixed():
+        fig = getattr(qs.plots, chart)(returns, show=False, prepare_returns=False)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    ticks = ax.get_xticks() if axis == "x" else ax.get_yticks()
+    labels = ax.get_xticklabels() if axis == "x" else ax.get_yticklabels()
+    shown = [float(t.get_text().replace("−", "-").rstrip("%")) for t in labels if t.get_text()]
+    assert shown == pytest.approx(list(np.asarray(ticks)[: len(shown)] * 100), abs=1e-9)

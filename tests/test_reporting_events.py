@@ -67,7 +67,7 @@ def test_allocation_failure_is_recorded_summarised_and_warned_once(
     assert list(events.columns) == ["date", "kind", "reason"]
     assert events[["date", "kind"]].values.tolist() == [[bad, "allocation_failed"]]
 
-    summary = cli._summary(result)
+    summary = cli._summary(result, tmp_path)
     assert "\n" not in summary
     assert summary.endswith(", 1 rebalance skipped (1 allocator failure); see events.csv")
     assert cli._events_csv([result], tmp_path)
@@ -90,7 +90,7 @@ def test_cli_backtest_prints_the_failure_and_writes_events_csv(
         assert main([*args, "--allocator", "mvo", "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].endswith("1 rebalance skipped (1 allocator failure); see events.csv")
-    assert printed[-1].endswith("rebalances.csv, events.csv")
+    assert printed[-1].endswith("rebalances.csv, orders.csv, events.csv")
     events = pd.read_csv(tmp_path / "events.csv")
     assert events[["date", "kind"]].values.tolist() == [[str(bad.date()), "allocation_failed"]]
 
@@ -110,7 +110,7 @@ def test_fallback_is_recorded_and_summarised(
     assert _summaries(caplog) == []  # nothing was skipped
 
     assert result.events()[["date", "kind"]].values.tolist() == [[bad, "fallback"]]
-    assert cli._summary(result).endswith(", 1 allocation fell back to HRP; see events.csv")
+    assert cli._summary(result, tmp_path).endswith(", 1 allocation fell back to HRP; see events.csv")
     assert cli._events_csv([result], tmp_path, by_strategy=True)
     written = pd.read_csv(tmp_path / "events.csv")
     assert list(written.columns) == ["strategy", "date", "kind", "reason"]
@@ -126,7 +126,7 @@ def test_clean_run_reports_nothing_and_writes_no_events_csv(
     assert result.retrain_failures == [] and result.events().empty
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert _summaries(caplog) == []
-    summary = cli._summary(result)
+    summary = cli._summary(result, tmp_path)
     assert "skipped" not in summary and "events.csv" not in summary
     (tmp_path / "events.csv").write_text("date,kind,reason\n2020-01-02,skipped,from a run before\n")
     assert not cli._events_csv([result], tmp_path)

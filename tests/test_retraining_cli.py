@@ -25,7 +25,8 @@ def test_backtest_with_lstm_signal_writes_report_and_checkpoints(tmp_path, capsy
     out = tmp_path / "report"
     assert main(["backtest", "--signal", "lstm-vol", *SMALL, "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "LSTM-vol → HRP monthly" in printed and ", 3 retrains\n" in printed
+    assert "LSTM-vol → HRP monthly" in printed
+    assert f", 3 models: 3 trained, 0 loaded from {out / 'checkpoints'}\n" in printed
     assert "skipped" not in printed and not (out / "events.csv").exists()  # nothing went wrong
     assert (out / "tearsheet.html").stat().st_size > 0
     assert len(list((out / "checkpoints" / "lstm-volatility").glob("retrain-*.pt"))) == 3
@@ -76,6 +77,7 @@ def test_default_lstm_vol_backtest_full_period(tmp_path, capsys):
     """The issue's "done when": ``seqfolio backtest --signal lstm-vol`` with defaults (2005-2022)."""
     assert main(["backtest", "--signal", "lstm-vol", "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
-    assert "LSTM-vol → HRP monthly: 2005-01-03 .. 2022-12-28, 216 rebalances" in printed
-    assert ", 72 retrains\n" in printed and "skipped" not in printed
+    assert "LSTM-vol → HRP monthly: 2005-01-04 .. 2022-12-28, 216 rebalances" in printed
+    assert f", 72 models: 72 trained, 0 loaded from {tmp_path / 'checkpoints'}\n" in printed
+    assert "skipped" not in printed
     assert (tmp_path / "tearsheet.html").stat().st_size > 0

@@ -2,7 +2,7 @@
 
 ``seqfolio backtest`` runs an HRP monthly rebalance on the bundled 20 stocks, 2005-2022, with 10 bps
 commission against the bundled S&P 500 index, prints a metrics table and writes ``tearsheet.html``,
-``weights.png``, ``weights.csv``, ``returns.csv`` and ``rebalances.csv`` into ``--out``.
+``weights.png``, ``weights.csv``, ``returns.csv``, ``rebalances.csv`` and ``orders.csv`` into ``--out``.
 ``seqfolio compare --allocators hrp,herc,mvo,ew,ivp`` runs several allocators on the same data and
 writes ``comparison.md`` / ``comparison.csv``, ``returns.csv`` and one tear sheet per allocator.
 Both also write ``events.csv`` (skipped rebalances, allocator failures and fallbacks, failed retrains)
@@ -15,12 +15,14 @@ on the command line win. One table, :data:`seqfolio.cli.options.OPTIONS`, define
 
 Modules: ``options`` (the table, argparse, TOML), ``inputs`` (data and benchmark), ``models`` (the
 walk-forward LSTMs of ``--signal`` / ``lstm-weights``), ``engine`` (``backtest``, ``compare``),
-``research`` (``walkforward``, ``tune``); ``main`` here ties them together.
+``research`` (``walkforward``, ``tune``), ``outputs`` (the output folder rule), ``messages``
+(notes and warnings); ``main`` here ties them together.
 
 Errors and exit status
 ----------------------
 Every error prints exactly one line on stderr, ``seqfolio: error: ...``, and no traceback
-(``SEQFOLIO_DEBUG=1`` re-raises instead); warnings print ``seqfolio: warning: ...`` lines.
+(``SEQFOLIO_DEBUG=1`` re-raises instead); warnings print ``seqfolio: warning: ...`` lines and notes
+``seqfolio: note: ...`` lines, above any progress bar (:mod:`seqfolio.cli.messages`).
 
 - exit 0: the run completed (warnings, e.g. a tear sheet QuantStats could not draw, do not change it);
 - exit 1: a bad option, config or data file (checked before any work; ``backtest`` and ``compare``
@@ -32,70 +34,33 @@ Every error prints exactly one line on stderr, ``seqfolio: error: ...``, and no 
 - exit 130: interrupted (Ctrl-C).
 
 A run that never traded (every rebalance skipped, e.g. every optimisation infeasible) still writes
-``returns.csv`` (all 0), ``weights.csv`` and ``rebalances.csv`` (headers only) and ``events.csv`` with the
-skip reasons, and prints its summary line; there is no tear sheet or weights chart (a warning says
+``returns.csv`` (all 0), ``weights.csv``, ``rebalances.csv`` and ``orders.csv`` (headers only) and
+``events.csv`` with the skip reasons, and prints its summary line; there is no tear sheet or weights chart (a warning says
 so), and the command ends with status 1 and ``seqfolio: error: HRP monthly never traded: all N
 scheduled rebalances were skipped (first: <date> <reason>); see <out>/events.csv``.
 ``seqfolio compare`` reports such an allocator the same way, leaves it out of the comparison, writes the
 comparison of the others, and ends with status 1 and ``seqfolio: error: 1 of 3 allocators never
 traded and are left out of the comparison: ...``. A tear sheet that cannot be written for any other
 reason (a QuantStats failure) gives a ``seqfolio: warning: TearSheet: no tear sheet written ...`` line,
-every other file is still written and the status stays 0. A report file this run did not write
-(tear sheet, weights chart, comparison) is removed if an earlier run left one of the same name in
-``--out``, so a stale report is never taken for this run's; files of other names (e.g. an earlier
-``compare``'s tear sheet of another allocator) are left alone.
+every other file is still written and the status stays 0. Output folders follow one rule
+(:mod:`seqfolio.cli.outputs`): a report file of the command's own that this run did not write (a tear
+sheet, a weights chart, a comparison, an earlier ``compare``'s tear sheet of another allocator) is
+removed, so a stale report is never taken for this run's, and any other file found in ``--out`` is
+named in a note and left alone.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
+from seqfolio.cli import messages
 from seqfolio.cli.errors import CLIError
 from seqfolio.cli.options import build_parser, resolve_options
 
 __all__ = ["CLIError", "build_parser", "main"]
-
-
-def _show_warning(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
-    """Print a warning as one line, ``seqfolio: warning: ...`` (no source line)."""
-    text = str(message).strip().splitlines()[0] if str(message).strip() else category.__name__
-    print(f"seqfolio: warning: {text}", file=sys.stderr)
-
-
-class _StderrHandler(logging.StreamHandler):
-    """Writes to the ``sys.stderr`` of the moment (a test's capture, a redirected stream), not the
-    one the handler was made with."""
-
-    @property
-    def stream(self) -> Any:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, value: Any) -> None:
-        pass
-
-
-_NOTE_LOGGERS = ("seqfolio.data", "seqfolio.research")
-"""Loggers whose INFO lines the CLI prints as notes: assets left out of the period, a resumed study."""
-
-
-def _show_notes(show: bool) -> None:
-    """Print the INFO lines of :data:`_NOTE_LOGGERS` as one-line notes on stderr (none if not
-    ``show``: ``--quiet``)."""
-    for name in _NOTE_LOGGERS:
-        logger = logging.getLogger(name)
-        if not any(getattr(h, "_seqfolio_cli", False) for h in logger.handlers):
-            handler = _StderrHandler()
-            handler.setFormatter(logging.Formatter("seqfolio: note: %(message)s"))
-            handler.setLevel(logging.INFO)
-            handler._seqfolio_cli = True  # type: ignore[attr-defined]
-            logger.addHandler(handler)
-        logger.setLevel(logging.INFO if show else logging.ERROR)
 
 
 def _run(command: str, options: dict[str, Any]) -> int:
@@ -117,13 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 2
     debug = os.environ.get("SEQFOLIO_DEBUG") == "1"
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            warnings.showwarning = _show_warning
-            options = resolve_options(args)
-            if options["quiet"]:
-                logging.getLogger("seqfolio").setLevel(logging.ERROR)
-            _show_notes(not options["quiet"])
+        options = resolve_options(args)
+        with messages.installed(quiet=bool(options["quiet"])):
             return _run(args.command, options)
     except KeyboardInterrupt:
         print("seqfolio: interrupted", file=sys.stderr)

@@ -1,9 +1,10 @@
 """``seqfolio backtest`` and ``seqfolio compare``: backtrader runs of one or several allocators.
 
 ``backtest`` runs one allocator (HRP monthly on the bundled data by default) and writes a tear sheet,
-``weights.png``, ``weights.csv``, ``returns.csv``, ``rebalances.csv`` (and ``events.csv`` when anything
-went wrong); ``compare`` runs several on the same data and writes ``comparison.md`` / ``.csv``,
-``returns.csv`` and one tear sheet each. The files are written by :mod:`seqfolio.reporting`.
+``weights.png``, ``weights.csv``, ``returns.csv``, ``rebalances.csv``, ``orders.csv`` (and ``events.csv``
+when anything went wrong); ``compare`` runs several on the same data and writes ``comparison.md`` /
+``.csv``, ``returns.csv``, ``orders.csv`` and one tear sheet each. The files are written by
+:mod:`seqfolio.reporting`; the output folder follows :mod:`seqfolio.cli.outputs`.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from typing import Any
 
 import pandas as pd
 
+from seqfolio.cli import messages
 from seqfolio.cli.errors import CLIError
 from seqfolio.cli.inputs import check_out_folder, load_inputs
 from seqfolio.cli.models import history_bars, is_lstm_allocator, model_kwargs
+from seqfolio.cli.outputs import RunFolder
 from seqfolio.reporting import EVENTS_FILE, markdown_table
 
 __all__ = ["cmd_backtest", "cmd_compare"]
@@ -92,8 +95,10 @@ def _refuse_constant_prices(prices: pd.DataFrame, allocator: Any, name: str) -> 
 
 
 def _run(options: dict[str, Any], allocator: str, out: Path, tearsheet_name: str) -> Any:
+    """One backtest of ``allocator``; its warnings name the run and point into ``out``."""
     from seqfolio._atomic import confined
     from seqfolio.backtest import run_backtest
+    from seqfolio.strategies.analyzers import allocation_label
 
     run = run_backtest
     if options["engine"] == "zipline":  # the same configuration on zipline (docs/zipline.md)
@@ -101,36 +106,57 @@ def _run(options: dict[str, Any], allocator: str, out: Path, tearsheet_name: str
     prices, benchmark = options["_prices"], options["_benchmark"]
     instance = allocator if is_lstm_allocator(allocator) else _allocator(options, allocator)
     _refuse_constant_prices(prices, instance, allocator)
-    return run(
-        prices,
-        **model_kwargs(options, allocator, instance, out),
-        rebalance=options["rebalance"],
-        lookback=int(options["lookback"]),
-        start=options["start"],
-        end=options["end"],
-        cash=options["cash"],
-        commission=options["commission"],
-        cash_buffer=options["cash_buffer"],
-        min_trade=options["min_trade"],
-        max_weight=options["max_weight"],
-        benchmark=benchmark,
-        benchmark_name=str(benchmark.name),
-        tearsheet=confined(out, tearsheet_name),
-        progress=not options["quiet"],
-    )
+    kwargs = model_kwargs(options, allocator, instance, out)
+    kwargs.setdefault("name", allocation_label(instance, options["rebalance"]))
+    with messages.run(kwargs["name"], out):
+        return run(
+            prices,
+            **kwargs,
+            rebalance=options["rebalance"],
+            lookback=int(options["lookback"]),
+            start=options["start"],
+            end=options["end"],
+            cash=options["cash"],
+            commission=options["commission"],
+            cash_buffer=options["cash_buffer"],
+            min_trade=options["min_trade"],
+            max_weight=options["max_weight"],
+            benchmark=benchmark,
+            benchmark_name=str(benchmark.name),
+            tearsheet=confined(out, tearsheet_name),
+            progress=not options["quiet"],
+        )
 
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def _summary(result: Any) -> str:
-    """The one-line summary of a run (counts of skips, fallbacks and failures only when non-zero)."""
+def _models(result: Any, out: Path) -> str:
+    """``", 72 models: 0 trained, 72 loaded from OUT/checkpoints"`` for a walk-forward run."""
+    if result.retrains is None:
+        return ""
+    loaded = int((result.retrains["source"] == "checkpoint").sum())
+    trained = len(result.retrains) - loaded
+    return (
+        f", {_count(len(result.retrains), 'model')}: {trained} trained, {loaded} loaded from "
+        f"{out / 'checkpoints'}"
+    )
+
+
+def _summary(result: Any, out: Path) -> str:
+    """The one-line summary of a run (counts of skips, fallbacks and failures only when non-zero).
+
+    The period is the one the tear sheet and the metrics table report: from the first day the
+    portfolio held a position (:func:`~seqfolio.reporting.first_traded`) to the last bar.
+    """
     from seqfolio.events import events_summary
+    from seqfolio.reporting import first_traded
 
     reb = result.rebalances
     index = result.returns.index
-    period = f"{index[0].date()} .. {index[-1].date()}" if len(index) else "no returns"
+    first = first_traded(result.returns)
+    period = f"{(first or index[0]).date()} .. {index[-1].date()}" if len(index) else "no returns"
     if len(reb):
         trading = (
             f"{len(reb)} rebalances, mean turnover {reb['turnover'].mean():.1%}, "
@@ -142,7 +168,7 @@ def _summary(result: Any) -> str:
     events = events_summary(result.event_log)
     return (
         f"{result.name}: {period}, {trading}, final value {result.final_value:,.0f}"
-        + (f", {len(result.retrains)} retrains" if result.retrains is not None else "")
+        + _models(result, out)
         + (f", {events}; see {EVENTS_FILE}" if events else "")
     )
 
@@ -173,17 +199,13 @@ def _never_traded(result: Any, out: Path) -> str:
     )
 
 
-def _remove_stale(out: Path, names: Sequence[str]) -> None:
-    """Remove report files an earlier run left in ``out`` that this run did not write."""
-    for name in names:
-        (out / name).unlink(missing_ok=True)
-
-
-def _wrote(out: Path, names: Sequence[str]) -> str:
-    """``"wrote OUT/first, second, third"`` (the first file with its folder)."""
-    if not names:
-        return "wrote nothing"
-    return "wrote " + ", ".join([str(out / names[0]), *names[1:]])
+def _by_run(tables: Sequence[pd.DataFrame], results: Sequence[Any]) -> pd.DataFrame:
+    """The runs' tables as one, with a ``strategy`` column first (the run's label)."""
+    named = [t.assign(strategy=r.name) for t, r in zip(tables, results, strict=True) if len(t)]
+    if not named:
+        return pd.DataFrame()
+    table = pd.concat(named, ignore_index=True)
+    return table[["strategy", *[c for c in table.columns if c != "strategy"]]]
 
 
 def _events_csv(results: Sequence[Any], out: Path, *, by_strategy: bool = False) -> bool:
@@ -191,11 +213,22 @@ def _events_csv(results: Sequence[Any], out: Path, *, by_strategy: bool = False)
     with ``by_strategy``); returns whether one was written."""
     from seqfolio.reporting import write_events_csv
 
-    tables = [r.events().assign(strategy=r.name) for r in results]
-    tables = [t for t in tables if len(t)]
-    columns = ["strategy", "date", "kind", "reason"] if by_strategy else ["date", "kind", "reason"]
-    table = pd.concat(tables, ignore_index=True)[columns] if tables else pd.DataFrame()
+    table = _by_run([r.events() for r in results], results)
+    if not by_strategy and len(table):
+        table = table.drop(columns="strategy")
     return write_events_csv(table, out)
+
+
+def _orders_csv(results: Sequence[Any], out: Path, *, by_strategy: bool = False) -> None:
+    """Write every order of the runs and how it ended to ``out/orders.csv`` (``strategy`` column
+    first with ``by_strategy``): the file a rejected order's warning points to."""
+    from seqfolio.results import ORDER_COLUMNS
+    from seqfolio.reporting import write_orders_csv
+
+    table = _by_run([r.order_table() for r in results], results)
+    if not len(table):
+        table = pd.DataFrame(columns=["strategy", *ORDER_COLUMNS])
+    write_orders_csv(table if by_strategy else table.drop(columns="strategy"), out)
 
 
 def cmd_backtest(options: dict[str, Any]) -> int:
@@ -203,33 +236,28 @@ def cmd_backtest(options: dict[str, Any]) -> int:
     from seqfolio.reporting import format_metrics, metrics_table, plot_weights, write_run_files
 
     out = Path(options["out"])
-    out.mkdir(parents=True, exist_ok=True)
+    folder = RunFolder(out, "backtest")
     result = _run(options, str(options["allocator"]), out, "tearsheet.html")
     if result.returns.empty:
         raise CLIError(
             "the backtest made no rebalance; use a longer period or a shorter --lookback"
         )
     idle = _held_nothing(result)
-    written = [] if result.tearsheet is None else ["tearsheet.html"]
-    if result.tearsheet is None:  # the warning was printed; never leave an earlier run's report
-        _remove_stale(out, ["tearsheet.html"])
-    if idle:
-        _remove_stale(out, ["weights.png"])
-    else:
+    if not idle:
         plot_weights(
             result.weights, out / "weights.png", title=f"{result.name}: daily position weights"
         )
-        written.append("weights.png")
-    written += write_run_files(result, out)
-    if _events_csv([result], out):
-        written.append(EVENTS_FILE)
+    write_run_files(result, out)
+    _orders_csv([result], out)
+    _events_csv([result], out)
+    folder.finish()
     if not options["quiet"]:
-        print(_summary(result))
+        print(_summary(result, out))
         if not idle:
             table = metrics_table({result.name: result.returns}, options["_benchmark"],
                                   benchmark_name=str(options["_benchmark"].name))  # fmt: skip
             print(markdown_table(format_metrics(table)))
-        print(_wrote(out, written))
+        print(folder.wrote())
     if idle:
         raise CLIError(_never_traded(result, out))
     return 0
@@ -241,32 +269,24 @@ def cmd_compare(options: dict[str, Any]) -> int:
 
     names = _allocator_names(options, "compare")
     out = Path(options["out"])
-    out.mkdir(parents=True, exist_ok=True)
+    folder = RunFolder(out, "compare")
     runs: list[Any] = []
     for name in names:
-        sheet = f"tearsheet_{name}.html"
-        result = _run(options, name, out, sheet)
-        if result.tearsheet is None:  # the warning was printed; never leave an earlier run's
-            _remove_stale(out, [sheet])
+        result = _run(options, name, out, f"tearsheet_{name}.html")
         runs.append(result)
         if not options["quiet"]:
-            print(_summary(result))
+            print(_summary(result, out))
     # a run that never traded is reported (summary, events.csv, the error below), not compared
     idle = [r for r in runs if _held_nothing(r)]
     results = [r for r in runs if not _held_nothing(r)]
-    n_sheets = sum(r.tearsheet is not None for r in runs)
-    events = _events_csv(runs, out, by_strategy=True)
-    tables = ["comparison.md", "comparison.csv", "returns.csv"]
-    if results:
-        markdown = write_comparison(results, options["_benchmark"], out)
-        written = tables + ([EVENTS_FILE] if events else [])
-    else:
-        _remove_stale(out, tables)
-        markdown, written = None, [EVENTS_FILE] if events else []
+    _events_csv(runs, out, by_strategy=True)
+    _orders_csv(runs, out, by_strategy=True)
+    markdown = write_comparison(results, options["_benchmark"], out) if results else None
+    folder.finish()
     if not options["quiet"]:
         if markdown is not None:
             print(markdown)
-        print(_wrote(out, written) + f" and {_count(n_sheets, 'tear sheet')}")
+        print(folder.wrote())
     if idle:
         why = _never_traded(idle[0], out)
         if len(idle) > 1:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from seqfolio.cli import messages
 from seqfolio.cli.errors import CLIError
 
 __all__ = ["check_benchmark", "check_out_folder", "load_inputs", "parse_period"]
@@ -77,6 +78,29 @@ def _check_covers(full: pd.DataFrame, prices: pd.DataFrame, start, end) -> None:
         )
 
 
+def _start_after_warm_up(options: dict[str, Any], dates: pd.DatetimeIndex, history: int) -> None:
+    """The data start after ``--start``: begin the backtest (and so its reports) at the first
+    scheduled rebalance that has ``history`` bars before it, and say so in a note.
+
+    The bars before it are the warm-up of the lookback (or training window), not a failure: no
+    skipped rebalance is recorded for them and ``returns.csv`` has no stretch of zeros.
+    """
+    from seqfolio.calendar import decision_dates
+
+    ready = decision_dates(dates, options["rebalance"])
+    ready = ready[ready >= dates[min(history, len(dates) - 1)]]
+    if not len(ready):
+        return  # no rebalance after the warm-up: the run says it never traded
+    lookback = int(options["lookback"])
+    needs = f"--lookback {lookback}" if history == lookback else f"--train-window {history}"
+    messages.note(
+        f"the data start on {dates[0].date()}, after --start {options['start']}: their first "
+        f"{history} bars are the warm-up of {needs}, so the backtest starts at its first "
+        f"{options['rebalance']} rebalance after them, on {ready[0].date()}"
+    )
+    options["start"] = str(ready[0].date())
+
+
 def load_inputs(options: dict[str, Any], history: int | None) -> tuple[pd.DataFrame, pd.Series]:
     """The prices and the benchmark of a run.
 
@@ -110,13 +134,7 @@ def load_inputs(options: dict[str, Any], history: int | None) -> tuple[pd.DataFr
                 "--lookback (or --train-window) or more data"
             )
         if start is not None and start < prices.index[0]:
-            warnings.warn(
-                f"--start {start.date()} is before the first price ({prices.index[0].date()}): the "
-                f"backtest starts there and the first rebalance waits for {history + 1} rows of "
-                f"history ({prices.index[max(history, 0)].date()})",
-                UserWarning,
-                stacklevel=2,
-            )
+            _start_after_warm_up(options, prices.index, history)
     if options["benchmark"]:
         benchmark = read_prices(options["benchmark"], min_assets=1).iloc[:, 0]
         check_benchmark(prices.loc[start:] if start is not None else prices, benchmark,

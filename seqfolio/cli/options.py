@@ -134,7 +134,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("workers", int, 1, "local worker processes", RESEARCH),
     Option("scheduler", str, None, "Dask scheduler address, e.g. tcp://host:8786 (overrides "
            "--workers)", RESEARCH, metavar="ADDRESS"),
-    Option("out", str, {"backtest": "seqfolio-report", "compare": "seqfolio-report",
+    Option("out", str, {"backtest": "seqfolio-report", "compare": "seqfolio-compare",
                         "walkforward": "seqfolio-walkforward", "tune": "seqfolio-tune"},
            "output folder", ALL),
     Option("quiet", bool, False, "print nothing but errors; no progress bar", ALL, short="-q"),

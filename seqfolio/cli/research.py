@@ -12,16 +12,25 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from seqfolio.cli.inputs import load_inputs
+from seqfolio.cli.outputs import RunFolder
 from seqfolio.reporting import markdown_table
 
 __all__ = ["cmd_tune", "cmd_walkforward"]
 
 
+def _cell(value: Any) -> Any:
+    """A table cell as printed: floats with 3 decimals, whole numbers as they are, NaN as "–"."""
+    if isinstance(value, float | np.floating):
+        return "–" if np.isnan(value) else f"{value:.3f}"
+    return value
+
+
 def _print_table(table: pd.DataFrame) -> None:
-    print(markdown_table(table.map(lambda v: f"{v:.3f}" if isinstance(v, float) else v)))
+    print(markdown_table(table.map(_cell)))
 
 
 def _print_events(report: Any) -> None:
@@ -67,6 +76,7 @@ def cmd_walkforward(options: dict[str, Any]) -> int:
         for name in dict.fromkeys(names)
     ]  # fmt: skip
     prices, benchmark = load_inputs(options, history=None)
+    run_folder = RunFolder(Path(options["out"]), "walkforward")
     uses_model = any(c.uses_model for c in configs)
     report = walk_forward(
         prices, configs, train=options["train"], test=options["test"], purge=options["purge"],
@@ -74,7 +84,8 @@ def cmd_walkforward(options: dict[str, Any]) -> int:
         scheduler=options["scheduler"], progress=not options["quiet"], seeds=options["seeds"],
         cache_dir=_cache(options) if uses_model else None,
     )  # fmt: skip
-    folder = write_walkforward_report(report, options["out"], benchmark)
+    write_walkforward_report(report, options["out"], benchmark)
+    run_folder.finish()
     if not options["quiet"]:
         first, last = report.windows[0], report.windows[-1]
         print(
@@ -88,12 +99,7 @@ def cmd_walkforward(options: dict[str, Any]) -> int:
             _print_table(report.seeds)
         _print_overfitting(report.overfitting, "configurations")
         _print_events(report)
-        print(
-            f"wrote {folder}/summary.md, summary.csv, per_window.csv, returns.csv, equity.png, "
-            "window_sharpe.png, weights.png"
-            + (", overfitting.md" if report.overfitting else "")
-            + (", events.csv" if len(report.events) else "")
-        )
+        print(run_folder.wrote())
     return 0
 
 
@@ -115,7 +121,7 @@ def cmd_tune(options: dict[str, Any]) -> int:
     space = _space(options["space"])
     prices, benchmark = load_inputs(options, history=None)
     out = Path(options["out"])
-    out.mkdir(parents=True, exist_ok=True)
+    run_folder = RunFolder(out, "tune")
     storage = options["storage"] or f"sqlite:///{(out / 'study.db').resolve()}"
     result = tune(
         prices, n_trials=options["trials"], holdout=options["holdout"], train=options["train"],
@@ -126,15 +132,12 @@ def cmd_tune(options: dict[str, Any]) -> int:
         prune_after=options["prune_after"], prune_every=options["prune_every"],
         purge=options["purge"], cache_dir=_cache(options),
     )  # fmt: skip
-    folder = write_tune_report(result, out, benchmark)
+    write_tune_report(result, out, benchmark)
+    run_folder.finish()
     if not options["quiet"]:
         _print_tune_summary(result)
         print(
-            f"wrote {folder}/best.toml (seqfolio backtest --config), trials.md, trials.csv, "
-            "history.png"
-            + (", search_best.md" if result.search_stats else "")
-            + (", overfitting.md" if result.overfitting else "")
-            + (", holdout/" if result.holdout is not None else "")
+            f"{run_folder.wrote()}; replay the best: seqfolio backtest --config {out / 'best.toml'}"
         )
     return 0
 

@@ -44,7 +44,7 @@ from sklearn.base import clone
 
 from seqfolio import defaults
 from seqfolio.calendar import naive_date
-from seqfolio.events import Event, of_kind
+from seqfolio.events import DETAILS_EVENTS, Event, of_kind
 from seqfolio.pipeline.checkpoints import CheckpointStore, checkpoint_key
 
 __all__ = ["ModelRetrainer", "RetrainRecord", "fit_on_prices", "is_weights_model"]
@@ -215,7 +215,8 @@ class ModelRetrainer:
         """Record a retrain that produced no model; the current one (if any) stays in use."""
         self.events.append(Event(date, "retrain_failed", reason))
         kept = f"model v{self.version} kept" if self.model is not None else "no model yet"
-        logger.log(level, "%s: %s retrain failed (%s): %s", self.owner, date.date(), kept, reason)
+        logger.log(level, "%s: %s retrain failed (%s): %s", self.owner, date.date(), kept, reason,
+                   extra=DETAILS_EVENTS)  # fmt: skip
 
     def training_prices(self, date: pd.Timestamp) -> pd.DataFrame:
         """Closes up to ``date``: the last ``train_window`` bars, or all of them."""
@@ -344,7 +345,7 @@ class ModelRetrainer:
             logger.warning(
                 "%s: %d of %d retrains failed (the previous model was kept each time); first: %s %s",
                 self.owner, len(self.events), len(self.events) + len(self.history),
-                first.date.date(), first.reason,
+                first.date.date(), first.reason, extra=DETAILS_EVENTS,
             )  # fmt: skip
 
     def retrain_table(self) -> pd.DataFrame:

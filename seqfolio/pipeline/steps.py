@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from seqfolio.events import Event
+from seqfolio.events import DETAILS_EVENTS, Event
 
 logger = logging.getLogger("seqfolio.pipeline")
 
@@ -92,7 +92,8 @@ class RebalanceContext:
         an event of ``kind`` and warn."""
         self.skip_reason = reason
         self.events.append(Event(self.date, kind, reason))
-        logger.warning("%s: rebalance skipped, portfolio kept: %s", self.date.date(), reason)
+        logger.warning("%s: rebalance skipped, portfolio kept: %s", self.date.date(), reason,
+                       extra=DETAILS_EVENTS)  # fmt: skip
 
 
 class Step(Protocol):

@@ -60,13 +60,23 @@ def _figure(width: float = 11, height: float = 5.5):  # noqa: ANN202 - matplotli
     return figure, figure.subplots()
 
 
+def config_colors(labels: list[str] | pd.Index) -> dict[str, str]:
+    """One colour per configuration, in the given order: the same in every chart of a report."""
+    return {str(label): f"C{i % 10}" for i, label in enumerate(labels)}
+
+
 def plot_equity(
-    returns: dict[str, pd.Series], path: Path, benchmark: pd.Series | None = None
+    returns: dict[str, pd.Series],
+    path: Path,
+    benchmark: pd.Series | None = None,
+    colors: dict[str, str] | None = None,
 ) -> Path:
-    """Growth of 1 for each return series (and the benchmark's returns, if given), log scale."""
+    """Growth of 1 for each return series (and the benchmark's returns, if given), log scale;
+    ``colors`` by label (default :func:`config_colors` of the series' order)."""
+    colors = colors or config_colors(list(returns))
     figure, ax = _figure()
     for label, series in returns.items():
-        ax.plot((1 + series).cumprod(), label=label, linewidth=1.2)
+        ax.plot((1 + series).cumprod(), label=label, linewidth=1.2, color=colors[str(label)])
     if benchmark is not None:
         first = next(iter(returns.values()))
         bench = benchmark.loc[first.index[0] : first.index[-1]]
@@ -86,14 +96,21 @@ def plot_equity(
     return atomic_savefig(figure, path, dpi=100)
 
 
-def plot_window_sharpe(per_window: pd.DataFrame, path: Path) -> Path:
-    """Grouped bars: each configuration's Sharpe ratio in each test window."""
+def plot_window_sharpe(
+    per_window: pd.DataFrame, path: Path, colors: dict[str, str] | None = None
+) -> Path:
+    """Grouped bars: each configuration's Sharpe ratio in each test window, configurations in the
+    order of ``colors`` (default: of ``per_window``) and in those colours."""
+    order = list(dict.fromkeys([*(colors or {}), *map(str, per_window["config"])]))
+    colors = {**config_colors(order), **(colors or {})}
     table = per_window.pivot(index="test_start", columns="config", values="sharpe")
+    table = table[[c for c in order if c in table.columns]]
     figure, ax = _figure()
     width = 0.8 / max(table.shape[1], 1)
     positions = np.arange(len(table))
     for k, column in enumerate(table.columns):
-        ax.bar(positions + k * width, table[column].to_numpy(), width=width, label=column)
+        ax.bar(positions + k * width, table[column].to_numpy(), width=width, label=column,
+               color=colors[str(column)])  # fmt: skip
     ax.set_xticks(
         positions + 0.4 - width / 2, [str(d)[:7] for d in table.index], rotation=45, fontsize=8
     )
@@ -142,8 +159,9 @@ def write_walkforward_report(
         from seqfolio.reporting import to_returns
 
         bench_returns = to_returns(benchmark)
-    plot_equity(report.returns, folder / "equity.png", bench_returns)
-    plot_window_sharpe(report.per_window, folder / "window_sharpe.png")
+    colors = config_colors(list(report.returns))  # one colour per configuration in both charts
+    plot_equity(report.returns, folder / "equity.png", bench_returns, colors)
+    plot_window_sharpe(report.per_window, folder / "window_sharpe.png", colors)
     best = report.summary.index[0]
     from seqfolio.reporting import plot_weights
 

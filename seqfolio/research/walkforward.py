@@ -372,7 +372,7 @@ def seed_summary(configs: Sequence[RebalanceSpec], summary: pd.DataFrame) -> pd.
                 if len(v) > 1 else np.nan, "sharpe_min": min(v), "sharpe_max": max(v)}
         for label, v in groups.items()
     }  # fmt: skip
-    table = pd.DataFrame(rows).T
+    table = pd.DataFrame.from_dict(rows, orient="index")  # keeps "seeds" a whole number
     table.index.name = "config"
     return table
 
@@ -436,7 +436,7 @@ def _summary(
             "max_drawdown": metrics.loc[label, "Max drawdown"],
             "turnover": turnovers[label],
         }
-    table = pd.DataFrame(rows).T
+    table = pd.DataFrame.from_dict(rows, orient="index")  # keeps "seeds" a whole number
     table.index.name = "config"
     return table.astype(float).sort_values("sharpe", ascending=False)
 
