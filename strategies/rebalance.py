@@ -29,6 +29,7 @@ from seqfolio.pipeline import (
     history_length,
     run_steps,
 )
+from seqfolio.spec import DELISTED_POLICIES, RebalanceSpec, as_spec, setting_default, setting_names
 from seqfolio.strategies.bar_check import BarCheck, nan_close_error
 from seqfolio.strategies.broker_settings import note_broker_settings
 from seqfolio.strategies.execution import plan_orders
@@ -39,7 +40,6 @@ from seqfolio.strategies.records import RebalanceRecord
 from seqfolio.strategies.retraining import Retrainer
 from seqfolio.strategies.schedules import add_schedule_timer
 from seqfolio.strategies.sleeve import Sleeve, check_shared_account
-from seqfolio.spec import DELISTED_POLICIES, RebalanceSpec, as_spec, setting_default, setting_names
 from seqfolio.strategies.subclassing import missed_next, missed_notify_order, missed_notify_timer
 
 __all__ = ["DELISTED_POLICIES", "RebalanceStrategy", "check_strategy_params"]

@@ -15,74 +15,42 @@ from typing import Any
 
 import pandas as pd
 
+from seqfolio._validation import is_int, is_real_number
+from seqfolio.allocators import ALLOCATORS
 from seqfolio.cli import messages
 from seqfolio.cli.errors import CLIError
 from seqfolio.cli.inputs import check_out_folder, load_inputs
-from seqfolio.cli.models import history_bars, is_lstm_allocator, model_kwargs
 from seqfolio.cli.outputs import RunFolder
+from seqfolio.cli.specs import checkpoint_folder, specs, with_threads
 from seqfolio.reporting import EVENTS_FILE, markdown_table
+from seqfolio.spec import RebalanceSpec
 
 __all__ = ["cmd_backtest", "cmd_compare"]
 
 
-def _allocator_names(options: dict[str, Any], command: str) -> list[str]:
-    """The allocators the command runs (``backtest``: one; ``compare``: the list, deduplicated)."""
-    from seqfolio.allocators import allocator_names
-
-    if command == "backtest":
-        return [str(options["allocator"])]
-    names = [n.strip().lower() for n in str(options["allocators"]).split(",") if n.strip()]
-    known = allocator_names() + ["lstm-weights"]
-    unknown = [n for n in names if n not in known]
-    if not names or unknown:
-        raise CLIError(f"unknown allocator(s) {unknown}; choose from {sorted(known)}")
-    return list(dict.fromkeys(names))
-
-
-def _allocator(options: dict[str, Any], name: str) -> Any:
-    """The allocator instance for ``name``, with the config's ``[allocator_params]`` if any."""
-    from seqfolio.allocators import make_allocator
-
-    return make_allocator(name, options.get("allocator_params"), owner="[allocator_params]")
-
-
-def check_options(options: dict[str, Any], command: str) -> list[str]:
-    """Check every option value before any data is read; return the allocator names to run.
+def check_options(options: dict[str, Any], command: str) -> list[RebalanceSpec]:
+    """Check every option value before any data is read; return the specs of the runs.
 
     So a bad value fails at once, before a data warning (``--start`` before the first price, ...)
-    or any work; the run itself checks the same things again with the same messages.
+    or any work; each setting is checked by the spec's one constraint (:mod:`seqfolio.cli.specs`).
     """
-    from seqfolio.backtest import check_broker
-    from seqfolio.cli.models import parse_threads, signal_name
-    from seqfolio.strategies.rebalance import check_strategy_params
-
     check_out_folder(options["out"])
     if options["engine"] == "zipline":
         from seqfolio.zipline import require_zipline
 
         require_zipline()  # a missing extra is named before any data is read
-    check_strategy_params(
-        lookback=options["lookback"], rebalance=options["rebalance"],
-        min_trade=options["min_trade"], cash_buffer=options["cash_buffer"],
-        max_weight=options["max_weight"],
-    )  # fmt: skip
-    check_broker(cash=options["cash"], commission=options["commission"])
-    names = _allocator_names(options, command)
-    for name in names:
-        if not is_lstm_allocator(name):
-            _allocator(options, name)
-    signal_name(options)
-    parse_threads(options["threads"])
-    for name in names:  # model settings ([model]) are checked now too
-        model_kwargs(options, name, name, Path(options["out"]))
-    history_bars(options, names)  # --train-window, when a walk-forward model is used
-    return names
+    if not is_int(options["threads"]) or options["threads"] < 1:
+        raise CLIError(f"--threads {options['threads']}: must be a whole number >= 1")
+    if not is_real_number(options["cash"]) or not options["cash"] > 0:
+        raise CLIError(f"--cash {options['cash']}: must be a positive number")
+    return specs(options, command)
 
 
-def _refuse_constant_prices(prices: pd.DataFrame, allocator: Any, name: str) -> None:
+def _refuse_constant_prices(prices: pd.DataFrame, spec: RebalanceSpec) -> None:
     """An allocator that needs positive variance cannot weight a constant-price column: say so now,
     rather than skipping every rebalance (the allocator's ``needs_positive_variance`` decides)."""
-    if not getattr(allocator, "needs_positive_variance", False):
+    name = spec.allocator
+    if not getattr(ALLOCATORS.get(name), "needs_positive_variance", False):
         return
     flat = [str(c) for c in prices.columns if prices[c].dropna().nunique() <= 1]
     if flat:
@@ -94,38 +62,25 @@ def _refuse_constant_prices(prices: pd.DataFrame, allocator: Any, name: str) -> 
         )
 
 
-def _run(options: dict[str, Any], allocator: str, out: Path, tearsheet_name: str) -> Any:
-    """One backtest of ``allocator``; its warnings name the run and point into ``out``."""
+def _run(options: dict[str, Any], spec: RebalanceSpec, out: Path, tearsheet_name: str) -> Any:
+    """One backtest of ``spec``; its warnings name the run and point into ``out``."""
     from seqfolio._atomic import confined
     from seqfolio.backtest import run_backtest
-    from seqfolio.strategies.analyzers import allocation_label
 
+    prices, benchmark = options["_prices"], options["_benchmark"]
+    _refuse_constant_prices(prices, spec)
+    kwargs: dict[str, Any] = dict(
+        start=options["start"], end=options["end"], cash=options["cash"], benchmark=benchmark,
+        benchmark_name=str(benchmark.name), tearsheet=confined(out, tearsheet_name),
+        name=spec.label, checkpoint_dir=checkpoint_folder(spec, out) if spec.uses_model else None,
+    )  # fmt: skip
     run = run_backtest
     if options["engine"] == "zipline":  # the same configuration on zipline (docs/zipline.md)
         from seqfolio.zipline import run_zipline as run
-    prices, benchmark = options["_prices"], options["_benchmark"]
-    instance = allocator if is_lstm_allocator(allocator) else _allocator(options, allocator)
-    _refuse_constant_prices(prices, instance, allocator)
-    kwargs = model_kwargs(options, allocator, instance, out)
-    kwargs.setdefault("name", allocation_label(instance, options["rebalance"]))
-    with messages.run(kwargs["name"], out):
-        return run(
-            prices,
-            **kwargs,
-            rebalance=options["rebalance"],
-            lookback=int(options["lookback"]),
-            start=options["start"],
-            end=options["end"],
-            cash=options["cash"],
-            commission=options["commission"],
-            cash_buffer=options["cash_buffer"],
-            min_trade=options["min_trade"],
-            max_weight=options["max_weight"],
-            benchmark=benchmark,
-            benchmark_name=str(benchmark.name),
-            tearsheet=confined(out, tearsheet_name),
-            progress=not options["quiet"],
-        )
+    else:
+        kwargs["progress"] = not options["quiet"]
+    with messages.run(spec.label, out):
+        return run(prices, with_threads(spec, options["threads"]), **kwargs)
 
 
 def _count(n: int, noun: str) -> str:
@@ -222,8 +177,8 @@ def _events_csv(results: Sequence[Any], out: Path, *, by_strategy: bool = False)
 def _orders_csv(results: Sequence[Any], out: Path, *, by_strategy: bool = False) -> None:
     """Write every order of the runs and how it ended to ``out/orders.csv`` (``strategy`` column
     first with ``by_strategy``): the file a rejected order's warning points to."""
-    from seqfolio.results import ORDER_COLUMNS
     from seqfolio.reporting import write_orders_csv
+    from seqfolio.results import ORDER_COLUMNS
 
     table = _by_run([r.order_table() for r in results], results)
     if not len(table):
@@ -237,7 +192,8 @@ def cmd_backtest(options: dict[str, Any]) -> int:
 
     out = Path(options["out"])
     folder = RunFolder(out, "backtest")
-    result = _run(options, str(options["allocator"]), out, "tearsheet.html")
+    (spec,) = options["_specs"]
+    result = _run(options, spec, out, "tearsheet.html")
     if result.returns.empty:
         raise CLIError(
             "the backtest made no rebalance; use a longer period or a shorter --lookback"
@@ -267,12 +223,11 @@ def cmd_compare(options: dict[str, Any]) -> int:
     """Run ``seqfolio compare``; returns the exit status."""
     from seqfolio.reporting import write_comparison
 
-    names = _allocator_names(options, "compare")
     out = Path(options["out"])
     folder = RunFolder(out, "compare")
     runs: list[Any] = []
-    for name in names:
-        result = _run(options, name, out, f"tearsheet_{name}.html")
+    for spec in options["_specs"]:
+        result = _run(options, spec, out, f"tearsheet_{spec.allocator}.html")
         runs.append(result)
         if not options["quiet"]:
             print(_summary(result, out))
@@ -294,7 +249,7 @@ def cmd_compare(options: dict[str, Any]) -> int:
         if not results:
             raise CLIError(f"no allocator traded, so there is nothing to compare: {why}")
         raise CLIError(
-            f"{len(idle)} of {len(names)} allocators never traded and are left out of the "
+            f"{len(idle)} of {len(runs)} allocators never traded and are left out of the "
             f"comparison: {why}"
         )
     return 0
@@ -302,6 +257,7 @@ def cmd_compare(options: dict[str, Any]) -> int:
 
 def run_engine_command(options: dict[str, Any], command: str) -> int:
     """Check the options, read the data, run ``backtest`` or ``compare``; returns the exit status."""
-    names = check_options(options, command)
-    options["_prices"], options["_benchmark"] = load_inputs(options, history_bars(options, names))
+    options["_specs"] = runs = check_options(options, command)
+    history = max(spec.history_bars() for spec in runs)
+    options["_prices"], options["_benchmark"] = load_inputs(options, history)
     return cmd_backtest(options) if command == "backtest" else cmd_compare(options)

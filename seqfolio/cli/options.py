@@ -1,8 +1,11 @@
 """The CLI's one option table: it drives argparse, the TOML keys of ``--config``, defaults and help.
 
-To add an option, add one :class:`Option` to :data:`OPTIONS` (naming the commands that take it) and
-read ``options["name"]`` in the command; the flag, its help line with the default, the TOML key and
-the type check of a config value all come from that row.
+The decision settings (``--lookback``, ``--rebalance``, ``--signal``, ``[model]``, ...) are not
+written here: their rows are made from :data:`seqfolio.spec.SETTINGS`, so a setting added to the spec
+is a flag and a TOML key of every command that runs it, with its default and help, and is checked by
+the spec's own constraint. The rows below are what only the command line has (data, period, output,
+windows, search, workers). To add one, add an :class:`Option` naming the commands that take it and
+read ``options["name"]`` in the command.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ class Option:
     ``default`` is one value, or a mapping ``{command: value}`` when commands differ. ``kind`` is
     ``int``, ``float``, ``bool``, ``str``, ``"paths"`` (one or more files), ``"names"`` (a
     comma-separated list; a TOML array is accepted), ``"table"`` (TOML only) or ``"int|str"``.
+    ``setting`` marks a decision setting of :class:`~seqfolio.spec.RebalanceSpec` (its row is made
+    by :func:`spec_options`; the spec checks its value).
     """
 
     name: str
@@ -48,6 +53,7 @@ class Option:
     metavar: str | None = None
     toml_only: bool = False
     choices: tuple[str, ...] = field(default=())
+    setting: bool = False
 
     @property
     def flag(self) -> str:
@@ -69,34 +75,12 @@ OPTIONS: tuple[Option, ...] = (
            "S&P 500 index", ALL, metavar="PATH"),
     Option("start", str, "2005-01-01", "first date of the backtest / study", ALL),
     Option("end", str, "2022-12-31", "last date of the backtest / study", ALL),
-    # what runs
-    Option("allocator", str, "hrp", "hrp, herc, mvo, ew, ivp, ivol or lstm-weights", ("backtest",)),
+    # what runs (the decision settings' rows come from the spec: spec_options())
     Option("allocators", "names", "hrp,herc,mvo,ew,ivp", "comma-separated allocator names",
            ("compare", "walkforward")),
-    Option("allocator_params", "table", None, "keyword parameters of the allocator "
-           "([allocator_params] table)", ENGINE, toml_only=True),
-    Option("rebalance", str, defaults.REBALANCE, _SCHEDULES, ENGINE + ("walkforward",)),
-    Option("lookback", int, defaults.LOOKBACK, "bars of returns per allocation",
-           ENGINE + ("walkforward",)),
     Option("engine", str, "backtrader", "backtrader, or zipline (needs pip install "
            "\"seqfolio[zipline]\"; docs/zipline.md)", ENGINE, choices=("backtrader", "zipline")),
-    # broker and portfolio
-    Option("commission", float, defaults.COMMISSION, "commission as a fraction of traded value",
-           ALL),
     Option("cash", float, defaults.CASH, "starting cash", ENGINE),
-    Option("cash_buffer", float, defaults.CASH_BUFFER, "fraction kept in cash",
-           ENGINE + ("walkforward",)),
-    Option("min_trade", float, 0.0, "skip trades changing a weight by less than this", ENGINE),
-    Option("max_weight", float, None, "cap on any asset's weight", ENGINE + ("walkforward",)),
-    # walk-forward models inside the backtest
-    Option("signal", str, None, "walk-forward LSTM forecast feeding the allocator: lstm-vol, "
-           "lstm-return, lstm-regime, lstm-drawdown, lstm-corr", ENGINE + ("walkforward",)),
-    Option("retrain", str, defaults.RETRAIN, f"when the LSTM is retrained: {_SCHEDULES}",
-           ENGINE + ("walkforward",)),
-    Option("model", "table", None, "settings of the LSTM ([model] table: window, hidden_size, "
-           "max_epochs, seed, ffd, ...)", ENGINE + ("walkforward",), toml_only=True),
-    Option("train_window", "int|str", defaults.TRAIN_BARS,
-           "bars of history per retrain, or 'expanding'", ENGINE),
     Option("threads", int, 1, "CPU threads for LSTM training / prediction (results do not "
            "depend on it)", ENGINE),
     # walk-forward windows of the research commands
@@ -141,16 +125,75 @@ OPTIONS: tuple[Option, ...] = (
 )  # fmt: skip
 
 
+_SETTING_COMMANDS = {
+    "allocator": ("backtest",),  # compare and walkforward take a list: --allocators
+    "capital": (),  # a sleeve of a shared account: one command runs one strategy per account
+    "commission": ALL,  # tune searches the rest; its costs are the study's
+}
+"""Which commands take a decision setting where the rule below does not say it: the engine commands
+take every setting, ``walkforward`` those the research path simulates."""
+_NOT_IN_STUDIES = ("train_window", "fractional")  # a study's windows set the one, it always does the other
+
+
+def spec_options() -> tuple[Option, ...]:
+    """The option rows of the decision settings, made from :data:`seqfolio.spec.SETTINGS`."""
+    from seqfolio._validation import Boolean, IntRange, RealRange
+    from seqfolio.spec import iter_settings
+
+    rows = []
+    for name, setting, default in iter_settings():
+        check = setting.check
+        study = ("walkforward",) if setting.research and name not in _NOT_IN_STUDIES else ()
+        commands = _SETTING_COMMANDS.get(name, ENGINE + study)
+        if not commands:
+            continue
+        kind: Any = (
+            "table" if isinstance(default, dict)
+            else int if isinstance(check, IntRange)
+            else float if isinstance(check, RealRange)
+            else bool if isinstance(check, Boolean)
+            else "int|str" if name == "train_window"
+            else str
+        )  # fmt: skip
+        text = setting.help
+        if kind is str:  # the choices of the moment (a registry's names included)
+            text = f"{text}: {check.describe()}"
+        rows.append(
+            Option(name, kind, default, text, commands, toml_only=kind == "table" or not setting.cli,
+                   setting=True)  # fmt: skip
+        )
+    return tuple(rows)
+
+
+def all_options() -> tuple[Option, ...]:
+    """Every option: the command line's own rows and the decision settings'."""
+    return OPTIONS + spec_options()
+
+
 def options_of(command: str) -> dict[str, Option]:
     """The options ``command`` takes, by name."""
-    return {o.name: o for o in OPTIONS if command in o.commands}
+    return {o.name: o for o in all_options() if command in o.commands}
 
 
 class _OneLineParser(argparse.ArgumentParser):
     """argparse with usage errors as one line (``seqfolio: error: ...``), still exit status 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"seqfolio: error: {message} (see {self.prog} --help)\n")
+        self.exit(2, f"seqfolio: error: {message}{self._closest(message)} (see {self.prog} --help)\n")
+
+    def _closest(self, message: str) -> str:
+        """``; did you mean --allocator?`` for a mistyped flag in an "unrecognized arguments" error."""
+        if not message.startswith("unrecognized arguments:"):
+            return ""
+        flags = [f for action in self._actions for f in action.option_strings]
+        for sub in self._subparsers._group_actions if self._subparsers else []:
+            for child in getattr(sub, "choices", {}).values():
+                flags += [f for action in child._actions for f in action.option_strings]
+        for word in message.split(":", 1)[1].split():
+            close = difflib.get_close_matches(word.split("=")[0], set(flags), n=1)
+            if word.startswith("--") and close:
+                return f"; did you mean {close[0]}?"
+        return ""
 
 
 def _help(option: Option, command: str) -> str:
@@ -169,8 +212,8 @@ def _add(parser: argparse.ArgumentParser, option: Option, command: str) -> None:
     flags = [option.flag] + ([option.short] if option.short else [])
     kwargs: dict[str, Any] = dict(dest=option.name, default=argparse.SUPPRESS,
                                   help=_help(option, command))  # fmt: skip
-    if option.kind is bool:
-        kwargs["action"] = "store_true"
+    if option.kind is bool:  # a decision setting may default to True: --no-... turns it off
+        kwargs["action"] = argparse.BooleanOptionalAction if option.setting else "store_true"
     else:
         kwargs["metavar"] = option.metavar
         if option.kind in (int, float):
@@ -226,8 +269,11 @@ def _example(option: Option, command: str) -> str:
 
 
 def _config_value(option: Option, value: Any, path: str, command: str) -> Any:
-    """A TOML value converted to the option's type, or a one-line error naming key and type."""
+    """A TOML value converted to the option's type, or a one-line error naming key and type (a
+    decision setting's value is checked by the spec, which names the key too)."""
     kind, key = option.kind, option.name
+    if option.setting and kind != "table":
+        return None if value == "none" else value
     is_int = isinstance(value, int) and not isinstance(value, bool)
     if kind is float and is_int:
         return float(value)
@@ -276,7 +322,13 @@ def resolve_options(args: argparse.Namespace) -> dict[str, Any]:
     """Defaults from the table, then the TOML config, then the command line."""
     command = args.command
     options = {name: o.default_for(command) for name, o in options_of(command).items()}
+    sources: dict[str, str] = {}
     if getattr(args, "config", None):
-        options.update(read_config(args.config, command))
-    options.update({k: v for k, v in vars(args).items() if k not in ("config", "command")})
+        config = read_config(args.config, command)
+        options.update(config)
+        sources.update(dict.fromkeys(config, str(args.config)))
+    given = {k: v for k, v in vars(args).items() if k not in ("config", "command")}
+    options.update(given)
+    sources.update(dict.fromkeys(given, "flag"))
+    options["_sources"] = sources  # where each value came from, for messages
     return options

@@ -17,6 +17,7 @@ import pandas as pd
 
 from seqfolio.cli.inputs import load_inputs
 from seqfolio.cli.outputs import RunFolder
+from seqfolio.cli.specs import specs
 from seqfolio.reporting import markdown_table
 
 __all__ = ["cmd_tune", "cmd_walkforward"]
@@ -60,21 +61,10 @@ def _cache(options: dict[str, Any]) -> str:
 
 def cmd_walkforward(options: dict[str, Any]) -> int:
     """Run ``seqfolio walkforward``; returns the exit status."""
-    from seqfolio.research.config import PortfolioConfig
     from seqfolio.research.report import summary_table, write_walkforward_report
     from seqfolio.research.walkforward import walk_forward
 
-    signal = options["signal"] if options["signal"] not in ("", "none") else None
-    names = [n.strip().lower() for n in options["allocators"].split(",") if n.strip()]
-    configs = [
-        PortfolioConfig(
-            name, lookback=options["lookback"], rebalance=options["rebalance"],
-            commission=options["commission"], cash_buffer=options["cash_buffer"],
-            max_weight=options["max_weight"], retrain=options["retrain"],
-            signal=None if name == "lstm-weights" else signal, model=options["model"] or {},
-        )
-        for name in dict.fromkeys(names)
-    ]  # fmt: skip
+    configs = specs(options, "walkforward")
     prices, benchmark = load_inputs(options, history=None)
     run_folder = RunFolder(Path(options["out"]), "walkforward")
     uses_model = any(c.uses_model for c in configs)

@@ -30,8 +30,8 @@ import pandas as pd
 
 from seqfolio import defaults
 from seqfolio._validation import check_choice, check_int, is_int
-from seqfolio.data import assets_priced_in
 from seqfolio.allocators import allocator_names, needs_training, search_space, trained_allocators
+from seqfolio.data import assets_priced_in
 from seqfolio.pipeline.models import (
     SIGNALS,
     make_model,

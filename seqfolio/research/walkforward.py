@@ -10,7 +10,7 @@ and the daily returns are cut back into windows for per-window statistics.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,14 +23,14 @@ from seqfolio.data import assets_priced_in
 from seqfolio.events import Event, events_summary
 from seqfolio.pipeline.models import model_horizon
 from seqfolio.reporting import bars_per_year
-from seqfolio.spec import RebalanceSpec, check_research_settings
 from seqfolio.research.evaluator import Evaluation, drop_empty_rows, evaluate_weights
 from seqfolio.research.overfitting import overfitting_summary
 from seqfolio.research.parallel import Runner, executor
 from seqfolio.research.population import population_groups
 from seqfolio.research.simulation import Targets
-from seqfolio.research.tasks import PopulationTask, WindowTask, decide_task, decide_window
 from seqfolio.research.splits import Window, walk_forward_windows
+from seqfolio.research.tasks import PopulationTask, WindowTask, decide_task
+from seqfolio.spec import RebalanceSpec, check_research_settings
 from seqfolio.stats import sharpe_summary
 
 
