@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from seqfolio import defaults
 from seqfolio._atomic import atomic_path, atomic_savefig, atomic_write_text
 from seqfolio.stats import sharpe_ratio
 
@@ -50,7 +51,7 @@ __all__ = [
 
 # (bar period, bars a year, largest median spacing of the dates in days, one bar as an offset)
 _PERIODS = (
-    ("daily", 252, 4, pd.Timedelta(days=1)),
+    ("daily", defaults.PERIODS_PER_YEAR, 4, pd.Timedelta(days=1)),
     ("weekly", 52, 10, pd.Timedelta(days=7)),
     ("monthly", 12, 45, pd.DateOffset(months=1)),
     ("quarterly", 4, 135, pd.DateOffset(months=3)),
