@@ -185,14 +185,14 @@ class RebalanceSpec:
         :class:`~seqfolio._validation.InvalidParameter` for a value outside its constraint, naming the
         setting (``The 'lookback' parameter of RebalanceSpec must be an int >= 2. Got 1 instead.``);
         also unknown allocator parameters or model settings, and combinations that cannot work
-        (a signal feeding ``lstm-weights``, model settings without a model).
+        (a signal feeding a trained allocator, model settings without a model).
     TypeError
         For a class where an instance is expected.
     """
 
     allocator: Any = _setting(
-        "hrp", _Named("allocator"), "allocator: a registered name (hrp, herc, mvo, ew, ivp, ivol, "
-        "lstm-weights, or your own) or, in Python, an instance"
+        "hrp", _Named("allocator"), "the allocator: a registered name (the allocator registry's) or, in "
+        "Python, an instance"
     )  # fmt: skip
     allocator_params: Mapping[str, Any] = _setting(
         {}, _Table(), "keyword parameters of the allocator ([allocator_params] table)", cli=False
@@ -362,7 +362,7 @@ class RebalanceSpec:
     # -- what the settings make ------------------------------------------------------------------
     @property
     def trains_allocator(self) -> bool:
-        """Whether the allocator itself is a network trained walk-forward (``lstm-weights``)."""
+        """Whether the allocator itself is a network trained walk-forward (``needs_training``)."""
         from seqfolio.allocators import needs_training
 
         return needs_training(self.allocator)

@@ -89,12 +89,12 @@ class RetrainRecord:
 
 def is_weights_model(model: Any) -> bool:
     """Whether ``model`` outputs portfolio weights itself -- an allocator that is a network trained
-    walk-forward (its ``needs_training`` capability, e.g. ``lstm-weights``) -- rather than forecasts."""
+    walk-forward (its ``needs_training`` capability: the allocator registry's) -- rather than forecasts."""
     return bool(getattr(model, "needs_training", False))
 
 
 def fit_on_prices(model: Any, prices: pd.DataFrame) -> Any:
-    """The default fit: an allocator trained walk-forward (``lstm-weights``) on the returns of the
+    """The default fit: an allocator trained walk-forward on the returns of the
     assets priced on every bar of the window (what an allocator fits on), anything else (a
     forecaster) on the prices as they are (NaN allowed)."""
     if is_weights_model(model):
@@ -110,7 +110,7 @@ class ModelRetrainer:
     Parameters
     ----------
     model : estimator
-        Template (never fitted itself): ``LSTMForecaster``, ``LSTMAllocator`` or any estimator with
+        Template (never fitted itself): a forecaster, an allocator trained walk-forward, or any estimator with
         ``fit`` (and ``save`` / ``load`` for checkpoints).
     prices_up_to : callable
         ``prices_up_to(date, n_bars)`` returns the closes up to ``date`` (the last ``n_bars`` rows, or
