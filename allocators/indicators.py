@@ -25,6 +25,7 @@ from sklearn.base import clone
 
 from seqfolio import defaults
 from seqfolio._feed_lines import per_feed_subclass
+from seqfolio._validation import check_int
 from seqfolio.data import trailing_returns
 
 __all__ = ["AllocatorWeights"]
@@ -94,14 +95,8 @@ class AllocatorWeights(bt.Indicator):
                 "The 'allocator' parameter of AllocatorWeights must be a seqfolio allocator instance. "
                 f"Got {p.allocator!r} instead."
             )
-        for name in ("lookback", "refit_every"):
-            value = getattr(p, name)
-            low = 2 if name == "lookback" else 1
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(
-                    f"The '{name}' parameter of AllocatorWeights must be an int >= {low}. "
-                    f"Got {value!r} instead."
-                )
+        check_int("AllocatorWeights", "lookback", p.lookback, low=defaults.MIN_LOOKBACK)
+        check_int("AllocatorWeights", "refit_every", p.refit_every, low=1)
         self.addminperiod(p.lookback + 1)
         if not _one_calendar(self.datas):
             # backtrader's runonce advances an indicator's feeds bar by bar, not by date: with feeds

@@ -15,6 +15,9 @@ PERIODS_PER_YEAR = 252
 LOOKBACK = 252
 """Bars of daily returns an allocator sees at each rebalance (one trading year)."""
 
+MIN_LOOKBACK = 2
+"""The fewest returns a window may hold: a variance needs two."""
+
 REBALANCE = "monthly"
 """Rebalance schedule (a name from :data:`seqfolio.calendar.SCHEDULES`)."""
 

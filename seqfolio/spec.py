@@ -197,7 +197,9 @@ class RebalanceSpec:
     allocator_params: Mapping[str, Any] = _setting(
         {}, _Table(), "keyword parameters of the allocator ([allocator_params] table)", cli=False
     )
-    lookback: int = _setting(defaults.LOOKBACK, IntRange(low=2), "bars of returns per allocation")
+    lookback: int = _setting(
+        defaults.LOOKBACK, IntRange(low=defaults.MIN_LOOKBACK), "bars of returns per allocation"
+    )
     rebalance: Any = _setting(defaults.REBALANCE, _Schedule(), "when to rebalance")
     max_weight: float | None = _setting(
         None, RealRange(0.0, 1.0, low_open=True, none=True), "cap on any asset's weight"

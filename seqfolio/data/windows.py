@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype, is_object_dtype, is_string_dtype
 
+from seqfolio import defaults
 from seqfolio.data.errors import check_int_parameter
 
 _MAX_NAMES = 10
@@ -72,7 +73,7 @@ def trailing_returns(prices: pd.DataFrame, lookback: int) -> pd.DataFrame:
             "trailing_returns: prices must be a pandas DataFrame with one column per asset"
             f"{hint}. Got {type(prices).__name__} instead."
         )
-    lookback = check_int_parameter(None, "lookback", lookback, low=1)
+    lookback = check_int_parameter(None, "lookback", lookback, low=defaults.MIN_LOOKBACK)
     if len(prices) < lookback + 1:
         raise ValueError(
             f"trailing_returns: lookback={lookback} needs {lookback + 1} price rows; got {len(prices)}. "
