@@ -417,6 +417,20 @@ class RebalanceSpec:
             text = f"{_signal_label(self.signal)} → {text}"
         return f"{text} {self.rebalance if isinstance(self.rebalance, str) else 'custom schedule'}"
 
+    @property
+    def description(self) -> str:
+        """The label and every other setting that differs from its default, e.g. ``HRP(linkage=
+        complete) quarterly, lookback 336, max weight 0.2``: one spec shown on its own."""
+        base = _flat(_defaults())
+        shown = {"allocator", "rebalance", "signal"} | {f"allocator_params.{k}" for k in
+                                                       self.allocator_params}  # fmt: skip
+        extra = [
+            f"{k.replace('_', ' ')} {_short(v)}"
+            for k, v in _flat(self).items()
+            if k not in shown and v != base.get(k)
+        ]
+        return ", ".join([self.label, *extra])
+
 
 def _flat(spec: RebalanceSpec) -> dict[str, Any]:
     """The settings with the tables' keys spread out (``model.hidden_size``)."""

@@ -155,7 +155,7 @@ def _print_tune_summary(result: Any) -> None:
     stats = result.search_stats
     number = result.study.best_trial.number
     print(
-        f"best: trial {number}, {result.best.label}: score {result.study.best_value:.3f} (mean "
+        f"best: trial {number}, {result.best.description}: score {result.study.best_value:.3f} (mean "
         f"Sharpe over its {len(result.windows)} search windows)"
     )
     if stats:

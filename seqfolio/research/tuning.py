@@ -909,7 +909,7 @@ def _holdout_report(
     reference = RebalanceSpec(
         "ew", commission=best.commission, lookback=min(best.lookback, cut - begin - purge - 1)
     )
-    configs = [best] if best.label == reference.label else [best, reference]
+    configs = [best] if best == reference else [best, reference]
     with warnings.catch_warnings():  # the reference allocator alone cannot use the purge
         warnings.filterwarnings("ignore", "walk_forward: purge", UserWarning)
         return walk_forward(  # the whole frame with start=: an asset delisted before the
