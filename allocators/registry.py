@@ -27,7 +27,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from seqfolio._validation import InvalidParameter, closest
+from seqfolio._validation import InvalidParameter, check_known, closest
 
 __all__ = [
     "ALLOCATORS",
@@ -224,15 +224,8 @@ def make_allocator(
                 owner, "allocator", allocator, f"one of {names}", closest(key, names)
             )
         cls = ALLOCATORS[key]
-        valid = sorted(cls().get_params())
-        unknown = sorted(set(params or {}) - set(valid))
-        if unknown:
-            hint = closest(unknown[0], valid)
-            raise ValueError(
-                f"{owner}: {key} ({cls.__name__}) has no parameter(s) {unknown}"
-                + (f" (did you mean {hint!r}?)" if hint else "")
-                + f"; its parameters are {valid}."
-            )
+        check_known(owner, f"{key} ({cls.__name__}) parameter(s)", params or {},
+                    sorted(cls().get_params()))  # fmt: skip
         allocator = cls(**dict(params or {}))
     elif params:
         raise ValueError(f"{owner}: params are for an allocator given by name, not an instance.")

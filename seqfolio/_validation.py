@@ -85,6 +85,19 @@ def closest(value: object, choices: Iterable[str]) -> str | None:
     return found[0] if found else None
 
 
+def check_known(owner: str, what: str, given: Iterable[str], valid: Sequence[str]) -> None:
+    """Refuse names outside ``valid``: ``owner: unknown {what} ['hidden'] (did you mean
+    'hidden_size'?); valid: window, hidden_size, ...``."""
+    unknown = sorted(set(given) - set(valid))
+    if unknown:
+        hint = closest(unknown[0], valid)
+        raise ValueError(
+            f"{owner}: unknown {what} {unknown}"
+            + (f" (did you mean {hint!r}?)" if hint else "")
+            + f"; valid: {', '.join(valid)}."
+        )
+
+
 def is_bool(value: object) -> bool:
     """A bool, Python's or NumPy's (``np.True_``)."""
     return isinstance(value, (bool, np.bool_))

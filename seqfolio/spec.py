@@ -32,7 +32,7 @@ from seqfolio._validation import (
     OneOf,
     RealRange,
     check_int,
-    closest,
+    check_known,
 )
 from seqfolio.calendar import SCHEDULES, check_schedule
 
@@ -292,14 +292,7 @@ class RebalanceSpec:
     ) -> RebalanceSpec:
         """A spec from a mapping of setting names (unknown names are an error with the closest
         valid one); unset ones keep ``base``'s values (default: the defaults)."""
-        unknown = sorted(set(settings) - set(SETTINGS))
-        if unknown:
-            hint = closest(unknown[0], SETTINGS)
-            raise ValueError(
-                f"{owner}: unknown setting(s) {unknown}"
-                + (f" (did you mean {hint!r}?)" if hint else "")
-                + f"; valid: {', '.join(SETTINGS)}."
-            )
+        check_known(owner, "setting(s)", settings, list(SETTINGS))
         values = {**(base.settings() if base is not None else {}), **settings}
         spec = cls.__new__(cls)  # as __init__ would, but with the caller's name in messages
         for name in SETTINGS:

@@ -605,7 +605,7 @@ def test_cli_config_wrong_type(tmp_path, capsys, toml, message):
 def test_cli_config_allocator_params_that_do_not_fit(tmp_path, capsys, data_csv):
     config = _csv(tmp_path, "[allocator_params]\nwindow = 3\n", "run.toml")
     _one_line_error(["backtest", "--data", str(data_csv), *BASE, "--config", str(config)], capsys,
-                    "hrp (HRP) has no parameter(s) ['window']; its parameters are")  # fmt: skip
+                    "unknown hrp (HRP) parameter(s) ['window']; valid: covariance, ")  # fmt: skip
 
 
 @pytest.mark.parametrize("command", ["backtest", "walkforward"])

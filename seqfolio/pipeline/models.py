@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from seqfolio._validation import check_bool, check_choice, check_int, closest
+from seqfolio._validation import check_bool, check_choice, check_int, check_known
 from seqfolio.signals.targets import SIGNALS
 
 __all__ = [
@@ -151,15 +151,7 @@ def make_model(
                 f"them on the {type(given).__name__} instance instead."
             )
         return given
-    valid = model_keys(signal, allocator)
-    unknown = sorted(set(settings) - set(valid))
-    if unknown:
-        hint = closest(unknown[0], valid)
-        raise ValueError(
-            f"{owner}: unknown model setting(s) {unknown}"
-            + (f" (did you mean {hint!r}?)" if hint else "")
-            + f"; valid: {', '.join(valid)}."
-        )
+    check_known(owner, "model setting(s)", settings, model_keys(signal, allocator))
     if trained:
         params = _estimator_params(settings, owner)
         model = ALLOCATORS[given.strip().lower()](n_threads=n_threads, **params)
