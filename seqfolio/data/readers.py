@@ -50,7 +50,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from seqfolio.data.errors import PriceDataError, PriceDataWarning, check_int_parameter
+from seqfolio._validation import check_int
+from seqfolio.data.errors import PriceDataError, PriceDataWarning
 
 logger = logging.getLogger("seqfolio.data")
 
@@ -649,7 +650,7 @@ def _check_parameters(field: object, min_assets: object, check_splits: object) -
             "The 'field' parameter of read_prices must be a column name such as 'close'. "
             f"Got {field!r} instead."
         )
-    check_int_parameter("read_prices", "min_assets", min_assets, low=1)
+    check_int("read_prices", "min_assets", min_assets, low=1)
     if not isinstance(check_splits, (bool, np.bool_)):
         raise ValueError(
             f"The 'check_splits' parameter of read_prices must be a bool. Got {check_splits!r} instead."
