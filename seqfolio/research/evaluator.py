@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from seqfolio import defaults
-from seqfolio._validation import is_real_number
+from seqfolio._validation import check_int, check_real, is_real_number
 from seqfolio.data.frames import check_price_frame, date_label
 
 
@@ -60,14 +60,8 @@ def _check_inputs(
             "evaluate_weights: targets must be a pandas DataFrame (one row of weights per decision "
             f"date, one column per asset). Got {type(targets).__name__} instead."
         )
-    if isinstance(lag, bool) or not isinstance(lag, int) or lag < 0:
-        raise ValueError(
-            f"The 'lag' parameter of evaluate_weights must be an int >= 0. Got {lag!r} instead."
-        )
-    if not (is_real_number(commission) and 0 <= commission < 1):
-        raise ValueError(
-            f"The 'commission' parameter of evaluate_weights must be a float in [0, 1). Got {commission!r} instead."
-        )
+    check_int("evaluate_weights", "lag", lag, low=0)
+    check_real("evaluate_weights", "commission", commission, low=0.0, high=1.0, high_open=True)
     if not (is_real_number(initial_value) and np.isfinite(initial_value) and initial_value > 0):
         raise ValueError(
             "The 'initial_value' parameter of evaluate_weights must be a finite float > 0. "
