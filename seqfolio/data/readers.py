@@ -52,6 +52,7 @@ import pandas as pd
 
 from seqfolio._validation import check_int
 from seqfolio.data.errors import PriceDataError, PriceDataWarning
+from seqfolio.data.frames import date_label
 
 logger = logging.getLogger("seqfolio.data")
 
@@ -96,10 +97,6 @@ def _lines(line_numbers: np.ndarray) -> str:
     return ", ".join(lines) + more
 
 
-def _day(stamp: pd.Timestamp) -> str:
-    return str(stamp.date()) if stamp == stamp.normalize() else str(stamp)
-
-
 class _Where:
     """File line numbers of a price frame's cells: one line per row (wide) or per cell (long)."""
 
@@ -122,7 +119,7 @@ class _Where:
         for position in positions[:_MAX_LISTED]:
             line = self.cell_lines.get((self.index[position], column))
             where = f"line {line}" if line is not None else "no row in the file"
-            items.append(f"{_day(self.index[position])} ({where})")
+            items.append(f"{date_label(self.index[position])} ({where})")
         more = f" and {len(positions) - _MAX_LISTED} more" if len(positions) > _MAX_LISTED else ""
         return "on " + ", ".join(items) + more
 
@@ -132,10 +129,12 @@ class _Where:
         for position in positions[:_MAX_LISTED]:
             date = self.index[position]
             if self.row_lines is not None:
-                items.append(f"{_day(date)} (line {self.row_lines[position]})")
+                items.append(f"{date_label(date)} (line {self.row_lines[position]})")
             else:
                 lines = np.sort(self.cell_lines.xs(date, level="date").to_numpy())
-                items.append(f"{_day(date)} (line{'s' if len(lines) > 1 else ''} {_lines(lines)})")
+                items.append(
+                    f"{date_label(date)} (line{'s' if len(lines) > 1 else ''} {_lines(lines)})"
+                )
         more = f" and {len(positions) - _MAX_LISTED} more" if len(positions) > _MAX_LISTED else ""
         return ", ".join(items) + more
 
