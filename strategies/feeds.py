@@ -35,13 +35,14 @@ from typing import Any
 import backtrader as bt
 import pandas as pd
 
-from seqfolio.data.frames import check_price_frame
+from seqfolio.data.frames import check_price_frame, check_prices
 from seqfolio.data.windows import assets_priced_in
 from seqfolio.strategies.bar_check import checked_feed
 
 __all__ = [
     "ClosePriceData",
     "add_price_feeds",
+    "check_prices",
     "feed_has_ended",
     "feed_names",
     "price_feeds",

@@ -266,7 +266,7 @@ def check_returns_frame(
     return pd.DataFrame(values, index=frame.index, columns=frame.columns)
 
 
-def check_prices(prices: object, where: str) -> pd.DataFrame:
+def check_prices(prices: object, where: str = "check_prices") -> pd.DataFrame:
     """What an engine adapter needs before it cuts its period: a DataFrame with a sorted unique
     ``DatetimeIndex``, at least one row and unique columns (values are checked by the feeds)."""
     frame = check_frame(prices, where, "prices", dates=True)
