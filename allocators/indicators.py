@@ -80,7 +80,7 @@ class AllocatorWeights(PerFeedIndicator):
                 "The 'allocator' parameter of AllocatorWeights must be a seqfolio allocator instance. "
                 f"Got {p.allocator!r} instead."
             )
-        check_int("AllocatorWeights", "lookback", p.lookback, low=2)
+        check_int("AllocatorWeights", "lookback", p.lookback, low=defaults.MIN_LOOKBACK)
         check_int("AllocatorWeights", "refit_every", p.refit_every, low=1)
         self.addminperiod(p.lookback + 1)
         if not _one_calendar(self.datas):

@@ -19,7 +19,7 @@ from seqfolio._validation import check_real
 from seqfolio.calendar import naive_date
 from seqfolio.data import period_prices
 from seqfolio.results import BacktestResult
-from seqfolio.spec import RebalanceSpec, as_spec
+from seqfolio.spec import SETTINGS, RebalanceSpec, as_spec
 
 __all__ = ["BacktestResult", "run_backtest", "with_history"]
 
@@ -154,6 +154,8 @@ def run_backtest(
 
     from seqfolio.strategies import RebalanceStrategy, TearSheet, WeightsHistory, add_price_feeds
 
+    extra = dict(strategy_kwargs or {})  # decision settings given there belong to the spec
+    settings.update({k: extra.pop(k) for k in list(extra) if k in SETTINGS})
     spec = as_spec(spec, settings, _OWNER)
     check_real(_OWNER, "cash", cash, low=0.0, low_open=True)
     prices, start, end = period_prices(prices, start, end, owner=_OWNER)
@@ -162,8 +164,7 @@ def run_backtest(
     cerebro.broker.setcash(float(cash))
     cerebro.broker.setcommission(commission=spec.commission)
     cerebro.addstrategy(
-        RebalanceStrategy, spec=spec, start=start, checkpoint_dir=checkpoint_dir,
-        **(strategy_kwargs or {}),
+        RebalanceStrategy, spec=spec, start=start, checkpoint_dir=checkpoint_dir, **extra,
     )  # fmt: skip
     bar = None
     if progress:  # added first: analyzers stop in order, so it is full before the tear sheet

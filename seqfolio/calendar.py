@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from seqfolio._validation import check_date
+from seqfolio._validation import InvalidParameter, check_date, closest
 
 __all__ = [
     "SCHEDULES",
@@ -74,10 +74,10 @@ def check_schedule(owner: str, name: str, schedule: Any) -> Schedule:
     if callable(schedule):
         return schedule
     if not isinstance(schedule, str) or schedule not in SCHEDULES:
-        raise ValueError(
-            f"The '{name}' parameter of {owner} must be one of {list(SCHEDULES)} or a callable "
-            f"date -> bool. Got {schedule!r} instead."
-        )
+        raise InvalidParameter(
+            owner, name, schedule, f"one of {list(SCHEDULES)} or a callable date -> bool",
+            closest(schedule, SCHEDULES),
+        )  # fmt: skip
     return schedule
 
 

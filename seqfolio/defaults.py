@@ -15,6 +15,9 @@ PERIODS_PER_YEAR = 252
 LOOKBACK = 252
 """Bars of daily returns an allocator sees at each rebalance (one trading year)."""
 
+MIN_LOOKBACK = 2
+"""The fewest returns a window may hold: a variance needs two."""
+
 REBALANCE = "monthly"
 """Rebalance schedule (a name from :data:`seqfolio.calendar.SCHEDULES`)."""
 
@@ -71,8 +74,8 @@ assumes its running trials score badly, so a batch spreads out). On the bundled 
 40 trials, seeds 0 and 1) batches of 4 found best scores 1.326 and 1.380, against 1.277 and 1.338 for
 one trial at a time and 1.290 and 1.310 for 8 (``--batch-size``)."""
 
-# The LSTM models: the signatures of LSTMForecaster (a signal) and LSTMAllocator (the direct-weights
-# network) read these, and a configuration's [model] table overrides them key by key. They are the
+# The LSTM models: the signatures of LSTMForecaster (a signal) and the direct-weights network (an allocator
+# trained walk-forward) read these, and a configuration's [model] table overrides them key by key. They are the
 # small networks `seqfolio backtest` trains (a 2005-2022 run takes a minute or two on two cores).
 
 MODEL_WINDOW = 40

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from seqfolio import defaults
 from seqfolio._atomic import atomic_path, atomic_savefig, atomic_write_text
 from seqfolio.stats import sharpe_ratio
 
@@ -35,6 +36,7 @@ __all__ = [
     "bars_per_year",
     "first_traded",
     "format_metrics",
+    "format_number",
     "markdown_table",
     "metrics_table",
     "plot_weights",
@@ -50,7 +52,7 @@ __all__ = [
 
 # (bar period, bars a year, largest median spacing of the dates in days, one bar as an offset)
 _PERIODS = (
-    ("daily", 252, 4, pd.Timedelta(days=1)),
+    ("daily", defaults.PERIODS_PER_YEAR, 4, pd.Timedelta(days=1)),
     ("weekly", 52, 10, pd.Timedelta(days=7)),
     ("monthly", 12, 45, pd.DateOffset(months=1)),
     ("quarterly", 4, 135, pd.DateOffset(months=3)),
@@ -321,18 +323,25 @@ def metrics_table(
     return table
 
 
+def format_number(value: Any, kind: str = "ratio") -> str:
+    """One number as every command prints it: a ``percent`` with two decimals (``13.50%``), a
+    ``ratio`` (Sharpe, Sortino, Calmar) with two, a ``probability`` (PSR, DSR, PBO) with three;
+    ``-`` for a missing value."""
+    if value is None or pd.isna(value):
+        return "-"
+    if kind == "percent":
+        return f"{value * 100:.2f}%"
+    return f"{value:.3f}" if kind == "probability" else f"{value:.2f}"
+
+
 def format_metrics(table: pd.DataFrame) -> pd.DataFrame:
-    """:func:`metrics_table` as strings: percentages for returns and risk, two decimals for ratios."""
+    """:func:`metrics_table` as strings (:func:`format_number`: percentages for returns and risk,
+    two decimals for ratios)."""
     out = table.astype(object).copy()
     for row in table.index:
         for col in table.columns:
-            value = table.loc[row, col]
-            if pd.isna(value):
-                out.loc[row, col] = "-"
-            elif row in _PERCENT_ROWS:
-                out.loc[row, col] = f"{value * 100:.2f}%"
-            else:
-                out.loc[row, col] = f"{value:.2f}"
+            kind = "percent" if row in _PERCENT_ROWS else "ratio"
+            out.loc[row, col] = format_number(table.loc[row, col], kind)
     return out
 
 

@@ -36,7 +36,7 @@ from seqfolio._validation import (
 )
 from seqfolio.calendar import SCHEDULES, check_schedule
 
-__all__ = ["DELISTED_POLICIES", "SETTINGS", "check_research_settings", "check_setting", "RebalanceSpec", "Setting", "as_spec", "setting_names"]
+__all__ = ["DELISTED_POLICIES", "SETTINGS", "check_research_settings", "check_setting", "distinct_labels", "RebalanceSpec", "Setting", "as_spec", "setting_names"]
 
 _OWNER = "RebalanceSpec"
 DELISTED_POLICIES: tuple[str, ...] = ("cash", "hold")
@@ -49,13 +49,8 @@ class _Schedule(Constraint):
     """A schedule name (:data:`seqfolio.calendar.SCHEDULES`) or a callable date -> bool."""
 
     def check(self, owner: str, name: str, value: object) -> Any:
-        if isinstance(value, str) and not callable(value):
+        if isinstance(value, str) and value.strip().lower() in SCHEDULES:
             value = value.strip().lower()
-            if value not in SCHEDULES:
-                raise InvalidParameter(
-                    owner, name, value, f"one of {list(SCHEDULES)} or a callable date -> bool",
-                    closest(value, SCHEDULES),
-                )  # fmt: skip
         return check_schedule(owner, name, value)
 
     def describe(self) -> str:
@@ -107,9 +102,7 @@ class _Named(Constraint):
         if isinstance(value, str):
             return OneOf(_registered(self.kind), none=self.none).check(owner, name, value)
         if self.kind == "allocator":
-            if isinstance(value, type) or not hasattr(value, "fit"):
-                raise InvalidParameter(owner, name, value, "an allocator name or instance")
-            return value
+            return value  # an instance: make_allocator checks it (a class, a non-estimator)
         from seqfolio.pipeline.retraining import is_weights_model
 
         if isinstance(value, type) or not (hasattr(value, "fit") and hasattr(value, "predict")):
@@ -192,19 +185,21 @@ class RebalanceSpec:
         :class:`~seqfolio._validation.InvalidParameter` for a value outside its constraint, naming the
         setting (``The 'lookback' parameter of RebalanceSpec must be an int >= 2. Got 1 instead.``);
         also unknown allocator parameters or model settings, and combinations that cannot work
-        (a signal feeding ``lstm-weights``, model settings without a model).
+        (a signal feeding a trained allocator, model settings without a model).
     TypeError
         For a class where an instance is expected.
     """
 
     allocator: Any = _setting(
-        "hrp", _Named("allocator"), "allocator: a registered name (hrp, herc, mvo, ew, ivp, ivol, "
-        "lstm-weights, or your own) or, in Python, an instance"
+        "hrp", _Named("allocator"), "the allocator: a registered name (the allocator registry's) or, in "
+        "Python, an instance"
     )  # fmt: skip
     allocator_params: Mapping[str, Any] = _setting(
         {}, _Table(), "keyword parameters of the allocator ([allocator_params] table)", cli=False
     )
-    lookback: int = _setting(defaults.LOOKBACK, IntRange(low=2), "bars of returns per allocation")
+    lookback: int = _setting(
+        defaults.LOOKBACK, IntRange(low=defaults.MIN_LOOKBACK), "bars of returns per allocation"
+    )
     rebalance: Any = _setting(defaults.REBALANCE, _Schedule(), "when to rebalance")
     max_weight: float | None = _setting(
         None, RealRange(0.0, 1.0, low_open=True, none=True), "cap on any asset's weight"
@@ -255,7 +250,7 @@ class RebalanceSpec:
         "signal can set", cli=False
     )  # fmt: skip
     exposure_threshold: float = _setting(
-        defaults.EXPOSURE_THRESHOLD, RealRange(0.0, 1.0, low_open=True, high_open=True),
+        defaults.EXPOSURE_THRESHOLD, RealRange(0.0, 1.0, high_open=True),
         "stress probability above which a regime / drawdown signal cuts exposure", cli=False,
     )  # fmt: skip
     params: InitVar[Mapping[str, Any] | None] = None  # the former name of allocator_params
@@ -369,7 +364,7 @@ class RebalanceSpec:
     # -- what the settings make ------------------------------------------------------------------
     @property
     def trains_allocator(self) -> bool:
-        """Whether the allocator itself is a network trained walk-forward (``lstm-weights``)."""
+        """Whether the allocator itself is a network trained walk-forward (``needs_training``)."""
         from seqfolio.allocators import needs_training
 
         return needs_training(self.allocator)
@@ -410,33 +405,67 @@ class RebalanceSpec:
 
     @property
     def label(self) -> str:
-        """A readable name: ``HRP monthly``, ``LSTM-vol → HERC(linkage=average) quarterly,
-        lookback 126``; settings other than the allocator's and the schedule are named only when
-        they differ from their defaults."""
+        """A readable name: the allocator (its parameters), the signal feeding it and the schedule,
+        e.g. ``HRP monthly`` or ``LSTM-vol → HERC(linkage=average) quarterly``. Specs that differ
+        only in other settings share it: :func:`distinct_labels` names a collection of them."""
         from seqfolio.allocators import allocator_label
 
         name = allocator_label(self.allocator)
-        params = ", ".join(f"{k}={v}" for k, v in sorted(self.allocator_params.items()))
+        params = ", ".join(f"{k}={_short(v)}" for k, v in sorted(self.allocator_params.items()))
         text = f"{name}({params})" if params else name
         if self.signal is not None:
             text = f"{_signal_label(self.signal)} → {text}"
-        schedule = self.rebalance if isinstance(self.rebalance, str) else "custom schedule"
-        extras = [
+        return f"{text} {self.rebalance if isinstance(self.rebalance, str) else 'custom schedule'}"
+
+    @property
+    def description(self) -> str:
+        """The label and every other setting that differs from its default, e.g. ``HRP(linkage=
+        complete) quarterly, lookback 336, max weight 0.2``: one spec shown on its own."""
+        base = _flat(_defaults())
+        shown = {"allocator", "rebalance", "signal"} | {f"allocator_params.{k}" for k in
+                                                       self.allocator_params}  # fmt: skip
+        extra = [
             f"{k.replace('_', ' ')} {_short(v)}"
-            for k, v in self.changed().items()
-            if k not in _IN_NAME
+            for k, v in _flat(self).items()
+            if k not in shown and v != base.get(k)
         ]
-        if self.model:
-            extras.append(", ".join(f"{k}={_short(v)}" for k, v in sorted(self.model.items())))
-        return f"{text} {schedule}" + (", " + ", ".join(extras) if extras else "")
+        return ", ".join([self.label, *extra])
+
+
+def _flat(spec: RebalanceSpec) -> dict[str, Any]:
+    """The settings with the tables' keys spread out (``model.hidden_size``)."""
+    flat: dict[str, Any] = {}
+    for name, value in spec.settings().items():
+        if isinstance(value, dict):
+            flat.update({k if name == "model" else f"{name}.{k}": v for k, v in value.items()})
+        else:
+            flat[name] = value
+    return flat
+
+
+def distinct_labels(specs: Any) -> list[str]:
+    """Each spec's :attr:`~RebalanceSpec.label`, with the settings that tell apart specs sharing one
+    added: ``HRP monthly, lookback 126`` beside ``HRP monthly, lookback 252``;
+    ``LSTM-vol → HRP monthly, random_state 1``. Equal specs keep equal labels."""
+    specs = list(specs)
+    labels = [spec.label for spec in specs]
+    for label in set(labels):
+        group = [i for i, other in enumerate(labels) if other == label]
+        if len(group) < 2:
+            continue
+        flats = [_flat(specs[i]) for i in group]
+        keys = list(dict.fromkeys(k for f in flats for k in f))  # field order
+        differ = [k for k in keys if len({repr(f.get(k)) for f in flats}) > 1]
+        for i, flat in zip(group, flats, strict=True):
+            extra = ", ".join(f"{k.replace('_', ' ')} {_short(flat.get(k))}" for k in differ)
+            labels[i] = f"{label}, {extra}" if extra else label
+    return labels
 
 
 _FIELDS: dict[str, dataclasses.Field[Any]] = {f.name: f for f in dataclasses.fields(RebalanceSpec)}
 SETTINGS: dict[str, Setting] = {name: f.metadata["setting"] for name, f in _FIELDS.items()}
 """The one constraint table: every setting's check, help line and reach, by name, in field order."""
 
-_IN_NAME = ("allocator", "allocator_params", "rebalance", "signal", "model")
-"""Settings :attr:`RebalanceSpec.label` shows in the name itself; any other is listed when changed."""
 
 
 def check_setting(owner: str, name: str, value: Any) -> Any:

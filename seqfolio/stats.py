@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from seqfolio import defaults
+
 EULER_GAMMA = 0.5772156649015329
 _CHUNK = 250  # resamples drawn at once (bounds memory at ~250 x n_obs)
 
@@ -66,7 +68,7 @@ def _as_array(returns: pd.Series | np.ndarray) -> np.ndarray:
     return values
 
 
-def sharpe_ratio(returns: pd.Series | np.ndarray, periods_per_year: int = 252) -> float:
+def sharpe_ratio(returns: pd.Series | np.ndarray, periods_per_year: int = defaults.PERIODS_PER_YEAR) -> float:
     """Annualised Sharpe ratio: ``mean / std (ddof=1) * sqrt(periods_per_year)``, risk-free rate 0;
     0.0 for a flat series (:func:`is_flat`)."""
     values = _as_array(returns)
@@ -95,7 +97,7 @@ def bootstrap_sharpe_interval(
     level: float = 0.95,
     n_resamples: int = 2000,
     mean_block: int = 21,
-    periods_per_year: int = 252,
+    periods_per_year: int = defaults.PERIODS_PER_YEAR,
     random_state: int | None = 0,
 ) -> tuple[float, float]:
     """Stationary-bootstrap confidence interval of the annualised Sharpe ratio.
@@ -208,7 +210,7 @@ def sharpe_summary(
     *,
     n_trials: int = 1,
     trial_sharpes: np.ndarray | None = None,
-    periods_per_year: int = 252,
+    periods_per_year: int = defaults.PERIODS_PER_YEAR,
 ) -> dict[str, float]:
     """Sharpe, its bootstrap interval, PSR (vs 0) and DSR for one return series.
 

@@ -88,6 +88,7 @@ class LSTMAllocator(LSTMEstimator):
     max_epochs 100 and random_state None).
     """
 
+    needs_positive_variance: ClassVar[bool] = False
     needs_training: ClassVar[bool] = True
     """Capability (:mod:`seqfolio.allocators.registry`): a network trained walk-forward, registered as
     the allocator ``lstm-weights``."""

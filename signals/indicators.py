@@ -87,8 +87,11 @@ def history_needed(model: Any) -> int | None:
 
 
 def _is_returns_model(model: Any) -> bool:
-    """Direct-weights models (``LSTMAllocator``) read returns, forecasters read prices."""
-    return hasattr(model, "history_length_") and not hasattr(model, "ffd_d_")
+    """An allocator trained walk-forward (its ``needs_training`` capability) reads returns, a
+    forecaster prices."""
+    from seqfolio.allocators import needs_training
+
+    return needs_training(model)
 
 
 class ForecastIndicator(PerFeedIndicator):

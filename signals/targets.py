@@ -294,6 +294,25 @@ class Correlation(Target):
 # ------------------------------------------------------------------------------------------------
 _REGISTRY: dict[str, Target] = {}
 
+ENTRY_POINT_GROUP = "seqfolio.targets"
+"""Entry-point group a package uses to register its targets: ``name = "package.module:MyTarget"``
+(a :class:`Target` subclass or instance), found in every process that asks for a target."""
+_plugins_loaded: list[bool] = []
+
+
+def _plugins() -> None:
+    """Register the targets other installed packages declare as entry points (once)."""
+    if _plugins_loaded:
+        return
+    _plugins_loaded.append(True)
+    from importlib.metadata import entry_points
+
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        target = point.load()
+        target = target() if isinstance(target, type) else target
+        if target.name not in _REGISTRY:
+            register_target(target)
+
 
 def _signal(target: Target) -> str:
     return target.signal or f"lstm-{target.name}"
@@ -359,6 +378,7 @@ def register_target(target: Target, *, replace: bool = False) -> Target:
 
 def get_target(name: object, owner: str = "LSTMForecaster") -> Target:
     """The registered target called ``name``, or the error ``owner``'s parameter check gives."""
+    _plugins()
     if not isinstance(name, str) or name not in _REGISTRY:
         raise ValueError(
             f"The 'target' parameter of {owner} must be one of {list(_REGISTRY)}. Got {name!r} "
@@ -369,6 +389,7 @@ def get_target(name: object, owner: str = "LSTMForecaster") -> Target:
 
 def target_names() -> tuple[str, ...]:
     """The registered targets' names, built-ins first."""
+    _plugins()
     return tuple(_REGISTRY)
 
 
@@ -376,12 +397,15 @@ class _SignalNames(Mapping[str, str]):
     """Signal name -> target name, read from the registry at each use."""
 
     def __getitem__(self, signal: str) -> str:
+        _plugins()
         return {_signal(t): t.name for t in _REGISTRY.values()}[signal]
 
     def __iter__(self) -> Iterator[str]:
+        _plugins()
         return iter([_signal(t) for t in _REGISTRY.values()])
 
     def __len__(self) -> int:
+        _plugins()
         return len(_REGISTRY)
 
     def __repr__(self) -> str:

@@ -84,7 +84,7 @@ class RebalanceStrategy(bt.Strategy):
         Every decision setting at once (:class:`~seqfolio.spec.RebalanceSpec`); or give them one by
         one as params of the same names (not both). The settings and their defaults are the spec's:
         ``allocator`` (a registered name or an instance, cloned and refitted at each rebalance; a
-        network trained walk-forward such as ``lstm-weights`` is retrained on ``retrain`` and applied
+        network trained walk-forward (``needs_training``) is retrained on ``retrain`` and applied
         at each rebalance), ``lookback`` (returns per fit; a bar is a bar of the feeds: on weekly
         feeds 52 is a year), ``rebalance`` (a name or a callable ``date -> bool``), ``max_weight``,
         ``cash_buffer``, ``min_trade``, ``fractional``, ``retry_rejected`` (a buy the broker
@@ -271,7 +271,7 @@ class RebalanceStrategy(bt.Strategy):
 
     @property
     def allocate_step(self) -> Allocate | None:
-        """The pipeline's ``Allocate`` step, or None if it has none (e.g. with an LSTMAllocator)."""
+        """The pipeline's ``Allocate`` step, or None if it has none (e.g. with an allocator trained walk-forward)."""
         return self._step(Allocate)
 
     @property
@@ -281,7 +281,7 @@ class RebalanceStrategy(bt.Strategy):
 
     @property
     def model_weights_step(self) -> ModelWeights | None:
-        """The pipeline's ``ModelWeights`` step (an ``LSTMAllocator``), or None."""
+        """The pipeline's ``ModelWeights`` step (a trained allocator's), or None."""
         return self._step(ModelWeights)
 
     @property

@@ -1,9 +1,9 @@
 """Walk-forward retraining inside backtrader: a controller any Strategy can own.
 
-:class:`Retrainer` retrains a model (an ``LSTMForecaster``, the direct-weights ``LSTMAllocator``, or
+:class:`Retrainer` retrains a model (an ``LSTMForecaster``, an allocator trained walk-forward, or
 anything with ``fit``) on a schedule, from the strategy's ``notify_timer``, on the closes up to and
 including the current bar only. :class:`~seqfolio.strategies.RebalanceStrategy` uses it when given
-``signal=`` or an ``LSTMAllocator``; a hand-written strategy needs four lines::
+``signal=`` or an allocator that ``needs_training``; a hand-written strategy needs four lines::
 
     class MyStrategy(bt.Strategy):
         def __init__(self):

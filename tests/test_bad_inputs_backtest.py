@@ -19,8 +19,8 @@ import pandas as pd
 import pytest
 from _btutil import catalogue_prices
 
-import seqfolio.cli.engine as cli
-from seqfolio.allocators import AllocationError, MeanVariance
+from seqfolio.allocators import ALLOCATORS, AllocationError, MeanVariance
+from seqfolio.allocators.registry import _Entry
 from seqfolio.backtest import run_backtest
 from seqfolio.cli import main
 from seqfolio.reporting import TearSheetWarning, tearsheet
@@ -203,15 +203,15 @@ def test_cli_backtest_that_never_trades_writes_what_it_can(tmp_path, capsys, fil
     assert status == 1
     (error,) = _errors(err)
     assert error.startswith(
-        "seqfolio: error: MeanVariance monthly never traded: all 8 scheduled rebalances were "
+        "seqfolio: error: MeanVariance(objective=efficient_risk, target_volatility=0.01) monthly never traded: all 8 scheduled rebalances were "
         "skipped (first: 2021-02-01 MeanVariance failed: MeanVariance(objective='efficient_risk')"
         ".fit found no solution"
     ), error
     assert error.endswith(f"; see {out / 'events.csv'}")
-    assert "seqfolio: warning: MeanVariance monthly: TearSheet: no tear sheet written to" in err
+    assert "seqfolio: warning: MeanVariance(objective=efficient_risk, target_volatility=0.01) monthly: TearSheet: no tear sheet written to" in err
     assert "the strategy never held a position" in err
     lines = printed.splitlines()
-    assert lines[0].startswith("MeanVariance monthly: 2021-01-01 .. 2021-08-12, 0 rebalances "
+    assert lines[0].startswith("MeanVariance(objective=efficient_risk, target_volatility=0.01) monthly: 2021-01-01 .. 2021-08-12, 0 rebalances "
                                "(never traded), final value 1,000,000, 8 rebalances skipped")  # fmt: skip
     assert lines[-1] == (
         f"wrote {out / 'weights.csv'}, returns.csv, rebalances.csv, orders.csv, events.csv"
@@ -259,11 +259,8 @@ def test_cli_compare_with_a_quantstats_failure_writes_the_comparison(
 
 
 def _compare(tmp_path, capsys, files, monkeypatch, allocators: str) -> tuple[int, str, str]:
-    real = cli._allocator
-    monkeypatch.setattr(
-        cli, "_allocator",
-        lambda options, name: AlwaysInfeasible() if name == "mvo" else real(options, name),
-    )  # fmt: skip
+    # "mvo" names an allocator that is never feasible (the registry is what the CLI reads)
+    monkeypatch.setitem(ALLOCATORS._entries, "mvo", _Entry(AlwaysInfeasible))
     args = ["compare", "--allocators", allocators, *_base(files), "--out", str(tmp_path / "o")]
     return _cli(args, capsys)
 
@@ -501,7 +498,7 @@ def test_numpy_numbers_are_accepted(prices):
     numpy = run_backtest(prices, lookback=20, cash=np.int64(1000), commission=np.float32(0.001))
     _same_run(numpy, plain)
     for bad in (dict(commission=False), dict(cash=True), dict(cash=np.bool_(True))):
-        with pytest.raises(ValueError, match=r"(commission must be a fraction|cash must be a pos)"):
+        with pytest.raises(ValueError, match=r"The '(commission|cash)' parameter of run_backtest"):
             run_backtest(prices, lookback=20, **bad)
 
 
@@ -511,8 +508,7 @@ def test_cli_unknown_allocator_with_a_signal(tmp_path, capsys, files):
     status, _, err = _cli(args, capsys)
     assert status == 1
     (error,) = _errors(err)
-    assert "must be an allocator instance or one of ['ew', 'herc', 'hrp'," in error
-    assert "Got 'foo' instead." in error
+    assert "--allocator foo: must be one of ['ew', 'herc', 'hrp'," in error
     assert not (tmp_path / "o").exists()  # refused before any work
 
 
@@ -669,11 +665,10 @@ def test_cli_period_inside_a_gap_of_the_data(tmp_path, capsys, prices):
 @pytest.mark.parametrize(
     ("option", "message"),
     [
-        (["--lookback", "-5"], "The 'lookback' parameter of RebalanceStrategy must be an int >= 2. "
-                               "Got -5 instead."),
-        (["--rebalance", "montly"], "The 'rebalance' parameter of RebalanceStrategy"),
-        (["--cash-buffer", "0.7"], "The 'cash_buffer' parameter of RebalanceStrategy"),
-        (["--cash", "-1"], "cash must be a positive number. Got -1.0."),
+        (["--lookback", "-5"], "--lookback -5: must be an int >= 2"),
+        (["--rebalance", "montly"], "--rebalance montly: must be one of ['daily', 'weekly', "),
+        (["--cash-buffer", "0.7"], "--cash-buffer 0.7: must be a float in [0.0, 0.5)"),
+        (["--cash", "-1"], "--cash -1.0: must be a positive number"),
     ],
     ids=["lookback", "rebalance", "cash_buffer", "cash"],
 )  # fmt: skip

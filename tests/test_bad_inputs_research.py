@@ -168,16 +168,16 @@ def test_walk_forward_reports_allocator_failures() -> None:
     report = walk_forward(prices, configs, train=60, test=60)
     events = report.events
     assert list(events.columns) == ["config", "window", "date", "kind", "reason"]
-    assert set(events["config"]) == {"hrp() lb40 monthly"}  # equal weight does not mind
+    assert set(events["config"]) == {"HRP monthly"}  # equal weight does not mind
     assert (events["kind"] == "allocation_failed").all()
     assert events["reason"].str.startswith(ZERO_VARIANCE).all()
     assert [str(d.date()) for d in events["date"]] == ["2020-08-03", "2020-09-01"]
-    hrp = report.per_window[report.per_window["config"] == "hrp() lb40 monthly"]
+    hrp = report.per_window[report.per_window["config"] == "HRP monthly"]
     assert hrp["skipped"].tolist() == [0, 2, 0, 0] and hrp["failed"].tolist() == [0, 2, 0, 0]
     assert hrp["decisions"].sum() == 11 and (hrp["fallbacks"] == 0).all()
     lines = report.events_summary()
-    assert list(lines) == ["hrp() lb40 monthly"]
-    assert lines["hrp() lb40 monthly"].startswith(
+    assert list(lines) == ["HRP monthly"]
+    assert lines["HRP monthly"].startswith(
         f"2 of 11 decisions skipped (2 allocator failures; first 2020-08-03: {ZERO_VARIANCE}"
     )
 
@@ -185,17 +185,18 @@ def test_walk_forward_reports_allocator_failures() -> None:
 @pytest.mark.filterwarnings("ignore:Fallback. member 0:RuntimeWarning")
 def test_walk_forward_reports_fallbacks(monkeypatch: pytest.MonkeyPatch) -> None:
     prices = _constant_stretch(random_prices(300), slice(100, 180))
-    monkeypatch.setattr(
-        PortfolioConfig, "make_allocator", lambda self: Fallback([HRP(), EqualWeight()])
+    report = walk_forward(
+        prices, [PortfolioConfig(Fallback([HRP(), EqualWeight()]), lookback=40)], train=60, test=60
     )
-    report = walk_forward(prices, [PortfolioConfig("hrp", lookback=40)], train=60, test=60)
     events = report.events
     assert (events["kind"] == "fallback").all() and len(events) == 2
     assert events["reason"].str.startswith("EqualWeight used: ").all()
     assert events["reason"].str.contains("zero variance").all()
     assert report.per_window["fallbacks"].tolist() == [0, 2, 0, 0]
     assert report.per_window["skipped"].sum() == 0
-    assert report.events_summary() == {"hrp() lb40 monthly": "2 decisions fell back to EqualWeight"}
+    assert report.events_summary() == {
+        "Fallback monthly": "2 decisions fell back to EqualWeight"
+    }
 
 
 @pytest.mark.filterwarnings("ignore:Fallback. member 0:RuntimeWarning")
@@ -214,7 +215,7 @@ def test_walk_forward_with_a_constant_asset_names_the_real_reason() -> None:
     prices["C"] = 50.0
     with pytest.raises(
         ValueError,
-        match=r"hrp\(\) lb40 monthly: no window produced weights: all 11 decisions were skipped; "
+        match=r"HRP monthly: no window produced weights: all 11 decisions were skipped; "
         r"the first allocator failure \(2020-04-01\): HRP failed: HRP\.fit: columns \['C'\] have "
         r"zero variance \(constant price\)",
     ):
@@ -253,11 +254,11 @@ def test_cli_walkforward_mentions_skipped_decisions(
         assert main(args) == 0
     printed = capsys.readouterr().out
     assert (
-        f"hrp() lb40 monthly: 2 of 11 decisions skipped (2 allocator failures; first 2020-08-03: "
+        f"HRP monthly: 2 of 11 decisions skipped (2 allocator failures; first 2020-08-03: "
         f"{ZERO_VARIANCE}" in printed
     )
     assert "; see events.csv" in printed and "weights.png, overfitting.md, overfitting.csv, events.csv" in printed
-    assert "ew() lb40 monthly:" not in printed
+    assert "EqualWeight monthly:" not in printed
     assert len(pd.read_csv(out / "events.csv")) == 2
 
 

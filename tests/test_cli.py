@@ -101,13 +101,13 @@ def test_user_csv_data_and_benchmark(tmp_path, capsys):
 @pytest.mark.parametrize(
     "args,message",
     [
-        (["backtest", "--allocator", "hrpp"], "must be an allocator instance or one of"),
-        (["backtest", "--rebalance", "montly"], "'rebalance' parameter of RebalanceStrategy"),
-        (["backtest", "--lookback", "-3"], "'lookback'"),
+        (["backtest", "--allocator", "hrpp"], "--allocator hrpp: must be one of"),
+        (["backtest", "--rebalance", "montly"], "--rebalance montly: must be one of ['daily', 'weekly', 'monthly', 'quarterly']; did you mean"),
+        (["backtest", "--lookback", "-3"], "--lookback -3: must be an int >= 2"),
         (["backtest", "--data", "no/such.csv"], "no such file"),
         (["backtest", "--start", "2022-01-01", "--end", "2021-01-01"], "must be before --end"),
-        (["backtest", "--commission", "5"], "commission must be a fraction"),
-        (["compare", "--allocators", "hrp,nope"], "unknown allocator(s) ['nope']"),
+        (["backtest", "--commission", "5"], "--commission 5.0: must be a float in [0.0, 0.1)"),
+        (["compare", "--allocators", "hrp,nope"], "--allocators nope: must be one of"),
         (["backtest", "--config", "missing.toml"], "config file not found"),
     ],
 )

@@ -184,8 +184,9 @@ def test_data_starting_after_start_is_a_warm_up_not_a_failure(tmp_path, capsys):
     assert "skipped" not in captured.out and not (out / "events.csv").exists()
     returns = pd.read_csv(out / "returns.csv", index_col=0, parse_dates=True).iloc[:, 0]
     assert returns.index[0] == pd.Timestamp("2020-04-01") and (returns.iloc[1:6] != 0).all()
-    summary = next(x for x in captured.out.splitlines() if x.startswith("HRP monthly: "))
-    first = re.search(r"HRP monthly: (\S+) \.\. (\S+),", summary).groups()
+    label = "HRP monthly"
+    summary = next(x for x in captured.out.splitlines() if x.startswith(f"{label}: "))
+    first = re.search(rf"{label}: (\S+) \.\. (\S+),", summary).groups()
     sheet = re.search(r"<dt> *(.+?) - (.+?) \(", (out / "tearsheet.html").read_text()).groups()
     assert [pd.Timestamp(d) for d in first] == [pd.Timestamp(d) for d in sheet]
 
@@ -207,10 +208,12 @@ def test_seed_table_prints_whole_seed_counts_and_a_dash_for_one_seed(capsys):
 
     configs = [PortfolioConfig("hrp", signal="lstm-vol", model={"seed": s}) for s in (0, 1)]
     configs.append(PortfolioConfig("ew", signal="lstm-vol", model={"hidden_size": 8, "seed": 0}))
-    summary = pd.DataFrame({"sharpe": [0.5, 0.7, 0.6]}, index=[c.label for c in configs])
+    from seqfolio.spec import distinct_labels
+
+    summary = pd.DataFrame({"sharpe": [0.5, 0.7, 0.6]}, index=distinct_labels(configs))
     table = seed_summary(configs, summary)
     _print_table(table)
-    rows = [x for x in capsys.readouterr().out.splitlines() if "lstm-vol" in x]
+    rows = [x for x in capsys.readouterr().out.splitlines() if "LSTM-vol" in x]
     cells = [[c.strip() for c in row.strip("|").split("|")] for row in rows]
     assert [c[1] for c in cells] == ["2", "1"]  # seeds
     assert cells[0][3] == "0.141" and cells[1][3] == "–"  # seed sd

@@ -153,13 +153,13 @@ def test_trailing_returns_only_keeps_assets_alive_over_the_window():
         {"A": [1.0, 1.1, 1.2, 1.3], "B": [np.nan, 2.0, 2.2, 2.4], "C": [3.0, 3.0, 3.3, np.nan]},
         index=pd.date_range("2020-01-01", periods=4),
     )
-    window = trailing_returns(prices.iloc[:3], lookback=1)
-    assert list(window.columns) == ["A", "B", "C"] and len(window) == 1
+    window = trailing_returns(prices.iloc[1:4], lookback=2)
+    assert list(window.columns) == ["A", "B"] and len(window) == 2
     assert list(trailing_returns(prices.iloc[:3], lookback=2).columns) == ["A", "C"]
     assert list(trailing_returns(prices, lookback=2).columns) == ["A", "B"]
     with pytest.raises(ValueError, match="lookback=5 needs 6 price rows; got 4"):
         trailing_returns(prices, 5)
     with pytest.raises(
-        ValueError, match="'lookback' parameter of trailing_returns must be an int >= 1"
+        ValueError, match="'lookback' parameter of trailing_returns must be an int >= 2"
     ):
-        trailing_returns(prices, 0)
+        trailing_returns(prices, 1)  # the lookback's one lower bound (defaults.MIN_LOOKBACK)

@@ -191,7 +191,7 @@ def test_cli_command_bit_identical_with_threads_1_and_2_under_load(
 @pytest.mark.parametrize(
     "args,config,message",
     [
-        (["--threads", "0"], None, "--threads must be a whole number >= 1; got 0"),
+        (["--threads", "0"], None, "--threads 0: must be a whole number >= 1"),
         ([], 'threads = "two"\n', "'threads' must be an int (e.g. threads = 1); got 'two'"),
     ],
 )

@@ -12,7 +12,8 @@ import pytest
 from _btutil import ASSETS, FlakyMeanVariance
 
 import seqfolio.cli.engine as cli
-from seqfolio.allocators import HRP, Fallback
+from seqfolio.allocators import ALLOCATORS, HRP, Fallback
+from seqfolio.allocators.registry import _Entry
 from seqfolio.backtest import run_backtest, with_history
 from seqfolio.cli import main
 from seqfolio.data import load_sample
@@ -81,13 +82,12 @@ def test_allocation_failure_is_recorded_summarised_and_warned_once(
 def test_cli_backtest_prints_the_failure_and_writes_events_csv(
     bad: pd.Timestamp, tmp_path, capsys: pytest.CaptureFixture[str], monkeypatch
 ) -> None:
-    monkeypatch.setattr(
-        cli, "_allocator", lambda options, name: FlakyMeanVariance(objective="min_variance")
-    )
+    # the CLI runs a registered allocator by name: here one that fails on one date
+    monkeypatch.setitem(ALLOCATORS._entries, "flaky-mvo", _Entry(FlakyMeanVariance))
     args = ["backtest", "--start", START, "--end", END, "--lookback", str(LOOKBACK)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        assert main([*args, "--allocator", "mvo", "--out", str(tmp_path)]) == 0
+        assert main([*args, "--allocator", "flaky-mvo", "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].endswith("1 rebalance skipped (1 allocator failure); see events.csv")
     assert printed[-1].endswith("rebalances.csv, orders.csv, events.csv")

@@ -50,7 +50,7 @@ def test_walkforward_writes_its_report(tmp_path, capsys):
     ):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     summary = pd.read_csv(out / "summary.csv", index_col=0)
-    assert set(summary.index) == {"hrp() lb126 monthly", "ew() lb126 monthly"}
+    assert set(summary.index) == {"HRP monthly", "EqualWeight monthly"}
     assert {"Sharpe", "Sharpe 95% low", "PSR", "DSR"} <= set(summary.columns)
     assert capsys.readouterr().out == ""  # --quiet
 
@@ -144,12 +144,12 @@ def test_walkforward_runs_an_lstm_signal_and_its_toml_replays_in_backtest(tmp_pa
     assert code == 0, printed
     assert "overfitting over 1 configurations" not in printed  # PBO needs several
     summary = pd.read_csv(out / "summary.csv", index_col=0)
-    assert len(summary) == 1 and "lstm-vol" in summary.index[0]
+    assert len(summary) == 1 and summary.index[0].startswith("LSTM-vol → HRP monthly")
     assert any((out / "models").rglob("*")), "fitted models are cached under OUT/models"
 
     best = tmp_path / "best.toml"
     config = PortfolioConfig("hrp", lookback=60, signal="lstm-vol", model=model)
-    best.write_text(config.to_toml(train_window=300))
+    best.write_text(config.replace(train_window=300).to_toml())
     report = tmp_path / "bt"
     code = main(["backtest", "--config", str(best), *args[:2], "--start", "2017-01-01",
                  "--end", "2018-06-30", "--out", str(report), "--quiet"])  # fmt: skip
@@ -162,7 +162,7 @@ def test_model_settings_without_a_model_are_an_error(tmp_path, capsys):
     config = tmp_path / "run.toml"
     config.write_text('allocator = "hrp"\n[model]\nhidden_size = 4\n')
     assert main(["backtest", "--config", str(config), "--out", str(tmp_path / "o")]) == 1
-    assert "[model] settings are given but no model is used" in capsys.readouterr().err
+    assert "model settings ['hidden_size'] given but no model is used" in capsys.readouterr().err
 
 
 def test_tune_then_another_space_then_backtest_do_what_the_readme_says(tmp_path, capsys):

@@ -118,7 +118,8 @@ def test_seeds_report_mean_and_dispersion(prices):
     report = walk_forward(prices, configs, train=250, test=200, seeds=2)
     assert len(report.summary) == 3  # two seeds of the LSTM, the allocator once
     row = report.seeds.loc[lstm_vol().label]
-    sharpes = [report.summary.loc[lstm_vol(seed=s).label, "sharpe"] for s in (0, 1)]
+    seeded = [f"{lstm_vol().label}, random state {s}" for s in (0, 1)]  # told apart by the seed
+    sharpes = [report.summary.loc[label, "sharpe"] for label in seeded]
     assert row["seeds"] == 2 and row["sharpe_mean"] == pytest.approx(np.mean(sharpes))
     assert row["sharpe_sd"] == pytest.approx(np.std(sharpes, ddof=1)) and row["sharpe_sd"] > 0
 
@@ -128,10 +129,12 @@ def test_a_model_config_round_trips_through_toml():
         "herc", params={"linkage": "ward"}, signal="lstm-regime", retrain="monthly",
         model={"hidden_size": 8, "ffd": True, "learning_rate": 0.01, "seed": 3},
     )  # fmt: skip
-    document = tomllib.loads(config.to_toml(train_window=504))
+    document = tomllib.loads(config.replace(train_window=504).to_toml())
     assert document["signal"] == "lstm-regime" and document["retrain"] == "monthly"
     assert document["train_window"] == 504
-    assert document["model"] == {"hidden_size": 8, "ffd": True, "learning_rate": 0.01, "seed": 3}
+    assert document["model"] == {  # one name per setting: seed is random_state's
+        "hidden_size": 8, "ffd": True, "learning_rate": 0.01, "random_state": 3
+    }
     model = config.make_model()
     assert (model.target, model.hidden_size, model.ffd_d, model.random_state) == (
         "regime", 8, "auto", 3,
@@ -234,8 +237,8 @@ def test_seeds_train_as_one_population_and_match_lone_fits(prices, monkeypatch):
 
 
 def test_tune_groups_a_batch_into_populations(prices):
-    from seqfolio.research.population import PopulationTask
     from seqfolio.research.splits import walk_forward_windows
+    from seqfolio.research.tasks import PopulationTask
     from seqfolio.research.tuning import PortfolioObjective, SearchSpace
 
     windows = walk_forward_windows(len(prices), train=250, test=200)

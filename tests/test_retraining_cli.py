@@ -57,13 +57,14 @@ def test_train_window_from_config(tmp_path, capsys):
 @pytest.mark.parametrize(
     "args,message",
     [
-        (["backtest", "--signal", "lstm-foo"], "unknown --signal 'lstm-foo'"),
-        (["backtest", "--signal", "lstm-vol", "--train-window", "1"], "--train-window must be"),
+        (["backtest", "--signal", "lstm-foo"], "--signal lstm-foo: must be one of ['lstm-return'"),
+        (["backtest", "--signal", "lstm-vol", "--train-window", "1"], "--train-window 1: must be"),
         (
             ["backtest", "--signal", "lstm-vol", "--retrain", "montly"],
-            "The 'retrain' parameter of RebalanceStrategy must be one of",
+            "--retrain montly: must be one of ['daily', 'weekly', 'monthly', 'quarterly']; did "
+            "you mean 'monthly'?",
         ),
-        (["compare", "--allocators", "hrp,lstm-weightz"], "unknown allocator(s) ['lstm-weightz']"),
+        (["compare", "--allocators", "hrp,lstm-weightz"], "--allocators lstm-weightz: must be one of"),
     ],  # fmt: skip
 )
 def test_errors_are_one_line(tmp_path, capsys, args, message):

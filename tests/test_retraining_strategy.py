@@ -33,7 +33,7 @@ def test_retrains_on_schedule_only(prices: pd.DataFrame) -> None:
     calendar = prices.index[prices.index >= "2019-01-01"]
     assert count_decisions(calendar, "quarterly") == 6
     assert count_decisions(calendar, "monthly") == 18
-    assert strat.analyzers.ts.returns.name == "LSTM-volatility → HRP monthly"
+    assert strat.analyzers.ts.returns.name == "LSTM-vol → HRP monthly"
 
 
 def test_bootstrap_when_start_is_mid_quarter(prices: pd.DataFrame) -> None:

@@ -15,7 +15,7 @@ import pytest
 from seqfolio import defaults
 from seqfolio._validation import InvalidParameter
 from seqfolio.research.config import PortfolioConfig
-from seqfolio.spec import SETTINGS, RebalanceSpec, as_spec, setting_default
+from seqfolio.spec import SETTINGS, RebalanceSpec, as_spec, distinct_labels, setting_default
 
 # one bad value per setting: a new setting must add its row here
 BAD = {
@@ -159,14 +159,28 @@ def test_spec_or_settings_not_both() -> None:
         as_spec(spec, {"lookback": 126}, "run_backtest")
 
 
-def test_labels_name_what_differs_from_the_defaults() -> None:
+def test_labels_name_the_allocator_and_tell_a_collection_apart() -> None:
     assert RebalanceSpec().label == "HRP monthly"
     assert RebalanceSpec("lstm-weights").label == "LSTM weights monthly"
     assert RebalanceSpec("herc", signal="lstm-vol").label == "LSTM-vol → HERC monthly"
     assert (
         RebalanceSpec("hrp", {"linkage": "ward"}, lookback=126, rebalance="quarterly").label
-        == "HRP(linkage=ward) quarterly, lookback 126"
+        == "HRP(linkage=ward) quarterly"
     )
+    specs = [
+        RebalanceSpec("hrp", lookback=126),
+        RebalanceSpec("hrp"),
+        RebalanceSpec("ew"),
+        RebalanceSpec(signal="lstm-vol", model={"seed": 0}),
+        RebalanceSpec(signal="lstm-vol", model={"seed": 1}),
+    ]
+    assert distinct_labels(specs) == [
+        "HRP monthly, lookback 126",
+        "HRP monthly, lookback 252",
+        "EqualWeight monthly",
+        "LSTM-vol → HRP monthly, random state 0",
+        "LSTM-vol → HRP monthly, random state 1",
+    ]
 
 
 def test_engine_only_settings_are_refused_by_a_study() -> None:

@@ -19,6 +19,7 @@ from seqfolio.data import load_sample
 from seqfolio.events import events_summary
 from seqfolio.pipeline import RebalanceContext, TrailingReturns, bridge_gaps, history_length
 from seqfolio.research.simulation import target_weights
+from seqfolio.spec import RebalanceSpec
 
 MODES = [
     dict(runonce=r, preload=p, exactbars=e)
@@ -100,8 +101,8 @@ def test_a_short_gap_is_bridged_at_every_position_of_the_window(position):
 
 
 def test_the_history_kept_reaches_max_gap_bars_before_the_window():
-    assert history_length(126, max_gap=5) == 132
-    assert history_length(126, max_gap=0) == 127
+    assert history_length(RebalanceSpec(lookback=126, max_gap=5)) == 132
+    assert history_length(RebalanceSpec(lookback=126, max_gap=0)) == 127
 
 
 def test_bridge_gaps_leaves_unlisted_ended_and_long_runs():

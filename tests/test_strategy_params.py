@@ -25,8 +25,8 @@ def build(**params):
         (
             dict(allocator="hrpp"),
             ValueError,
-            "The 'allocator' parameter of RebalanceStrategy must be an allocator instance or one of "
-            "['ew', 'herc', 'hrp', 'ivol', 'ivp', 'mvo']. Got 'hrpp' instead.",
+            "The 'allocator' parameter of RebalanceStrategy must be one of ['ew', 'herc', 'hrp', "
+            "'ivol', 'ivp', 'lstm-weights', 'mvo']. Got 'hrpp' instead. Did you mean 'hrp'?",
         ),
         (dict(allocator=HRP), TypeError, "not the class itself"),
         (dict(allocator=object()), TypeError, "must be a seqfolio allocator"),

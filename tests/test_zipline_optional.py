@@ -51,12 +51,12 @@ def test_the_cli_names_the_extra_when_zipline_is_missing(no_zipline, tmp_path, c
 
 
 def test_the_settings_and_defaults_are_the_backtrader_strategys():
-    from seqfolio.strategies import RebalanceStrategy
-    from seqfolio.zipline.settings import PARAMS
+    from seqfolio.spec import RebalanceSpec
+    from seqfolio.zipline.settings import rebalancer_settings
 
-    backtrader = dict(RebalanceStrategy.params._getitems())
-    backtrader["assets"] = backtrader.pop("feeds")
-    assert PARAMS == backtrader
+    spec = RebalanceSpec("herc", lookback=126, signal="lstm-vol")
+    assert rebalancer_settings(spec).spec is spec  # one spec, checked once, for both engines
+    assert rebalancer_settings(allocator="herc", lookback=126, signal="lstm-vol").spec == spec
 
 
 def test_settings_are_checked_by_the_strategys_checks():
@@ -64,7 +64,7 @@ def test_settings_are_checked_by_the_strategys_checks():
 
     with pytest.raises(ValueError, match="The 'cash_buffer' parameter of attach_rebalancer"):
         rebalancer_settings(cash_buffer=0.7)
-    with pytest.raises(TypeError, match="The 'signal' parameter of attach_rebalancer must be a"):
+    with pytest.raises(TypeError, match="The 'signal' parameter of attach_rebalancer must be one of"):
         rebalancer_settings(signal="lstm")
     settings = rebalancer_settings(allocator="herc", rebalance="weekly", assets=["A", "B", "A"])
     assert type(settings.allocator).__name__ == "HERC" and settings.assets == ("A", "B")

@@ -11,10 +11,11 @@ when there was any, and say so in the summary line.
 ``seqfolio walkforward`` and ``seqfolio tune`` are the research commands (:mod:`seqfolio.cli.research`).
 Every option of every command can also come from a TOML file (``--config run.toml``) with the same
 names as keys (``allocator = "herc"``, ``start = "2010-01-01"``, ``cash_buffer = 0.02``); options given
-on the command line win. One table, :data:`seqfolio.cli.options.OPTIONS`, defines every option.
+on the command line win. One table defines every option: the decision settings' rows come from
+:data:`seqfolio.spec.SETTINGS`, the command line's own from :data:`seqfolio.cli.options.OPTIONS`.
 
-Modules: ``options`` (the table, argparse, TOML), ``inputs`` (data and benchmark), ``models`` (the
-walk-forward LSTMs of ``--signal`` / ``lstm-weights``), ``engine`` (``backtest``, ``compare``),
+Modules: ``options`` (the table, argparse, TOML), ``inputs`` (data and benchmark), ``specs`` (a
+command's :class:`~seqfolio.spec.RebalanceSpec` s, with errors worded for it), ``engine`` (``backtest``, ``compare``),
 ``research`` (``walkforward``, ``tune``), ``outputs`` (the output folder rule), ``messages``
 (notes and warnings); ``main`` here ties them together.
 

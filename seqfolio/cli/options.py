@@ -220,6 +220,8 @@ def _add(parser: argparse.ArgumentParser, option: Option, command: str) -> None:
             kwargs["type"] = option.kind
         if option.kind == "paths":
             kwargs["nargs"] = "+"
+        if option.kind == "int|str":  # a number of bars, or a word such as 'expanding'
+            kwargs["type"] = lambda text: int(text) if text.strip().isdigit() else text
     parser.add_argument(*flags, **kwargs)
 
 

@@ -61,7 +61,7 @@ def _cache(options: dict[str, Any]) -> str:
 
 def cmd_walkforward(options: dict[str, Any]) -> int:
     """Run ``seqfolio walkforward``; returns the exit status."""
-    from seqfolio.research.report import summary_table, write_walkforward_report
+    from seqfolio.research.report import formatted_summary, write_walkforward_report
     from seqfolio.research.walkforward import walk_forward
 
     configs = specs(options, "walkforward")
@@ -83,7 +83,7 @@ def cmd_walkforward(options: dict[str, Any]) -> int:
             f"{prices.index[first.test_start].date()} .. {prices.index[last.test_stop - 1].date()} "
             f"(train {options['train']} bars, test {options['test']} bars)"
         )
-        _print_table(summary_table(report))
+        print(markdown_table(formatted_summary(report)))
         if len(report.seeds):
             print("across seeds (Sharpe):")
             _print_table(report.seeds)
@@ -134,7 +134,7 @@ def cmd_tune(options: dict[str, Any]) -> int:
 
 def _print_tune_summary(result: Any) -> None:
     """The search's lines; each figure says which score it is (see ``TuneResult``)."""
-    from seqfolio.research.report import summary_table
+    from seqfolio.research.report import formatted_summary
 
     trials = result.trials
     counts = trials["state"].value_counts()
@@ -155,7 +155,7 @@ def _print_tune_summary(result: Any) -> None:
     stats = result.search_stats
     number = result.study.best_trial.number
     print(
-        f"best: trial {number}, {result.best.label}: score {result.study.best_value:.3f} (mean "
+        f"best: trial {number}, {result.best.description}: score {result.study.best_value:.3f} (mean "
         f"Sharpe over its {len(result.windows)} search windows)"
     )
     if stats:
@@ -175,5 +175,5 @@ def _print_tune_summary(result: Any) -> None:
         )
     if result.holdout is not None:
         print("hold-out (never seen by the search):")
-        _print_table(summary_table(result.holdout))
+        print(markdown_table(formatted_summary(result.holdout)))
         _print_events(result.holdout)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from seqfolio import defaults
 from seqfolio._validation import check_int
 from seqfolio._validation import label_list as _names
 from seqfolio.data.frames import check_frame, check_positive_prices, check_prices, numeric_values
@@ -44,7 +45,7 @@ def trailing_returns(prices: pd.DataFrame, lookback: int) -> pd.DataFrame:
     """
     where = "trailing_returns"
     check_frame(prices, where, "prices", ordered=False)  # the index is not read
-    lookback = check_int(where, "lookback", lookback, low=1)
+    lookback = check_int(where, "lookback", lookback, low=defaults.MIN_LOOKBACK)
     if len(prices) < lookback + 1:
         raise ValueError(
             f"{where}: lookback={lookback} needs {lookback + 1} price rows; got {len(prices)}. "

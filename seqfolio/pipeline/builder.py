@@ -10,7 +10,7 @@ what decides                                steps
 an allocator                                ``TrailingReturns -> Allocate -> CapWeights``
 an allocator fed by a forecast (``signal``)  ``TrailingReturns -> Forecast -> Allocate -> CapWeights
                                             -> ScaleExposure``
-a direct-weights model (``LSTMAllocator``)  ``TrailingReturns -> ModelWeights -> CapWeights``
+a trained allocator (direct weights)       ``TrailingReturns -> ModelWeights -> CapWeights``
 ==========================================  ===========================================================
 """
 

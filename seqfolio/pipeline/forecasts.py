@@ -4,7 +4,7 @@
 
     TrailingReturns -> Forecast -> Allocate -> CapWeights -> ScaleExposure
 
-and ``RebalanceStrategy(allocator=LSTMAllocator(...))`` runs ``TrailingReturns -> ModelWeights ->
+and an allocator trained walk-forward (``needs_training``) runs ``TrailingReturns -> ModelWeights ->
 CapWeights``. How a forecast reaches the allocator is its target's ``feeds``
 (:data:`seqfolio.signals.targets.FEEDS`; the conversions of :mod:`seqfolio.signals.convert`):
 
@@ -217,7 +217,7 @@ FEEDS = {
 class ModelWeights:
     """Reads ``prices``, ``returns``; writes ``weights``: the walk-forward direct-weights model's output.
 
-    The network (``LSTMAllocator``) is retrained only on the retrain schedule; at a rebalance it is
+    The network (an allocator that ``needs_training``) is retrained only on the retrain schedule; at a rebalance it is
     applied (``predict``) to the latest returns. Assets the network was trained on but that are not in
     ``ctx.returns`` (not tradable, or a gap in the window) get weight 0, the rest is renormalised;
     assets it was not trained on get nothing until the next retrain.

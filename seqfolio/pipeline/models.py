@@ -61,7 +61,7 @@ def model_class(signal: Any, allocator: Any) -> type:
     return ALLOCATORS[allocator.strip().lower()] if isinstance(allocator, str) else type(allocator)
 
 
-def model_keys(signal: Any, allocator: Any = "lstm-weights") -> tuple[str, ...]:
+def model_keys(signal: Any, allocator: Any) -> tuple[str, ...]:
     """The ``[model]`` keys of a signal's forecaster (or, without one, of the trained allocator):
     the estimator's own parameters, the aliases, and for a forecaster ``ffd`` (``true`` / ``false``,
     the TOML form of ``ffd_d = "auto"`` / None) and ``ensemble``."""
@@ -110,7 +110,7 @@ def make_model(
         A name from :data:`SIGNALS` (built with ``settings``), or a forecaster instance (used as
         it is).
     allocator : str or allocator
-        The allocator; one that needs training (``lstm-weights``, see
+        The allocator; one that needs training (see
         :func:`~seqfolio.allocators.needs_training`) is the model itself, built by name with
         ``settings`` or used as the instance given.
     settings : mapping, optional

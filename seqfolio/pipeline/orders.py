@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from seqfolio import defaults
+
 __all__ = ["PlannedOrder", "plan_orders"]
 
 CommissionFn = Callable[[str, float, float], float]
@@ -46,7 +48,7 @@ def plan_orders(
     prices: pd.Series,
     cash: float,
     value: float,
-    cash_buffer: float = 0.02,
+    cash_buffer: float = defaults.CASH_BUFFER,
     min_trade: float = 0.0,
     fractional: bool = False,
     commission: CommissionFn | None = None,

@@ -95,7 +95,7 @@ def is_weights_model(model: Any) -> bool:
 
 
 def fit_on_prices(model: Any, prices: pd.DataFrame) -> Any:
-    """The default fit: an allocator trained walk-forward (``lstm-weights``) on the returns of the
+    """The default fit: an allocator trained walk-forward on the returns of the
     assets priced on every bar of the window (what an allocator fits on), anything else (a
     forecaster) on the prices as they are (NaN allowed)."""
     if needs_training(model):
@@ -111,7 +111,7 @@ class ModelRetrainer:
     Parameters
     ----------
     model : estimator
-        Template (never fitted itself): ``LSTMForecaster``, ``LSTMAllocator`` or any estimator with
+        Template (never fitted itself): a forecaster, an allocator trained walk-forward, or any estimator with
         ``fit`` (and ``save`` / ``load`` for checkpoints).
     prices_up_to : callable
         ``prices_up_to(date, n_bars)`` returns the closes up to ``date`` (the last ``n_bars`` rows, or

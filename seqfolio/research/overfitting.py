@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from seqfolio import defaults
 from seqfolio._validation import check_int
 from seqfolio.stats import deflated_sharpe_ratio, per_period_sharpe, skew_kurtosis
 
@@ -182,7 +183,7 @@ def probability_of_overfitting(returns: pd.DataFrame | np.ndarray, n_blocks: int
 def deflated_sharpe_of_best(
     returns: pd.DataFrame | np.ndarray,
     *,
-    periods_per_year: int = 252,
+    periods_per_year: int = defaults.PERIODS_PER_YEAR,
     n_trials: int | None = None,
     selected: int | str | None = None,
 ) -> dict[str, float]:
@@ -246,7 +247,7 @@ def overfitting_summary(
     returns: pd.DataFrame,
     n_blocks: int = 16,
     *,
-    periods_per_year: int = 252,
+    periods_per_year: int = defaults.PERIODS_PER_YEAR,
     n_trials: int | None = None,
     selected: str | None = None,
 ) -> dict[str, object]:

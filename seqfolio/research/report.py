@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from seqfolio._atomic import atomic_savefig, atomic_write_text
-from seqfolio.reporting import write_events_csv
+from seqfolio.reporting import markdown_table, write_events_csv
 from seqfolio.research.tuning import TRIAL_COLUMNS, TuneResult
 from seqfolio.research.walkforward import WalkForwardReport
 
@@ -49,8 +49,31 @@ def _write_table(table: pd.DataFrame, folder: Path, stem: str, preface: str = ""
 
 
 def summary_table(report: WalkForwardReport) -> pd.DataFrame:
-    """The report's summary with readable column names."""
+    """The report's summary with readable column names (numbers: ``summary.csv``)."""
     return report.summary.rename(columns=_SUMMARY_COLUMNS)
+
+
+_FORMATS = {"PSR": "probability", "DSR": "probability", "CAGR": "percent",
+            "Volatility": "percent", "Max drawdown": "percent", "Turnover / rebalance": "percent"}  # fmt: skip
+
+
+def formatted_summary(report: WalkForwardReport) -> pd.DataFrame:
+    """The summary as the command prints it and ``summary.md`` shows it: the Sharpe ratio with its
+    bootstrap interval in one column, percentages and ratios as ``seqfolio backtest`` prints them
+    (:func:`seqfolio.reporting.format_number`)."""
+    from seqfolio.reporting import format_number
+
+    table = summary_table(report)
+    out = pd.DataFrame(index=table.index)
+    for column in table.columns:
+        if column == "Sharpe 95% low":
+            low, high = table["Sharpe 95% low"], table["Sharpe 95% high"]
+            out["Sharpe 95% interval"] = [
+                f"[{format_number(a)}, {format_number(b)}]" for a, b in zip(low, high, strict=True)
+            ]
+        elif column != "Sharpe 95% high":
+            out[column] = [format_number(v, _FORMATS.get(column, "ratio")) for v in table[column]]
+    return out
 
 
 def _figure(width: float = 11, height: float = 5.5):  # noqa: ANN202 - matplotlib types
@@ -149,7 +172,8 @@ def write_walkforward_report(
     back, ``events.csv`` into ``out``."""
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    _write_table(summary_table(report), folder, "summary")
+    atomic_write_text(folder / "summary.csv", summary_table(report).to_csv())
+    atomic_write_text(folder / "summary.md", markdown_table(formatted_summary(report)) + "\n")
     _write_table(report.per_window.set_index(["config", "window"]), folder, "per_window")
     write_events(report, folder)
     write_overfitting(getattr(report, "overfitting", {}), folder, "configurations")

@@ -515,7 +515,7 @@ class TuneResult:
     train_window: int | None = None
     windows: list[Window] = field(default_factory=list)
     earlier_trials: int = 0
-    periods_per_year: int = 252
+    periods_per_year: int = defaults.PERIODS_PER_YEAR
 
 
 TRIAL_COLUMNS: dict[str, str] = {
@@ -844,7 +844,7 @@ def _finished_count(study: Any) -> int:
     return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))
 
 
-def trials_overfitting(study: Any, periods_per_year: int = 252) -> dict[str, Any]:
+def trials_overfitting(study: Any, periods_per_year: int = defaults.PERIODS_PER_YEAR) -> dict[str, Any]:
     """PBO over the stitched returns of the study's completed trials, and the DSR of its best trial
     deflated for every finished trial, pruned ones included (see :attr:`TuneResult.overfitting`)."""
     from seqfolio.research.overfitting import overfitting_summary
@@ -903,7 +903,7 @@ def _holdout_report(
     reference = RebalanceSpec(
         "ew", commission=best.commission, lookback=min(best.lookback, cut - begin - purge - 1)
     )
-    configs = [best] if best.label == reference.label else [best, reference]
+    configs = [best] if best == reference else [best, reference]
     with warnings.catch_warnings():  # the reference allocator alone cannot use the purge
         warnings.filterwarnings("ignore", "walk_forward: purge", UserWarning)
         return walk_forward(  # the whole frame with start=: an asset delisted before the
@@ -912,7 +912,7 @@ def _holdout_report(
         )  # fmt: skip
 
 
-def _trials_table(study: Any, periods_per_year: int = 252) -> pd.DataFrame:
+def _trials_table(study: Any, periods_per_year: int = defaults.PERIODS_PER_YEAR) -> pd.DataFrame:
     """One row per trial (:data:`TRIAL_COLUMNS`); a pruned trial's Optuna value (its last window's
     Sharpe) is not shown as a score."""
     from optuna.trial import TrialState

@@ -30,7 +30,7 @@ from seqfolio.research.population import population_groups
 from seqfolio.research.simulation import Targets
 from seqfolio.research.splits import Window, walk_forward_windows
 from seqfolio.research.tasks import PopulationTask, WindowTask, decide_task
-from seqfolio.spec import RebalanceSpec, check_research_settings
+from seqfolio.spec import RebalanceSpec, check_research_settings, distinct_labels
 from seqfolio.stats import sharpe_summary
 
 
@@ -38,19 +38,22 @@ def _as_targets(decided: Targets | pd.DataFrame) -> Targets:
     return decided if isinstance(decided, Targets) else Targets(weights=decided)
 
 
-def _no_weights_error(config: RebalanceSpec, targets: Sequence[Targets]) -> ValueError:
+def _no_weights_error(
+    config: RebalanceSpec, targets: Sequence[Targets], label: str | None = None
+) -> ValueError:
     """Why no window traded: the first allocator failure, else the first skip, else the schedule."""
     failures = [f for t in targets for f in t.failures]
     skipped = [s for t in targets for s in t.skipped]
     first = failures[0] if failures else skipped[0] if skipped else None
+    label = label or config.label
     if first is None:
         return ValueError(
-            f"{config.label}: no window produced weights: no {config.rebalance} decision date falls "
+            f"{label}: no window produced weights: no {config.rebalance} decision date falls "
             "in the test windows; use longer test windows or a more frequent rebalance."
         )
     date, reason = first
     return ValueError(
-        f"{config.label}: no window produced weights: all {len(skipped)} decisions were skipped; "
+        f"{label}: no window produced weights: all {len(skipped)} decisions were skipped; "
         f"the first{' allocator failure' if failures else ''} ({date.date()}): {reason}"
     )
 
@@ -61,6 +64,7 @@ def evaluate_windows(
     windows: Sequence[Window],
     targets: Sequence[Targets | pd.DataFrame],
     periods_per_year: int | None = None,
+    label: str | None = None,
 ) -> tuple[Evaluation, list[float]]:
     """Trade the windows' targets as one portfolio; return it and each window's Sharpe ratio.
 
@@ -79,7 +83,7 @@ def evaluate_windows(
     decided = [_as_targets(t) for t in targets]
     frames = [t.weights for t in decided if not t.weights.empty]
     if not frames:
-        raise _no_weights_error(config, decided)
+        raise _no_weights_error(config, decided, label)
     first, stop = windows[0].test_start, windows[-1].test_stop
     combined = pd.concat(frames)
     evaluation = evaluate_weights(
@@ -172,11 +176,9 @@ class WalkForwardReport:
         return lines
 
 
-def _window_events(
-    config: RebalanceSpec, window: Window, targets: Targets
-) -> list[dict[str, Any]]:
+def _window_events(label: str, window: Window, targets: Targets) -> list[dict[str, Any]]:
     rows = [
-        {"config": config.label, "window": window.number, "date": e.date, "kind": e.kind,
+        {"config": label, "window": window.number, "date": e.date, "kind": e.kind,
          "reason": e.reason}
         for e in targets.events
     ]  # fmt: skip
@@ -253,7 +255,7 @@ def walk_forward(
     """
     if not configs:
         raise ValueError("walk_forward: give at least one configuration.")
-    labels = [c.label for c in configs]
+    labels = distinct_labels(configs)
     if len(set(labels)) != len(labels):
         raise ValueError(f"walk_forward: duplicate configurations {labels}.")
     check_research_settings(configs, "walk_forward")
@@ -269,6 +271,7 @@ def walk_forward(
             f"walk_forward: train={train} bars is shorter than the lookback of {too_long}."
         )
     configs = with_seeds(configs, seeds)
+    labels = distinct_labels(configs)
     purge = _check_purge(configs, purge, embargo, expanding)
     windows = walk_forward_windows(
         len(prices), train=train, test=test, purge=purge, embargo=embargo, expanding=expanding
@@ -295,16 +298,16 @@ def walk_forward(
     per_window_rows, returns, weights, turnovers = [], {}, {}, {}
     event_rows: list[dict[str, Any]] = []
     retrain_rows: list[pd.DataFrame] = []
-    for i, config in enumerate(configs):
+    for i, (config, label) in enumerate(zip(configs, labels, strict=True)):
         targets = [_as_targets(t) for t in decided[i * len(windows) : (i + 1) * len(windows)]]
-        evaluation, sharpes = evaluate_windows(prices, config, windows, targets, periods)
-        returns[config.label] = evaluation.returns
-        weights[config.label] = evaluation.weights
-        turnovers[config.label] = float(evaluation.turnover.mean())
+        evaluation, sharpes = evaluate_windows(prices, config, windows, targets, periods, label)
+        returns[label] = evaluation.returns
+        weights[label] = evaluation.weights
+        turnovers[label] = float(evaluation.turnover.mean())
         for window, sharpe, target in zip(windows, sharpes, targets, strict=True):
             per_window_rows.append(
                 {
-                    "config": config.label,
+                    "config": label,
                     "window": window.number,
                     "train_start": prices.index[window.train_start].date(),
                     "test_start": prices.index[window.test_start].date(),
@@ -316,10 +319,10 @@ def walk_forward(
                     "fallbacks": len(target.fallbacks),
                 }
             )
-            event_rows += _window_events(config, window, target)
+            event_rows += _window_events(label, window, target)
             if target.retrains is not None:
                 retrain_rows.append(
-                    target.retrains.reset_index().assign(config=config.label, window=window.number)
+                    target.retrains.reset_index().assign(config=label, window=window.number)
                 )
     summary = _summary(returns, turnovers, periods)
     return WalkForwardReport(
@@ -335,7 +338,7 @@ def walk_forward(
             else {}
         ),  # fmt: skip
         retrains=_retrain_table(retrain_rows),
-        seeds=seed_summary(configs, summary) if seeds is not None else pd.DataFrame(),
+        seeds=seed_summary(configs, summary, labels) if seeds is not None else pd.DataFrame(),
         periods_per_year=periods,
     )
 
@@ -358,15 +361,19 @@ def with_seeds(
     ]
 
 
-def seed_summary(configs: Sequence[RebalanceSpec], summary: pd.DataFrame) -> pd.DataFrame:
-    """Sharpe ratio across seeds per configuration with a model: mean, sd (ddof=1), min, max."""
+def seed_summary(
+    configs: Sequence[RebalanceSpec], summary: pd.DataFrame, labels: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Sharpe ratio across seeds per configuration with a model: mean, sd (ddof=1), min, max.
+
+    ``labels`` are the configurations' rows of ``summary`` (default :func:`distinct_labels`)."""
+    labels = list(labels or distinct_labels(configs))
+    seeded = [(c, label) for c, label in zip(configs, labels, strict=True) if c.uses_model]
+    bases = [c.replace(model={k: v for k, v in c.model.items() if k != "random_state"})
+             for c, _ in seeded]  # fmt: skip
     groups: dict[str, list[float]] = {}
-    for config in configs:
-        if config.uses_model:
-            base = config.replace(
-                model={k: v for k, v in config.model.items() if k != "random_state"}
-            )
-            groups.setdefault(base.label, []).append(float(summary.loc[config.label, "sharpe"]))
+    for base, (_, label) in zip(distinct_labels(bases), seeded, strict=True):
+        groups.setdefault(base, []).append(float(summary.loc[label, "sharpe"]))
     rows = {
         label: {"seeds": len(v), "sharpe_mean": np.mean(v), "sharpe_sd": np.std(v, ddof=1)
                 if len(v) > 1 else np.nan, "sharpe_min": min(v), "sharpe_max": max(v)}
