@@ -9,17 +9,17 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
+from seqfolio._validation import check_choice
 from seqfolio.allocators._bounds import apply_weight_bounds, check_bounds_feasible
 from seqfolio.allocators._covariance import COVARIANCE_ESTIMATORS, estimate_covariance
 from seqfolio.allocators._validation import AllocationError as AllocationError
 from seqfolio.allocators._validation import (
-    check_choice,
     check_covariance,
     check_expected_returns,
     check_positive_variance,
-    check_returns,
     check_weight_bounds,
 )
+from seqfolio.data.frames import check_returns_frame
 
 
 class BaseAllocator(BaseEstimator):
@@ -143,7 +143,15 @@ class BaseAllocator(BaseEstimator):
         """
         owner = self._owner
         self.check_params()
-        frame = check_returns(returns, owner, min_observations=self._min_observations)
+        if isinstance(returns, np.ndarray) and returns.ndim == 2:
+            returns = pd.DataFrame(returns, columns=[f"asset_{i}" for i in range(returns.shape[1])])
+        # any index order, and returns in basis points too: neither is read in order nor compounded
+        frame = check_returns_frame(returns, f"{owner}.fit", ordered=False, simple=False)
+        if len(frame) < self._min_observations:
+            raise ValueError(
+                f"{owner}.fit: returns have {len(frame)} observation(s); at least "
+                f"{self._min_observations} are needed. Use a longer lookback."
+            )
         cov = None if covariance is None else check_covariance(covariance, frame.columns, owner)
         mu = (
             None

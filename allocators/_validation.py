@@ -8,22 +8,17 @@ adds the checks of allocator inputs. Messages follow one template:
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
-from seqfolio._validation import check_choice, check_int, check_real, label_list
+from seqfolio._validation import check_real, label_list
+from seqfolio.data.frames import misread_dtype
 
 __all__ = [
     "AllocationError",
-    "check_choice",
     "check_covariance",
     "check_expected_returns",
-    "check_int",
     "check_positive_variance",
-    "check_real",
-    "check_returns",
     "check_weight_bounds",
 ]
 
@@ -47,28 +42,6 @@ def check_weight_bounds(owner: str, min_weight: object, max_weight: object) -> t
     return low, high
 
 
-def _has_text(column: pd.Series) -> bool:
-    """True if a non-numeric column holds a value that is not a number (not just NaN)."""
-    return bool(pd.to_numeric(column, errors="coerce").isna().gt(column.isna()).any())
-
-
-def _is_real_dtype(dtype: Any) -> bool:
-    """True for int / float dtypes; False for bool, complex, datetime, timedelta, category...
-
-    pandas and numpy cast all of these to float without complaint (a datetime becomes nanoseconds
-    since 1970, a complex number loses its imaginary part), so they must be rejected by dtype.
-    """
-    return (
-        pd.api.types.is_numeric_dtype(dtype)
-        and not pd.api.types.is_bool_dtype(dtype)
-        and not pd.api.types.is_complex_dtype(dtype)
-    )
-
-
-def _is_text_dtype(dtype: Any) -> bool:
-    return pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)
-
-
 def _real_values(data: object, owner: str, name: str) -> np.ndarray:
     """``data`` (a pandas object or array-like) as a float array, or a TypeError naming ``name``."""
     if isinstance(data, pd.DataFrame):
@@ -80,7 +53,7 @@ def _real_values(data: object, owner: str, name: str) -> np.ndarray:
             dtypes = [np.asarray(data).dtype]
         except (TypeError, ValueError):  # e.g. ragged nested lists: reported below
             dtypes = []
-    bad = sorted({str(d) for d in dtypes if not (_is_real_dtype(d) or _is_text_dtype(d))})
+    bad = sorted({str(d) for d in dtypes if misread_dtype(d)})
     if bad:
         raise ValueError(
             f"{owner}.fit: {name} must hold real numbers; got values of dtype {', '.join(bad)}. "
@@ -94,79 +67,6 @@ def _real_values(data: object, owner: str, name: str) -> np.ndarray:
         raise ValueError(
             f"{owner}.fit: {name} must hold real numbers ({exc}); convert it to float."
         ) from None
-
-
-def check_returns(returns: object, owner: str, *, min_observations: int = 2) -> pd.DataFrame:
-    """Validate a returns frame: 2-D, numeric, finite, enough rows, unique column labels."""
-    if isinstance(returns, pd.Series):
-        raise TypeError(
-            f"{owner}.fit: returns must be a DataFrame with one column per asset, got a Series; "
-            "use series.to_frame() for a single asset."
-        )
-    if isinstance(returns, pd.DataFrame):
-        frame = returns
-    elif isinstance(returns, np.ndarray) and returns.ndim == 2:
-        frame = pd.DataFrame(returns, columns=[f"asset_{i}" for i in range(returns.shape[1])])
-    else:
-        got = (
-            f"a {returns.ndim}-D ndarray"
-            if isinstance(returns, np.ndarray)
-            else type(returns).__name__
-        )
-        raise TypeError(
-            f"{owner}.fit: returns must be a pandas DataFrame (rows = dates, columns = assets), "
-            f"got {got}."
-        )
-    if frame.shape[1] == 0:
-        raise ValueError(f"{owner}.fit: returns have no columns; pass one column per asset.")
-    if frame.columns.has_duplicates:
-        dupes = frame.columns[frame.columns.duplicated()].unique()
-        raise ValueError(
-            f"{owner}.fit: duplicate asset columns {label_list(dupes)}; make them unique."
-        )
-    # A numeric array means every value is a number, so no column can hold text: skip the
-    # per-column dtype scan, which costs more than the rest of this check (backtests call fit often).
-    if frame.to_numpy().dtype.kind not in "iuf":
-        not_real = [
-            (column, str(dtype))
-            for column, dtype in frame.dtypes.items()
-            if not (_is_real_dtype(dtype) or _is_text_dtype(dtype))
-        ]
-        if not_real:
-            raise ValueError(
-                f"{owner}.fit: returns columns {label_list(c for c, _ in not_real)} are not real "
-                f"numeric columns (dtype {', '.join(sorted({d for _, d in not_real}))}); pass "
-                "per-period simple returns as floats, e.g. prices.pct_change()."
-            )
-        non_numeric = [
-            column
-            for position, (column, dtype) in enumerate(frame.dtypes.items())
-            if not pd.api.types.is_numeric_dtype(dtype) and _has_text(frame.iloc[:, position])
-        ]
-        if non_numeric:
-            raise ValueError(
-                f"{owner}.fit: returns columns {label_list(non_numeric)} are not numeric; convert them "
-                "to float."
-            )
-    values = frame.to_numpy(dtype=float)
-    # the offending columns are only looked up when there are some
-    if np.isnan(values).any():
-        nan_cols = frame.columns[np.isnan(values).any(axis=0)]
-        raise ValueError(
-            f"{owner}.fit: returns contain NaN in columns {label_list(nan_cols)}; drop or fill them first "
-            "(seqfolio.data.trailing_returns keeps only assets alive over the whole window)."
-        )
-    if np.isinf(values).any():
-        inf_cols = frame.columns[np.isinf(values).any(axis=0)]
-        raise ValueError(
-            f"{owner}.fit: returns contain inf in columns {label_list(inf_cols)}; check for zero prices."
-        )
-    if len(frame) < min_observations:
-        raise ValueError(
-            f"{owner}.fit: returns have {len(frame)} observation(s); at least {min_observations} "
-            "are needed. Use a longer lookback."
-        )
-    return pd.DataFrame(values, index=frame.index, columns=frame.columns)
 
 
 def check_positive_variance(returns: pd.DataFrame, variances: np.ndarray, owner: str) -> None:

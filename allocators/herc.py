@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import scipy.cluster.hierarchy as sch
 
+from seqfolio._validation import check_choice, check_int, check_real
 from seqfolio.allocators._base import BaseAllocator
 from seqfolio.allocators._covariance import covariance_to_correlation
 from seqfolio.allocators._hierarchy import (
@@ -19,7 +20,6 @@ from seqfolio.allocators._hierarchy import (
     two_order_difference_n_clusters,
 )
 from seqfolio.allocators._risk import RISK_MEASURES, portfolio_risk
-from seqfolio.allocators._validation import check_choice, check_int, check_real
 
 _RISK_FLOOR = (
     1e-300  # a window with no measured risk (e.g. no losses for CVaR) must not divide by 0

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from seqfolio._validation import check_choice
 from seqfolio.allocators._base import BaseAllocator
 from seqfolio.allocators._covariance import covariance_to_correlation
 from seqfolio.allocators._hierarchy import (
@@ -18,7 +19,6 @@ from seqfolio.allocators._hierarchy import (
     condensed_distance,
     leaf_order,
 )
-from seqfolio.allocators._validation import check_choice
 
 
 def _inverse_variance_risk(

@@ -16,15 +16,14 @@ trailing data, so it is safe under ``runonce=True``); an order placed in ``next(
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
-import backtrader as bt
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
 from seqfolio import defaults
-from seqfolio._feed_lines import per_feed_subclass
+from seqfolio._feed_lines import PerFeedIndicator
 from seqfolio._validation import check_int
 from seqfolio.data import trailing_returns
 
@@ -42,7 +41,7 @@ def _one_calendar(datas: Any) -> bool:
     return all(len(s) == len(stamps[0]) and np.array_equal(s, stamps[0]) for s in stamps[1:])
 
 
-class AllocatorWeights(bt.Indicator):
+class AllocatorWeights(PerFeedIndicator):
     """Target weights of an allocator, one line per data feed (``w0``, ``w1``, ...).
 
     Call it with the feeds as positional arguments: ``AllocatorWeights(*self.datas, allocator=HRP())``.
@@ -69,24 +68,10 @@ class AllocatorWeights(bt.Indicator):
     class).
     """
 
-    lines = ()
     params = dict(allocator=None, lookback=defaults.LOOKBACK, refit_every=21)
     plotinfo = dict(subplot=True, plotname="target weights")
-
-    _feed_names: ClassVar[tuple[str, ...] | None] = None
-    _classes: ClassVar[dict[tuple[str, ...], type]] = {}
-
-    @classmethod
-    def doprenew(cls, *args: Any, **kwargs: Any) -> tuple[type, tuple[Any, ...], dict[str, Any]]:
-        """Swap in a subclass with one line per feed passed (called by backtrader's metaclass)."""
-        sub = per_feed_subclass(
-            cls,
-            AllocatorWeights._classes,
-            "w",
-            "AllocatorWeights(*self.datas, allocator=HRP())",
-            args,
-        )
-        return sub, args, kwargs
+    _prefix = "w"
+    _usage = "AllocatorWeights(*self.datas, allocator=HRP())"
 
     def __init__(self) -> None:
         p = self.p
@@ -103,7 +88,7 @@ class AllocatorWeights(bt.Indicator):
             # on different calendars (a late listing) it mixes dates up or crashes. Bar-by-bar
             # (next) mode synchronises them by date; this asks cerebro for it (as Heikin-Ashi does).
             self._nextforce = True
-        self._names = list(self._feed_names or ())
+        self._names = self.feed_names
         self._last: np.ndarray | None = None
         self._bars_since_fit = 0
 
@@ -137,4 +122,4 @@ class AllocatorWeights(bt.Indicator):
 
     def weights(self, ago: int = 0) -> pd.Series:
         """Weights at ``ago`` bars back (0 = this bar) as a Series indexed by feed name."""
-        return pd.Series([self.lines[i][-ago] for i in range(len(self._names))], index=self._names)
+        return self._values(ago)

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 
 from seqfolio import defaults
+from seqfolio._validation import check_choice, check_int, check_real
 from seqfolio.allocators._base import AllocationError, BaseAllocator
 from seqfolio.allocators._covariance import COVARIANCE_ESTIMATORS
-from seqfolio.allocators._validation import check_choice, check_int, check_real
 
 if TYPE_CHECKING:
     from pypfopt import EfficientFrontier

@@ -1,15 +1,16 @@
-"""One output line per data feed for backtrader indicators (shared by both indicator adapters).
+"""One output line per data feed for backtrader indicators (the base of both indicator adapters).
 
 backtrader fixes an indicator's lines on the class, but the number of feeds is only known when the
-indicator is created. ``per_feed_subclass`` is called from ``doprenew`` and swaps in a cached subclass
-with one line per feed passed, labelled with the feed names for ``cerebro.plot()``.
+indicator is created. :class:`PerFeedIndicator`'s ``doprenew`` swaps in a cached subclass with one
+line per feed passed (:func:`per_feed_subclass`), labelled with the feed names for ``cerebro.plot()``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import backtrader as bt
+import pandas as pd
 
 
 def per_feed_subclass(
@@ -46,3 +47,32 @@ def per_feed_subclass(
         )
         registry[key] = sub
     return sub
+
+
+class PerFeedIndicator(bt.Indicator):
+    """An indicator with one line per feed passed positionally (``{_prefix}0``, ``{_prefix}1``, ...).
+
+    Subclasses set ``_prefix`` and ``_usage`` (the call shown when no feed is passed).
+    """
+
+    lines = ()
+    _prefix: ClassVar[str] = "v"
+    _usage: ClassVar[str] = ""
+    _feed_names: ClassVar[tuple[str, ...] | None] = None
+    _classes: ClassVar[dict[tuple[str, ...], type]] = {}
+
+    @classmethod
+    def doprenew(cls, *args: Any, **kwargs: Any) -> tuple[type, tuple[Any, ...], dict[str, Any]]:
+        """Swap in a subclass with one line per feed passed (called by backtrader's metaclass)."""
+        sub = per_feed_subclass(cls, PerFeedIndicator._classes, cls._prefix, cls._usage, args)
+        return sub, args, kwargs
+
+    @property
+    def feed_names(self) -> list[str]:
+        """The feeds' names, one per line."""
+        return list(self._feed_names or ())
+
+    def _values(self, ago: int) -> pd.Series:
+        """The lines at ``ago`` bars back (0 = this bar) as a Series indexed by feed name."""
+        names = self.feed_names
+        return pd.Series([self.lines[i][-ago] for i in range(len(names))], index=names)

@@ -33,7 +33,6 @@ __all__ = [
     "check_choice",
     "check_date",
     "check_int",
-    "check_prices",
     "check_real",
     "is_bool",
     "is_int",
@@ -350,67 +349,3 @@ class Boolean(Constraint):
 
     def describe(self) -> str:
         return "true or false"
-
-
-def check_sorted_index(frame: pd.DataFrame, where: str, what: str) -> None:
-    """Require a sorted, unique index (a time series read in order); name the first offending row."""
-    index = frame.index
-    if index.is_monotonic_increasing and index.is_unique:
-        return
-    if not index.is_unique:
-        label = index[index.duplicated()][0]
-        count = int((index == label).sum())
-        raise ValueError(
-            f"{where}: the {what}' index must be sorted and unique: {date_label(label)} appears "
-            f"{count} times; keep one row per date."
-        )
-    row = next((i for i in range(1, len(index)) if not _not_before(index[i], index[i - 1])), None)
-    at = (
-        ""
-        if row is None
-        else f" row {row} ({date_label(index[row])}) comes before the row above it;"
-    )
-    raise ValueError(
-        f"{where}: the {what}' index must be sorted and unique:{at} sort it first "
-        f"({what}.sort_index())."
-    )
-
-
-def date_label(label: object) -> str:
-    """A naive date at midnight as ``2021-01-04``, anything else as ``str``."""
-    if isinstance(label, pd.Timestamp) and label.tz is None and label == label.normalize():
-        return str(label.date())
-    return str(label)
-
-
-def _not_before(later: object, earlier: object) -> bool:
-    try:
-        return bool(later >= earlier)  # type: ignore[operator]
-    except TypeError:  # labels of mixed types cannot be ordered at all
-        return False
-
-
-def check_prices(prices: pd.DataFrame, owner: str = "price_feeds") -> None:
-    """Reject what backtrader feeds cannot be built from, naming the problem and the fix.
-
-    Raises
-    ------
-    TypeError
-        If ``prices`` is not a DataFrame with a DatetimeIndex.
-    ValueError
-        If the index is unsorted or has duplicates (naming the first such date), the frame is
-        empty, or column names repeat.
-    """
-    if not isinstance(prices, pd.DataFrame):
-        raise TypeError(f"prices must be a pandas DataFrame; got {type(prices).__name__}.")
-    if not isinstance(prices.index, pd.DatetimeIndex):
-        raise TypeError("prices must have a DatetimeIndex (one row per bar).")
-    check_sorted_index(prices, owner, "prices")  # names the first repeated or unsorted date
-    if prices.empty:
-        raise ValueError("prices is empty.")
-    if prices.columns.has_duplicates:
-        duplicated = [str(c) for c in prices.columns[prices.columns.duplicated()].unique()]
-        raise ValueError(
-            f"{owner}: prices have duplicate columns {duplicated}; each asset needs one column "
-            "with a unique name (rename or drop the duplicates)."
-        )

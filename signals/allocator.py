@@ -22,12 +22,11 @@ import numpy as np
 import pandas as pd
 
 from seqfolio import defaults
-from seqfolio.signals._validation import (
+from seqfolio._validation import label_list as names
+from seqfolio.data.frames import (
     check_above_minus_one,
     check_frame,
     check_returns_frame,
-    check_sorted_index,
-    names,
     numeric_values,
 )
 from seqfolio.signals.base import LSTMEstimator, broken_network
@@ -141,16 +140,7 @@ class LSTMAllocator(LSTMEstimator):
         where = f"{type(self).__name__}.fit"
         if isinstance(returns, pd.DataFrame) and returns.shape[1] < 2:
             raise ValueError(f"{where}: returns need at least 2 assets; got {returns.shape[1]}.")
-        frame, values = check_returns_frame(returns, where)
-        nan = np.isnan(values).any(axis=0)
-        inf = np.isinf(values).any(axis=0)
-        if nan.any() or inf.any():
-            found = [f"NaN in columns {names(frame.columns[nan])}"] if nan.any() else []
-            if inf.any():
-                found.append(f"inf in columns {names(frame.columns[inf])} (from a zero price)")
-            raise ValueError(
-                f"{where}: returns contain {' and '.join(found)}; drop or fill them first."
-            )
+        frame = check_returns_frame(returns, where)
         minimum = _MOMENTUM - 1 + self.window + 30
         if len(frame) < minimum:
             raise ValueError(
@@ -293,8 +283,7 @@ class LSTMAllocator(LSTMEstimator):
         """
         self._check_fitted("predict")
         where = f"{type(self).__name__}.predict"
-        returns = check_frame(returns, where, "returns", "one column of returns per asset")
-        check_sorted_index(returns, where, "returns")
+        returns = check_frame(returns, where, "returns")
         need = self.history_length_
         if len(returns) < need:
             raise ValueError(

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from seqfolio.signals._validation import check_bool, check_int, check_real
+from seqfolio._validation import check_bool, check_int, check_real
 
 
 def broken_network(where: str, returned: str, consequence: str = "") -> ValueError:

@@ -13,7 +13,7 @@ import os
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
 
-from seqfolio.signals._validation import check_int
+from seqfolio._validation import check_int
 from seqfolio.signals.forecaster import LSTMForecaster
 from seqfolio.signals.population import fit_population
 

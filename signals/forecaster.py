@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from seqfolio import defaults
-from seqfolio._validation import check_date, is_int, is_real_number
-from seqfolio.signals._validation import check_int, check_price_frame, check_real, date_label
+from seqfolio._validation import check_date, check_int, check_real, is_int, is_real_number
+from seqfolio.data.frames import check_price_frame, date_label
 from seqfolio.signals.base import LSTMEstimator, broken_network
 from seqfolio.signals.features import (
     FEATURE_NAMES,

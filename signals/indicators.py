@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import backtrader as bt
 import numpy as np
 import pandas as pd
 
-from seqfolio._feed_lines import per_feed_subclass
+from seqfolio._feed_lines import PerFeedIndicator
+from seqfolio._validation import check_int
 
 __all__ = ["ForecastIndicator", "feed_closes", "history_needed"]
 
@@ -88,12 +89,12 @@ def history_needed(model: Any) -> int | None:
 def _is_returns_model(model: Any) -> bool:
     """An allocator trained walk-forward (its ``needs_training`` capability) reads returns, a
     forecaster prices."""
-    from seqfolio.pipeline.retraining import is_weights_model
+    from seqfolio.allocators import needs_training
 
-    return is_weights_model(model)
+    return needs_training(model)
 
 
-class ForecastIndicator(bt.Indicator):
+class ForecastIndicator(PerFeedIndicator):
     """A model's per-asset forecast, one line per data feed (``f0``, ``f1``, ...).
 
     Call it with the feeds as positional arguments:
@@ -118,26 +119,12 @@ class ForecastIndicator(bt.Indicator):
     passed to the model is aligned by date, NaN where a feed has no bar).
     """
 
-    lines = ()
     params = dict(model=None, every=1)
     plotinfo = dict(subplot=True, plotname="forecast")
+    _prefix = "f"
+    _usage = "ForecastIndicator(*self.datas, model=walk_forward.current)"
 
     _nextforce = True  # never precompute in runonce mode: the model changes during the run
-
-    _feed_names: ClassVar[tuple[str, ...] | None] = None
-    _classes: ClassVar[dict[tuple[str, ...], type]] = {}
-
-    @classmethod
-    def doprenew(cls, *args: Any, **kwargs: Any) -> tuple[type, tuple[Any, ...], dict[str, Any]]:
-        """Swap in a subclass with one line per feed passed (called by backtrader's metaclass)."""
-        sub = per_feed_subclass(
-            cls,
-            ForecastIndicator._classes,
-            "f",
-            "ForecastIndicator(*self.datas, model=walk_forward.current)",
-            args,
-        )
-        return sub, args, kwargs
 
     def __init__(self) -> None:
         p = self.p
@@ -146,12 +133,8 @@ class ForecastIndicator(bt.Indicator):
                 "The 'model' parameter of ForecastIndicator must be a fitted model with predict() or "
                 f"a callable returning the current model. Got {p.model!r} instead."
             )
-        every = p.every
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(
-                f"The 'every' parameter of ForecastIndicator must be an int >= 1. Got {every!r} instead."
-            )
-        self._names = list(self._feed_names or ())
+        check_int("ForecastIndicator", "every", p.every, low=1)
+        self._names = self.feed_names
         self._last_model: Any = None
         self._values = np.full(len(self._names), np.nan)
         self._bars_since = 0
@@ -197,4 +180,4 @@ class ForecastIndicator(bt.Indicator):
 
     def forecast(self, ago: int = 0) -> pd.Series:
         """Values at ``ago`` bars back (0 = this bar) as a Series indexed by feed name."""
-        return pd.Series([self.lines[i][-ago] for i in range(len(self._names))], index=self._names)
+        return self._values(ago)

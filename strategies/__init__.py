@@ -29,11 +29,11 @@ from seqfolio.pipeline import (
     cap_weights,
     run_steps,
 )
+from seqfolio.pipeline.orders import PlannedOrder, plan_orders
+from seqfolio.results import OrderEvent, RebalanceRecord
 from seqfolio.strategies.analyzers import TearSheet, WeightsHistory, rebalance_table, strategy_label
-from seqfolio.strategies.execution import PlannedOrder, plan_orders
 from seqfolio.strategies.feeds import ClosePriceData, add_price_feeds, feed_names, price_feeds
 from seqfolio.strategies.rebalance import RebalanceStrategy
-from seqfolio.strategies.records import OrderEvent, RebalanceRecord
 from seqfolio.strategies.retraining import Retrainer, WalkForward
 from seqfolio.strategies.schedules import (
     SCHEDULES,

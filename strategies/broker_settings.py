@@ -5,7 +5,7 @@ settings apply -- with two surprises a backtrader user should hear about before 
 
 * **Sizers are not used.** ``cerebro.addsizer`` sets the size of orders placed without one; the
   strategy computes every order's size itself (target weight x value / price, whole shares, the
-  cash buffer; :func:`~seqfolio.strategies.execution.plan_orders`), so a sizer changes nothing.
+  cash buffer; :func:`~seqfolio.pipeline.orders.plan_orders`), so a sizer changes nothing.
 * **Slippage on close-only feeds.** Market orders fill at the next bar's open. backtrader slips that
   price only with ``slip_open=True`` (the default of ``set_slippage_perc`` / ``set_slippage_fixed``)
   and, unless ``slip_out=True``, caps the slipped price at the bar's high (buys) or low (sells).

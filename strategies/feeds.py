@@ -33,10 +33,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import backtrader as bt
-import numpy as np
 import pandas as pd
 
-from seqfolio._validation import check_prices
+from seqfolio.data.frames import check_price_frame, check_prices
 from seqfolio.data.windows import assets_priced_in
 from seqfolio.strategies.bar_check import checked_feed
 
@@ -49,19 +48,6 @@ __all__ = [
     "price_feeds",
     "select_feeds",
 ]
-
-
-def _close_values(prices: pd.DataFrame, column: Any) -> np.ndarray:
-    try:
-        return prices[column].to_numpy(dtype=float)
-    except (TypeError, ValueError):
-        values = prices[column]
-        bad = values[pd.to_numeric(values, errors="coerce").isna() & values.notna()]
-        example = f" (e.g. {bad.iloc[0]!r} on {bad.index[0].date()})" if len(bad) else ""
-        raise ValueError(
-            f"price_feeds: column '{column}' is not numeric{example}; prices must be numbers: "
-            "convert it (pandas.to_numeric) or drop it."
-        ) from None
 
 
 class ClosePriceData(bt.feed.DataBase):
@@ -121,22 +107,12 @@ def price_feeds(prices: pd.DataFrame, start: Any = None, end: Any = None) -> lis
         column is not numeric, has no prices at all or has a non-positive / infinite price, or no
         column has a price between ``start`` and ``end``.
     """
-    check_prices(prices)
+    prices = check_price_frame(prices, "price_feeds", dates=True)
     prices = assets_priced_in(prices, start, end, owner="price_feeds")
     index = prices.index.tz_localize(None) if prices.index.tz is not None else prices.index
     feeds = []
     for column in prices.columns:
-        close = pd.Series(_close_values(prices, column), index=index, name=str(column)).dropna()
-        values = close.to_numpy()
-        bad = ~(np.isfinite(values) & (values > 0))
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            kind = "an infinite" if np.isinf(values[i]) and values[i] > 0 else "a non-positive"
-            raise ValueError(
-                f"price_feeds: column '{column}' has {kind} price ({values[i]:g}) on "
-                f"{close.index[i].date()}; prices must be > 0 and finite: fix it, or blank the "
-                "cell (NaN: no bar that day)."
-            )
+        close = pd.Series(prices[column].to_numpy(), index=index, name=str(column)).dropna()
         feed = ClosePriceData(dataname=close)
         feed._name = str(column)
         checked_feed(feed, mark=True)  # positive, finite, dates sorted and unique: checked above

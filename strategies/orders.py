@@ -9,7 +9,7 @@ from typing import Any
 import backtrader as bt
 import pandas as pd
 
-from seqfolio.strategies.records import OrderEvent, RebalanceRecord
+from seqfolio.results import OrderEvent, RebalanceRecord
 from seqfolio.strategies.sleeve import Sleeve
 
 __all__ = ["OrderBook"]

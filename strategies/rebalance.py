@@ -29,14 +29,14 @@ from seqfolio.pipeline import (
     history_length,
     run_steps,
 )
+from seqfolio.pipeline.orders import plan_orders
+from seqfolio.results import RebalanceRecord
 from seqfolio.spec import DELISTED_POLICIES, RebalanceSpec, as_spec, setting_default, setting_names
 from seqfolio.strategies.bar_check import BarCheck, nan_close_error
 from seqfolio.strategies.broker_settings import note_broker_settings
-from seqfolio.strategies.execution import plan_orders
 from seqfolio.strategies.feeds import feed_has_ended, feed_names, select_feeds
 from seqfolio.strategies.history import CloseHistory
 from seqfolio.strategies.orders import OrderBook
-from seqfolio.strategies.records import RebalanceRecord
 from seqfolio.strategies.retraining import Retrainer
 from seqfolio.strategies.schedules import add_schedule_timer
 from seqfolio.strategies.sleeve import Sleeve, check_shared_account

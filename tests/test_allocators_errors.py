@@ -92,7 +92,7 @@ def test_too_few_observations(returns):
 
 
 def test_wrong_types(returns):
-    with pytest.raises(TypeError, match="returns must be a DataFrame .* got a Series"):
+    with pytest.raises(TypeError, match="returns must be a pandas DataFrame .* Got Series instead"):
         HRP().fit(returns["AAPL"])
     with pytest.raises(TypeError, match="returns must be a pandas DataFrame"):
         HRP().fit([[0.1, 0.2]])

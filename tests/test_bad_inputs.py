@@ -307,7 +307,10 @@ def test_forecast_with_missing_assets(returns):
 def test_returns_with_a_text_column(returns):
     text = returns.astype(object)
     text.iloc[3, 2] = "n/a"
-    with pytest.raises(ValueError, match=r"returns columns \['C'\] are not numeric; convert them"):
+    with pytest.raises(
+        ValueError,
+        match=r"returns columns \['C'\] are not numeric \(e.g. 'n/a' on .*\); returns must be numbers",
+    ):
         HRP().fit(text)
 
 
@@ -345,7 +348,8 @@ def test_forecaster_rejects_zero_price(prices):
     bad = prices.copy()
     bad.iloc[5, 0] = 0.0
     with pytest.raises(
-        ValueError, match=r"prices must be positive and finite \(or NaN\); see columns \['A'\]"
+        ValueError,
+        match=r"column 'A' has a non-positive price \(0\) on .*; prices must be positive and finite",
     ):
         _forecaster().fit(bad)
 

@@ -418,7 +418,7 @@ def test_a_failed_forecast_skips_the_rebalance_and_keeps_the_portfolio(monkeypat
 def test_duplicate_columns_are_named(prices):
     twins = prices.set_axis(["A", "A", "B"], axis=1)
     with pytest.raises(ValueError, match=r"run_backtest: prices have duplicate columns \['A'\]; "
-                                         r"each asset needs one column with a unique name"):  # fmt: skip
+                                         r"give each asset one column"):  # fmt: skip
         run_backtest(twins, lookback=20)
     with pytest.raises(ValueError, match=r"price_feeds: prices have duplicate columns \['A'\]"):
         price_feeds(twins)
@@ -427,8 +427,8 @@ def test_duplicate_columns_are_named(prices):
 def test_text_column_is_named(prices):
     text = prices.astype(object)
     text.iloc[5, 2] = "x"
-    with pytest.raises(ValueError, match=r"price_feeds: column 'C' is not numeric \(e.g. 'x' on "
-                                         r"2021-01-08\); prices must be numbers"):  # fmt: skip
+    with pytest.raises(ValueError, match=r"price_feeds: prices columns \['C'\] are not numeric \(e.g. 'x' "
+                                         r"on 2021-01-08\); prices must be numbers"):  # fmt: skip
         run_backtest(text, lookback=20)
 
 
@@ -632,7 +632,7 @@ def test_price_feeds_name_the_repeated_or_unsorted_date_and_the_bad_price(prices
     negative = prices.copy()
     negative.iloc[3, 0] = -1.0
     with pytest.raises(ValueError, match=r"price_feeds: column 'A' has a non-positive price "
-                                         r"\(-1\) on 2021-01-06; prices must be > 0 and finite"):  # fmt: skip
+                                         r"\(-1\) on 2021-01-06; prices must be positive and finite"):  # fmt: skip
         price_feeds(negative)
 
 

@@ -562,12 +562,12 @@ def test_trailing_returns_of_numeric_text_or_ints_are_float_returns(kind):
 @pytest.mark.parametrize(
     ("make", "error", "message"),
     [
-        (lambda p: p.to_numpy(), TypeError, r"trailing_returns: prices must be a pandas DataFrame with one column per asset. Got ndarray"),
-        (lambda p: p["A"], TypeError, r"\(use series.to_frame\(\)\). Got Series instead"),
-        (lambda p: p.assign(X="x"), ValueError, r"trailing_returns: prices columns \['X'\] are not numeric; convert them to float"),
-        (lambda p: p.assign(Z=0.0), ValueError, r"trailing_returns: prices must be positive and finite; columns \['Z'\] are not \(e.g. 0.0 for 'Z' at 2021-04-22\)"),
-        (lambda p: p.assign(Z=np.inf), ValueError, r"prices must be positive and finite; columns \['Z'\]"),
-        (lambda p: p.set_axis(["A", "A", "B"], axis=1), ValueError, r"trailing_returns: prices columns \['A'\] appear more than once"),
+        (lambda p: p.to_numpy(), TypeError, r"trailing_returns: prices must be a pandas DataFrame with one column per asset. Got a 2-D ndarray"),
+        (lambda p: p["A"], TypeError, r"Got Series instead; use series.to_frame\(\)"),
+        (lambda p: p.assign(X="x"), ValueError, r"trailing_returns: prices columns \['X'\] are not numeric \(e.g. 'x' on .*\); prices must be numbers: convert them to float"),
+        (lambda p: p.assign(Z=0.0), ValueError, r"trailing_returns: column 'Z' has a non-positive price \(0\) on 2021-04-22; prices must be positive and finite"),
+        (lambda p: p.assign(Z=np.inf), ValueError, r"column 'Z' has an infinite price \(inf\) on .*; prices must be positive and finite"),
+        (lambda p: p.set_axis(["A", "A", "B"], axis=1), ValueError, r"trailing_returns: prices have duplicate columns \['A'\]"),
     ],
     ids=["ndarray", "series", "text column", "zero price", "infinite price", "duplicate columns"],
 )  # fmt: skip

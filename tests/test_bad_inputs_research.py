@@ -57,14 +57,14 @@ def _with(frame: pd.DataFrame, row: int, column: int, value: float) -> pd.DataFr
 _P, _T = _small()
 EVALUATOR_CASES = {
     "empty targets": (dict(prices=_P, targets=_T.iloc[:0]), r"targets has no rows; give at least one decision date"),
-    "unsorted prices": (dict(prices=_P.iloc[::-1], targets=_T), r"prices are not sorted by date; sort them first with prices\.sort_index\(\)"),
-    "duplicate price dates": (dict(prices=pd.concat([_P.iloc[:3], _P.iloc[2:]]), targets=_T), r"prices have duplicate dates \['2021-01-05'\]; keep one row per date"),
-    "zero price on a decision bar": (dict(prices=_with(_P, 5, 0, 0.0), targets=_T), r"prices must be > 0; column 'A' has 0\.0 on 2021-01-08; use NaN where there is no price"),
-    "negative price": (dict(prices=_with(_P, 6, 0, -5.0), targets=_T), r"prices must be > 0; column 'A' has -5\.0 on 2021-01-11"),
+    "unsorted prices": (dict(prices=_P.iloc[::-1], targets=_T), r"the prices' index must be sorted and unique: row 1 \(2021-01-13\) comes before the row above it; sort it first \(prices\.sort_index\(\)\)"),
+    "duplicate price dates": (dict(prices=pd.concat([_P.iloc[:3], _P.iloc[2:]]), targets=_T), r"the prices' index must be sorted and unique: 2021-01-05 appears 2 times; keep one row per date"),
+    "zero price on a decision bar": (dict(prices=_with(_P, 5, 0, 0.0), targets=_T), r"column 'A' has a non-positive price \(0\) on 2021-01-08; prices must be positive and finite: fix it, or blank the cell \(NaN: no price that day\)"),
+    "negative price": (dict(prices=_with(_P, 6, 0, -5.0), targets=_T), r"column 'A' has a non-positive price \(-5\) on 2021-01-11"),
     "initial_value 0": (dict(prices=_P, targets=_T, initial_value=0), r"The 'initial_value' parameter of evaluate_weights must be a finite float > 0\. Got 0 instead"),
     "initial_value NaN": (dict(prices=_P, targets=_T, initial_value=float("nan")), r"The 'initial_value' parameter of evaluate_weights must be a finite float > 0\. Got nan instead"),
     "initial_value negative": (dict(prices=_P, targets=_T, initial_value=-1.0), r"The 'initial_value' parameter .* Got -1\.0 instead"),
-    "text price column": (dict(prices=_P.assign(C="x"), targets=_T), r"prices in columns \['C'\] are not numbers"),
+    "text price column": (dict(prices=_P.assign(C="x"), targets=_T), r"prices columns \['C'\] are not numeric \(e.g. 'x' on 2021-01-01\)"),
     "duplicate price columns": (dict(prices=pd.concat([_P, _P[["A"]]], axis=1), targets=_T), r"prices have duplicate columns \['A'\]; give each asset one column"),
 }  # fmt: skip
 

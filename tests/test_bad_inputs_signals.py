@@ -177,7 +177,9 @@ def test_walk_forward_retrains_over_checkpoints_with_nan_weights(
 def test_forecaster_text_column(forecaster: LSTMForecaster, prices: pd.DataFrame) -> None:
     text = prices.astype(object)
     text.iloc[5, 1] = "x"
-    message = r"prices columns \['B'\] are not numeric \(e.g. 'x'\); prices must be numbers"
+    message = (
+        r"prices columns \['B'\] are not numeric \(e.g. 'x' on 2020-01-08\); prices must be numbers"
+    )
     with pytest.raises(ValueError, match=rf"LSTMForecaster.fit: {message}"):
         LSTMForecaster(random_state=0, **FORECASTER).fit(text)
     with pytest.raises(ValueError, match=rf"LSTMForecaster.predict: {message}"):
@@ -188,7 +190,7 @@ def test_allocator_text_column(allocator: LSTMAllocator, returns: pd.DataFrame) 
     text = returns.assign(D="x")
     with pytest.raises(
         ValueError,
-        match=r"LSTMAllocator.fit: returns columns \['D'\] are not numeric \(e.g. 'x'\)",
+        match=r"LSTMAllocator.fit: returns columns \['D'\] are not numeric \(e.g. 'x' on 20",
     ):
         LSTMAllocator(**ALLOCATOR).fit(text)
     # predict reads only the assets it was trained on: an extra text column is ignored ...
@@ -304,7 +306,7 @@ def test_predict_history_start_needs_a_datetime_index(
 def test_duplicate_columns(
     allocator: LSTMAllocator, prices: pd.DataFrame, returns: pd.DataFrame
 ) -> None:
-    message = r"columns \['A'\] appear more than once; give each asset one column"
+    message = r"have duplicate columns \['A'\]; give each asset one column"
     with pytest.raises(ValueError, match=rf"LSTMAllocator.fit: returns {message}"):
         LSTMAllocator(**ALLOCATOR).fit(returns.set_axis(list("AAB"), axis=1))
     with pytest.raises(ValueError, match=rf"LSTMAllocator.predict: returns {message}"):
@@ -349,8 +351,7 @@ def test_returns_of_minus_100_percent(allocator: LSTMAllocator, returns: pd.Data
 def test_empty_frame(allocator: LSTMAllocator) -> None:
     with pytest.raises(
         ValueError,
-        match=r"LSTMForecaster.fit: prices have no columns; pass a DataFrame with one column of "
-        r"prices per asset",
+        match=r"LSTMForecaster.fit: prices have no columns; pass one column per asset",
     ):
         LSTMForecaster(**FORECASTER).fit(pd.DataFrame())
     with pytest.raises(ValueError, match=r"LSTMAllocator.predict: returns have no columns"):

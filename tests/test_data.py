@@ -159,5 +159,7 @@ def test_trailing_returns_only_keeps_assets_alive_over_the_window():
     assert list(trailing_returns(prices, lookback=2).columns) == ["A", "B"]
     with pytest.raises(ValueError, match="lookback=5 needs 6 price rows; got 4"):
         trailing_returns(prices, 5)
-    with pytest.raises(ValueError, match="'lookback' parameter must be an int >= 2"):
+    with pytest.raises(
+        ValueError, match="'lookback' parameter of trailing_returns must be an int >= 2"
+    ):
         trailing_returns(prices, 1)  # the lookback's one lower bound (defaults.MIN_LOOKBACK)

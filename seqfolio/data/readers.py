@@ -50,7 +50,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from seqfolio.data.errors import PriceDataError, PriceDataWarning, check_int_parameter
+from seqfolio._validation import check_int
+from seqfolio.data.errors import PriceDataError, PriceDataWarning
+from seqfolio.data.frames import date_label
 
 logger = logging.getLogger("seqfolio.data")
 
@@ -95,10 +97,6 @@ def _lines(line_numbers: np.ndarray) -> str:
     return ", ".join(lines) + more
 
 
-def _day(stamp: pd.Timestamp) -> str:
-    return str(stamp.date()) if stamp == stamp.normalize() else str(stamp)
-
-
 class _Where:
     """File line numbers of a price frame's cells: one line per row (wide) or per cell (long)."""
 
@@ -121,7 +119,7 @@ class _Where:
         for position in positions[:_MAX_LISTED]:
             line = self.cell_lines.get((self.index[position], column))
             where = f"line {line}" if line is not None else "no row in the file"
-            items.append(f"{_day(self.index[position])} ({where})")
+            items.append(f"{date_label(self.index[position])} ({where})")
         more = f" and {len(positions) - _MAX_LISTED} more" if len(positions) > _MAX_LISTED else ""
         return "on " + ", ".join(items) + more
 
@@ -131,10 +129,12 @@ class _Where:
         for position in positions[:_MAX_LISTED]:
             date = self.index[position]
             if self.row_lines is not None:
-                items.append(f"{_day(date)} (line {self.row_lines[position]})")
+                items.append(f"{date_label(date)} (line {self.row_lines[position]})")
             else:
                 lines = np.sort(self.cell_lines.xs(date, level="date").to_numpy())
-                items.append(f"{_day(date)} (line{'s' if len(lines) > 1 else ''} {_lines(lines)})")
+                items.append(
+                    f"{date_label(date)} (line{'s' if len(lines) > 1 else ''} {_lines(lines)})"
+                )
         more = f" and {len(positions) - _MAX_LISTED} more" if len(positions) > _MAX_LISTED else ""
         return ", ".join(items) + more
 
@@ -649,7 +649,7 @@ def _check_parameters(field: object, min_assets: object, check_splits: object) -
             "The 'field' parameter of read_prices must be a column name such as 'close'. "
             f"Got {field!r} instead."
         )
-    check_int_parameter("read_prices", "min_assets", min_assets, low=1)
+    check_int("read_prices", "min_assets", min_assets, low=1)
     if not isinstance(check_splits, (bool, np.bool_)):
         raise ValueError(
             f"The 'check_splits' parameter of read_prices must be a bool. Got {check_splits!r} instead."

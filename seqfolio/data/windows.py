@@ -8,37 +8,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import is_bool_dtype, is_numeric_dtype, is_object_dtype, is_string_dtype
 
 from seqfolio import defaults
-from seqfolio.data.errors import check_int_parameter
-
-_MAX_NAMES = 10
+from seqfolio._validation import check_int
+from seqfolio._validation import label_list as _names
+from seqfolio.data.frames import check_frame, check_positive_prices, check_prices, numeric_values
 
 logger = logging.getLogger("seqfolio.data")
-
-
-def _names(labels: list[object]) -> str:
-    shown = repr([str(x) for x in labels[:_MAX_NAMES]])
-    return shown + (f" (+{len(labels) - _MAX_NAMES} more)" if len(labels) > _MAX_NAMES else "")
-
-
-def _check_window(window: pd.DataFrame) -> None:
-    """Reject text / date / bool columns (pandas would fail inside ``pct_change``)."""
-    text = []
-    for column, dtype in window.dtypes.items():
-        if is_numeric_dtype(dtype) and not is_bool_dtype(dtype):
-            continue
-        values = window[column]
-        textual = is_object_dtype(dtype) or is_string_dtype(dtype)
-        converted = pd.to_numeric(values, errors="coerce") if textual else None
-        if converted is None or (converted.isna() & values.notna()).any():
-            text.append(column)
-    if text:
-        raise ValueError(
-            f"trailing_returns: prices columns {_names(text)} are not numeric; convert them to "
-            "float (seqfolio.data.read_prices does)."
-        )
 
 
 def trailing_returns(prices: pd.DataFrame, lookback: int) -> pd.DataFrame:
@@ -67,47 +43,21 @@ def trailing_returns(prices: pd.DataFrame, lookback: int) -> pd.DataFrame:
         the columns repeat a name, or a column in the window is not numeric, or an asset alive over
         the window has a zero, negative or infinite price in it.
     """
-    if not isinstance(prices, pd.DataFrame):
-        hint = " (use series.to_frame())" if isinstance(prices, pd.Series) else ""
-        raise TypeError(
-            "trailing_returns: prices must be a pandas DataFrame with one column per asset"
-            f"{hint}. Got {type(prices).__name__} instead."
-        )
-    lookback = check_int_parameter(None, "lookback", lookback, low=defaults.MIN_LOOKBACK)
+    where = "trailing_returns"
+    check_frame(prices, where, "prices", ordered=False)  # the index is not read
+    lookback = check_int(where, "lookback", lookback, low=defaults.MIN_LOOKBACK)
     if len(prices) < lookback + 1:
         raise ValueError(
-            f"trailing_returns: lookback={lookback} needs {lookback + 1} price rows; got {len(prices)}. "
+            f"{where}: lookback={lookback} needs {lookback + 1} price rows; got {len(prices)}. "
             "Start later or use a shorter lookback."
         )
-    if prices.columns.has_duplicates:
-        repeated = list(prices.columns[prices.columns.duplicated()].unique())
-        raise ValueError(
-            f"trailing_returns: prices columns {_names(repeated)} appear more than once; give each "
-            "asset one column."
-        )
     window = prices.iloc[-(lookback + 1) :]
-    values = window.to_numpy()  # one float block in the usual case: no per-column work
-    as_floats = values.dtype.kind == "f"
-    if values.dtype.kind not in "iuf":
-        _check_window(window)  # text / dates / bools are refused; numeric text is converted
-        values = window.to_numpy(dtype=float)
+    values = numeric_values(window, where, "prices")  # only the window is read, and checked
     alive_mask = ~np.isnan(values).any(axis=0)
     alive = window.columns[alive_mask]
-    alive_values = values[:, alive_mask]
-    unusable = ~(alive_values > 0) | np.isinf(alive_values)  # no NaN: alive columns have none
-    if unusable.any():
-        columns = list(alive[unusable.any(axis=0)])
-        row, col = np.argwhere(unusable)[0]
-        when = window.index[row]
-        if isinstance(when, pd.Timestamp) and when == when.normalize():
-            when = when.date()
-        raise ValueError(
-            f"trailing_returns: prices must be positive and finite; columns {_names(columns)} are not "
-            f"(e.g. {alive_values[row, col]} for '{alive[col]}' at {when}). Fix or drop them "
-            "(seqfolio.data.read_prices rejects such prices)."
-        )
+    check_positive_prices(values[:, alive_mask], window.index, alive, where)
     kept = window[alive]
-    if not as_floats:
+    if any(getattr(dtype, "kind", "O") != "f" for dtype in kept.dtypes):
         kept = kept.astype(float)  # ints or numeric text: float returns, as for float prices
     return kept.pct_change().iloc[1:]
 
@@ -180,7 +130,7 @@ def period_prices(
 ) -> tuple[pd.DataFrame, pd.Timestamp | None, pd.Timestamp | None]:
     """The prices an engine run trades, and its period as tz-naive dates on the bars' clock.
 
-    Every engine adapter starts here: the frame is checked (:func:`~seqfolio._validation.check_prices`),
+    Every engine adapter starts here: the frame is checked (:func:`~seqfolio.data.frames.check_prices`),
     a tz-aware index loses its zone (a tz-aware ``start`` / ``end`` is converted to it first, a naive
     one read in it), rows after ``end`` are dropped and assets with no price in the period are left
     out (:func:`assets_priced_in`).
@@ -190,7 +140,6 @@ def period_prices(
     TypeError, ValueError
         For a frame the engines cannot read, an unparseable date, or an ``end`` before the prices.
     """
-    from seqfolio._validation import check_prices
     from seqfolio.calendar import naive_date
 
     check_prices(prices, owner)

@@ -17,12 +17,7 @@ from seqfolio.pipeline.builder import build_steps, history_length
 from seqfolio.pipeline.checkpoints import CheckpointStore, checkpoint_key
 from seqfolio.pipeline.forecasts import NO_MODEL, Forecast, ModelSource, ModelWeights, ScaleExposure
 from seqfolio.pipeline.models import SIGNALS, make_model
-from seqfolio.pipeline.retraining import (
-    ModelRetrainer,
-    RetrainRecord,
-    fit_on_prices,
-    is_weights_model,
-)
+from seqfolio.pipeline.retraining import ModelRetrainer, RetrainRecord, fit_on_prices
 from seqfolio.pipeline.steps import (
     Allocate,
     CapWeights,
@@ -57,7 +52,6 @@ __all__ = [
     "checkpoint_key",
     "fit_on_prices",
     "history_length",
-    "is_weights_model",
     "make_model",
     "run_steps",
 ]

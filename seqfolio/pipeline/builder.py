@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from seqfolio.allocators import needs_training
 from seqfolio.pipeline.forecasts import Forecast, ModelSource, ModelWeights, ScaleExposure
-from seqfolio.pipeline.retraining import is_weights_model
 from seqfolio.pipeline.steps import Allocate, CapWeights, Step, Timed, TrailingReturns
 
 if TYPE_CHECKING:
@@ -47,13 +47,13 @@ def build_steps(
         source's model outputs weights.
     source : ModelSource or None
         Where the walk-forward model comes from (None: no model). A model that outputs weights
-        (:func:`is_weights_model`) puts ``ModelWeights`` in place of ``Allocate``.
+        (its ``needs_training`` capability) puts ``ModelWeights`` in place of ``Allocate``.
     timings : dict or None
         If given, the allocator's wall time is added to ``timings["allocating"]``.
     """
     trailing = TrailingReturns(spec.lookback, spec.max_gap)
     cap = CapWeights(spec.max_weight)
-    if source is not None and is_weights_model(source.template):
+    if source is not None and needs_training(source.template):
         return [trailing, ModelWeights(source), cap]
     allocate: Step = Allocate(spec.make_allocator() if allocator is None else allocator)
     if timings is not None:

@@ -31,10 +31,6 @@ class PlannedOrder:
     price: float
 
     @property
-    def is_sell(self) -> bool:
-        return self.size < 0
-
-    @property
     def value(self) -> float:
         """Signed value at the decision price."""
         return self.size * self.price

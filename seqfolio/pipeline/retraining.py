@@ -43,11 +43,12 @@ import pandas as pd
 from sklearn.base import clone
 
 from seqfolio import defaults
+from seqfolio.allocators import needs_training
 from seqfolio.calendar import naive_date
 from seqfolio.events import DETAILS_EVENTS, Event, of_kind
 from seqfolio.pipeline.checkpoints import CheckpointStore, checkpoint_key
 
-__all__ = ["ModelRetrainer", "RetrainRecord", "fit_on_prices", "is_weights_model"]
+__all__ = ["ModelRetrainer", "RetrainRecord", "fit_on_prices"]
 
 logger = logging.getLogger("seqfolio.pipeline")
 
@@ -88,16 +89,16 @@ class RetrainRecord:
 
 
 def is_weights_model(model: Any) -> bool:
-    """Whether ``model`` outputs portfolio weights itself -- an allocator that is a network trained
-    walk-forward (its ``needs_training`` capability: the allocator registry's) -- rather than forecasts."""
-    return bool(getattr(model, "needs_training", False))
+    """Deprecated name of :func:`seqfolio.allocators.needs_training` for an instance (kept until
+    :mod:`seqfolio.spec` no longer imports it from here)."""
+    return needs_training(model)
 
 
 def fit_on_prices(model: Any, prices: pd.DataFrame) -> Any:
     """The default fit: an allocator trained walk-forward on the returns of the
     assets priced on every bar of the window (what an allocator fits on), anything else (a
     forecaster) on the prices as they are (NaN allowed)."""
-    if is_weights_model(model):
+    if needs_training(model):
         complete = prices.loc[:, prices.notna().all()]
         returns = complete.pct_change(fill_method=None).iloc[1:]
         return model.fit(returns)

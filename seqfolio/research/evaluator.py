@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from seqfolio import defaults
-from seqfolio._validation import is_real_number
+from seqfolio._validation import check_int, check_real, is_real_number
+from seqfolio.data.frames import check_price_frame, date_label
 
 
 @dataclass(frozen=True)
@@ -47,11 +48,6 @@ class Evaluation:
     costs: pd.Series
 
 
-def _day(value: object) -> str:
-    """A date label for messages: ``2021-01-05`` for a timestamp, the value itself otherwise."""
-    return str(value.date()) if isinstance(value, pd.Timestamp) else str(value)
-
-
 def _check_inputs(
     prices: pd.DataFrame,
     targets: pd.DataFrame,
@@ -59,16 +55,13 @@ def _check_inputs(
     lag: int,
     initial_value: float,
 ) -> None:
-    if not isinstance(prices, pd.DataFrame) or not isinstance(targets, pd.DataFrame):
-        raise TypeError("evaluate_weights: prices and targets must be DataFrames (dates x assets).")
-    if isinstance(lag, bool) or not isinstance(lag, int) or lag < 0:
-        raise ValueError(
-            f"The 'lag' parameter of evaluate_weights must be an int >= 0. Got {lag!r} instead."
+    if not isinstance(targets, pd.DataFrame):
+        raise TypeError(
+            "evaluate_weights: targets must be a pandas DataFrame (one row of weights per decision "
+            f"date, one column per asset). Got {type(targets).__name__} instead."
         )
-    if not (is_real_number(commission) and 0 <= commission < 1):
-        raise ValueError(
-            f"The 'commission' parameter of evaluate_weights must be a float in [0, 1). Got {commission!r} instead."
-        )
+    check_int("evaluate_weights", "lag", lag, low=0)
+    check_real("evaluate_weights", "commission", commission, low=0.0, high=1.0, high_open=True)
     if not (is_real_number(initial_value) and np.isfinite(initial_value) and initial_value > 0):
         raise ValueError(
             "The 'initial_value' parameter of evaluate_weights must be a finite float > 0. "
@@ -79,14 +72,14 @@ def _check_inputs(
             "evaluate_weights: targets has no rows; give at least one decision date (one row of "
             "weights per date)."
         )
-    _check_prices(prices)
+    check_price_frame(prices, "evaluate_weights")
     unknown = [c for c in targets.columns if c not in prices.columns]
     if unknown:
         raise ValueError(f"evaluate_weights: targets name assets {unknown} that have no prices.")
     missing_dates = targets.index.difference(prices.index)
     if len(missing_dates):
         raise ValueError(
-            f"evaluate_weights: decision dates {[_day(d) for d in missing_dates[:3]]} are not "
+            f"evaluate_weights: decision dates {[date_label(d) for d in missing_dates[:3]]} are not "
             "price dates; decide on bars that exist."
         )
     try:
@@ -105,45 +98,7 @@ def _check_inputs(
     over = values.sum(axis=1) > 1 + 1e-9
     if over.any():
         raise ValueError(
-            f"evaluate_weights: targets on {_day(targets.index[over][0])} sum to more than 1 (leverage)."
-        )
-
-
-def _check_prices(prices: pd.DataFrame) -> None:
-    """One row per date in increasing order, one column per asset, prices > 0 or NaN (no price)."""
-    index = prices.index
-    if not index.is_unique:
-        repeated = [_day(d) for d in index[index.duplicated()][:3]]
-        raise ValueError(
-            f"evaluate_weights: prices have duplicate dates {repeated}; keep one row per date, "
-            "e.g. prices[~prices.index.duplicated(keep='last')]."
-        )
-    if not index.is_monotonic_increasing:
-        raise ValueError(
-            "evaluate_weights: prices are not sorted by date; sort them first with "
-            "prices.sort_index()."
-        )
-    if not prices.columns.is_unique:
-        repeated_columns = list(prices.columns[prices.columns.duplicated()][:3])
-        raise ValueError(
-            f"evaluate_weights: prices have duplicate columns {repeated_columns}; give each asset "
-            "one column."
-        )
-    try:
-        values = prices.to_numpy(dtype=float)
-    except (TypeError, ValueError):
-        text = [c for c in prices.columns if not pd.api.types.is_numeric_dtype(prices[c])]
-        raise ValueError(
-            f"evaluate_weights: prices in columns {text} are not numbers; convert them (or read "
-            "the file with seqfolio.data.read_prices)."
-        ) from None
-    with np.errstate(invalid="ignore"):
-        bad = values <= 0
-    if bad.any():
-        row, column = np.argwhere(bad)[0]
-        raise ValueError(
-            f"evaluate_weights: prices must be > 0; column {prices.columns[column]!r} has "
-            f"{float(values[row, column])!r} on {_day(index[row])}; use NaN where there is no price."
+            f"evaluate_weights: targets on {date_label(targets.index[over][0])} sum to more than 1 (leverage)."
         )
 
 
@@ -218,7 +173,7 @@ def evaluate_weights(
         on_empty = targets.index.intersection(prices.index.difference(bars.index))
         if len(on_empty):
             raise ValueError(
-                f"evaluate_weights: decision dates {[_day(d) for d in on_empty[:3]]} are rows with "
+                f"evaluate_weights: decision dates {[date_label(d) for d in on_empty[:3]]} are rows with "
                 "no price for any asset (not a bar); decide on bars that exist."
             )
         prices = bars

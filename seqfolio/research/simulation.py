@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from seqfolio.allocators import needs_training
 from seqfolio.calendar import decision_dates, naive_date
 from seqfolio.events import SKIP_KINDS, Event, of_kind
 from seqfolio.research.evaluator import Evaluation, drop_empty_rows, evaluate_weights
@@ -93,14 +94,13 @@ def target_weights(
         RebalanceContext,
         build_steps,
         history_length,
-        is_weights_model,
         run_steps,
     )
 
     owner = "target_weights"
     spec = as_spec(spec, settings, owner)
     if model is not None:  # the instance given is the spec's model
-        spec = spec.replace(**{"allocator" if is_weights_model(model) else "signal": model})
+        spec = spec.replace(**{"allocator" if needs_training(model) else "signal": model})
     prices = drop_empty_rows(prices)
     model = spec.make_model(owner=owner)
     source = None

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from seqfolio._validation import check_int
+
 
 @dataclass(frozen=True)
 class Window:
@@ -66,16 +68,11 @@ def walk_forward_windows(
     ValueError
         For non-positive sizes or when the data cannot hold one window.
     """
-    for name, value, low in (
-        ("train", train, 1),
-        ("test", test, 1),
-        ("purge", purge, 0),
-        ("embargo", embargo, 0),
-    ):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(
-                f"The '{name}' parameter of walk_forward_windows must be an int >= {low}. Got {value!r} instead."
-            )
+    train, test, purge, embargo = (
+        check_int("walk_forward_windows", name, value, low=low)
+        for name, value, low in (("train", train, 1), ("test", test, 1), ("purge", purge, 0),
+                                 ("embargo", embargo, 0))
+    )  # fmt: skip
     gap = purge + embargo
     if start + train + gap + 1 > n_bars:
         raise ValueError(

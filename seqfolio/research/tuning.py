@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from seqfolio import defaults
-from seqfolio._validation import check_choice, check_int, is_int
+from seqfolio._validation import check_choice, check_int, check_real, is_int
 from seqfolio.allocators import allocator_names, needs_training, search_space, trained_allocators
 from seqfolio.data import assets_priced_in
 from seqfolio.pipeline.models import (
@@ -751,14 +751,8 @@ def tune(
     """
     import optuna
 
-    if not 0 <= holdout < 1:
-        raise ValueError(
-            f"The 'holdout' parameter of tune must be a float in [0, 1). Got {holdout!r} instead."
-        )
-    if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
-        raise ValueError(
-            f"The 'n_trials' parameter of tune must be an int >= 1. Got {n_trials!r} instead."
-        )
+    holdout = check_real("tune", "holdout", holdout, low=0.0, high=1.0, high_open=True)
+    n_trials = check_int("tune", "n_trials", n_trials, low=1)
     check_choice("tune", "pruner", pruner, ["median", "wilcoxon", "none"])
     batch = check_int("tune", "batch_size", batch_size, low=1)
     space = space or SearchSpace()

@@ -446,8 +446,3 @@ def _summary(
     table = pd.DataFrame.from_dict(rows, orient="index")  # keeps "seeds" a whole number
     table.index.name = "config"
     return table.astype(float).sort_values("sharpe", ascending=False)
-
-
-def trial_sharpes_array(report: WalkForwardReport) -> np.ndarray:
-    """Annualised out-of-sample Sharpe ratios of every configuration (for a later DSR)."""
-    return report.summary["sharpe"].to_numpy(dtype=float)

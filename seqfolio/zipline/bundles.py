@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from seqfolio._validation import check_prices
+from seqfolio.data.frames import check_prices
 from seqfolio.zipline._require import require_zipline
 
 __all__ = ["DEFAULT_CALENDAR", "VOLUME", "Bundle", "default_root", "get_calendar", "ingest_prices"]
