@@ -82,7 +82,7 @@ def test_lstm_vol_to_hrp_with_quarterly_retraining(root):
     assert len(z.retrains) == 8
     np.testing.assert_allclose(z.forecasts.to_numpy(), b.forecasts.to_numpy(), rtol=0, atol=1e-12)
     _assert_parity(z, b)
-    assert z.name == b.name == "LSTM-volatility → HRP monthly"
+    assert z.name == b.name == "LSTM-vol → HRP monthly"
 
 
 def test_no_look_ahead(root):
@@ -240,10 +240,10 @@ def test_assets_with_no_price_in_the_period(root):
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ({"lookback": 1}, "The 'lookback' parameter of attach_rebalancer must be an int >= 2"),
+        ({"lookback": 1}, "The 'lookback' parameter of run_zipline must be an int >= 2"),
         ({"fractional": True}, "zipline trades whole shares"),
         ({"delisted": "hold"}, "zipline itself closes a delisted asset's position"),
-        ({"retrain": "yearly"}, "The 'retrain' parameter of attach_rebalancer must be one of"),
+        ({"retrain": "yearly"}, "The 'retrain' parameter of run_zipline must be one of"),
         ({"feeds": ["A"]}, "unknown setting(s) ['feeds']"),
     ],
 )
