@@ -129,9 +129,7 @@ class ZiplineRebalancer:
         self._ending = self._delisting_days(last_session)
         self.timings: dict[str, float] = {"allocating": 0.0, "rebalancer": 0.0}
         self.retrainer = self._build_retrainer()
-        self.steps = build_steps(
-            s.spec, allocator=s.allocator, source=self.retrainer, timings=self.timings
-        )
+        self.steps = build_steps(s.spec, source=self.retrainer, timings=self.timings)
         self.history_bars = history_length(s.spec, self.retrainer)
         self.gate = ScheduleGate(s.spec.rebalance)
         self.retrain_gate = None if self.retrainer is None else ScheduleGate(s.spec.retrain)
@@ -200,10 +198,11 @@ class ZiplineRebalancer:
 
     def _build_retrainer(self) -> ModelRetrainer | None:
         s = self.settings
-        if s.model is None:
+        model = s.spec.make_model(owner=OWNER)
+        if model is None:
             return None
         retrainer = ModelRetrainer(
-            s.model, self._closes, train_window=s.spec.train_window, warm_start=s.spec.warm_start,
+            model, self._closes, train_window=s.spec.train_window, warm_start=s.spec.warm_start,
             checkpoint_dir=s.checkpoint_dir, start=s.start, owner=OWNER,
         )  # fmt: skip
         if s.progress:
