@@ -82,7 +82,27 @@ def test_lstm_vol_to_hrp_with_quarterly_retraining(root):
     assert len(z.retrains) == 8
     np.testing.assert_allclose(z.forecasts.to_numpy(), b.forecasts.to_numpy(), rtol=0, atol=1e-12)
     _assert_parity(z, b)
-    assert z.name == b.name == "LSTM-volatility → HRP monthly"
+    assert z.name == b.name == "LSTM-vol → HRP monthly"
+
+
+@pytest.mark.slow
+def test_lstm_vol_parity_with_the_clis_default_model(root):
+    """``seqfolio backtest --signal lstm-vol`` on both engines, shortened to 2021-2022: the CLI's
+    default network on the 20 bundled stocks, retrained quarterly on 756 bars. The full 2005-2022
+    run (72 retrains) matches too (docs/zipline.md)."""
+    from seqfolio.spec import RebalanceSpec
+
+    spec = RebalanceSpec(signal="lstm-vol", commission=0.001)
+    prices = with_history(load_sample().loc[:"2022-12-31"], "2021-01-01", spec.history_bars())
+    kw = dict(start="2021-01-01", end="2022-12-31")
+    z = run_zipline(prices, spec, root=root, bundle="lstm_full", **kw)
+    b = run_backtest(prices, spec, **kw)
+    assert len(b.retrains) == 8 and (b.retrains["n_bars"] == 756).all()
+    columns = ["version", "first_bar", "n_bars", "source", "trigger"]
+    pd.testing.assert_frame_equal(z.retrains[columns], b.retrains[columns])
+    np.testing.assert_allclose(z.forecasts.to_numpy(), b.forecasts.to_numpy(), rtol=0, atol=1e-12)
+    _assert_parity(z, b)
+    pd.testing.assert_series_equal(z.returns, b.returns, check_exact=False, atol=1e-9)
 
 
 def test_no_look_ahead(root):
@@ -240,10 +260,10 @@ def test_assets_with_no_price_in_the_period(root):
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ({"lookback": 1}, "The 'lookback' parameter of attach_rebalancer must be an int >= 2"),
+        ({"lookback": 1}, "The 'lookback' parameter of run_zipline must be an int >= 2"),
         ({"fractional": True}, "zipline trades whole shares"),
         ({"delisted": "hold"}, "zipline itself closes a delisted asset's position"),
-        ({"retrain": "yearly"}, "The 'retrain' parameter of attach_rebalancer must be one of"),
+        ({"retrain": "yearly"}, "The 'retrain' parameter of run_zipline must be one of"),
         ({"feeds": ["A"]}, "unknown setting(s) ['feeds']"),
     ],
 )

@@ -64,7 +64,9 @@ def test_settings_are_checked_by_the_strategys_checks():
 
     with pytest.raises(ValueError, match="The 'cash_buffer' parameter of attach_rebalancer"):
         rebalancer_settings(cash_buffer=0.7)
-    with pytest.raises(TypeError, match="The 'signal' parameter of attach_rebalancer must be one of"):
+    with pytest.raises(
+        TypeError, match="The 'signal' parameter of attach_rebalancer must be one of"
+    ):
         rebalancer_settings(signal="lstm")
     settings = rebalancer_settings(allocator="herc", rebalance="weekly", assets=["A", "B", "A"])
-    assert type(settings.allocator).__name__ == "HERC" and settings.assets == ("A", "B")
+    assert settings.spec.allocator == "herc" and settings.assets == ("A", "B")

@@ -121,12 +121,15 @@ class ZiplineRebalancer:
         self._by_name = dict(zip(self.names, self.assets, strict=True))
         self._name_of = {a: n for n, a in self._by_name.items()}
         self._first_day = min(pd.Timestamp(a.start_date).tz_localize(None) for a in self.assets)
+        self._columns = pd.Index(self.names)
+        # sessions since the first listing (how many bars `data.history` can give) and each bar's
+        # session, looked up rather than asked of the calendar on every session
+        self._sessions = self.calendar.sessions_in_range(self._first_day, last_session)
+        self._session_at = self._bar_sessions(context)
         self._ending = self._delisting_days(last_session)
         self.timings: dict[str, float] = {"allocating": 0.0, "rebalancer": 0.0}
         self.retrainer = self._build_retrainer()
-        self.steps = build_steps(
-            s.spec, allocator=s.allocator, source=self.retrainer, timings=self.timings
-        )
+        self.steps = build_steps(s.spec, source=self.retrainer, timings=self.timings)
         self.history_bars = history_length(s.spec, self.retrainer)
         self.gate = ScheduleGate(s.spec.rebalance)
         self.retrain_gate = None if self.retrainer is None else ScheduleGate(s.spec.retrain)
@@ -195,10 +198,11 @@ class ZiplineRebalancer:
 
     def _build_retrainer(self) -> ModelRetrainer | None:
         s = self.settings
-        if s.model is None:
+        model = s.spec.make_model(owner=OWNER)
+        if model is None:
             return None
         retrainer = ModelRetrainer(
-            s.model, self._closes, train_window=s.spec.train_window, warm_start=s.spec.warm_start,
+            model, self._closes, train_window=s.spec.train_window, warm_start=s.spec.warm_start,
             checkpoint_dir=s.checkpoint_dir, start=s.start, owner=OWNER,
         )  # fmt: skip
         if s.progress:
@@ -219,29 +223,42 @@ class ZiplineRebalancer:
             if gate is not None and not callable(gate.schedule):
                 gate(previous.date())
 
+    def _bar_sessions(self, context: Any) -> dict[pd.Timestamp, pd.Timestamp]:
+        """The run's session of each daily bar: zipline stamps a daily bar with its session's close."""
+        sessions = pd.DatetimeIndex(context.sim_params.sessions)
+        closes = self.calendar.schedule.loc[sessions, "close"]
+        naive = sessions.tz_localize(None) if sessions.tz is not None else sessions
+        return dict(zip(closes, naive, strict=True))
+
+    def _session(self, now: pd.Timestamp) -> pd.Timestamp:
+        """The (tz-naive) session of the simulation time ``now``."""
+        day = self._session_at.get(now)
+        if day is None:  # a minute-frequency run: not a daily bar's stamp
+            day = pd.Timestamp(self.calendar.minute_to_session(now))
+            if day.tz is not None:
+                day = day.tz_localize(None)
+        return day
+
     # -- data ---------------------------------------------------------------------------------
     def _closes(self, date: pd.Timestamp, n_bars: int | None) -> pd.DataFrame:
         """Closes of the traded assets up to session ``date`` (today: zipline holds nothing later),
         the last ``n_bars`` sessions or every session since the first asset listed."""
-        available = int(self.calendar.sessions_distance(self._first_day, pd.Timestamp(date)))
+        available = int(self._sessions.searchsorted(pd.Timestamp(date), side="right"))
         n = available if n_bars is None else min(int(n_bars), available)
-        columns = pd.Index(list(self.names))
         if n <= 0 or self._data is None:
             return pd.DataFrame(
-                columns=columns, index=pd.DatetimeIndex([], name="date"), dtype=float
+                columns=self._columns, index=pd.DatetimeIndex([], name="date"), dtype=float
             )
         history = self._data.history(self.assets, "close", n, "1d")
         index = pd.DatetimeIndex(history.index, name="date")
         if index.tz is not None:
             index = index.tz_localize(None)
-        return pd.DataFrame(history.to_numpy(dtype=float), index=index, columns=columns)
+        return pd.DataFrame(history.to_numpy(dtype=float), index=index, columns=self._columns)
 
     # -- every session ------------------------------------------------------------------------
     def _on_session(self, context: Any, data: Any) -> None:
         t0 = time.perf_counter()
-        day = pd.Timestamp(self.calendar.minute_to_session(context.get_datetime()))
-        if day.tz is not None:
-            day = day.tz_localize(None)
+        day = self._session(data.current_dt)
         self._data = data
         try:
             if day in self._ending:
@@ -350,7 +367,7 @@ class ZiplineRebalancer:
 
         def commission(name: str, size: float, price: float) -> float:
             asset = self._by_name[name]
-            order = Order(now, asset, size)
+            order = Order(now, asset, size, id="seqfolio-estimate")  # an estimate: no uuid needed
             return float(model.calculate(order, Transaction(asset, size, now, price, order.id)))
 
         return commission

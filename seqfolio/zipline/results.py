@@ -55,6 +55,8 @@ def _settle_orders(
         for txn in day:
             if txn.get("order_id") is not None:
                 fills[txn["order_id"]].append(txn)
+    stamps = {t["dt"] for txns in fills.values() for t in txns}  # one conversion per fill session
+    session_of = dict(zip(stamps, _session_dates(pd.Index(list(stamps)), tz), strict=True))
     done: dict[int, pd.Timestamp] = {}
     for order_id, event, record in rebalancer.orders:
         order = final.get(order_id) if order_id is not None else None
@@ -64,7 +66,7 @@ def _settle_orders(
         if txns:
             size = float(sum(t["amount"] for t in txns))
             traded = float(sum(abs(t["amount"] * t["price"]) for t in txns))
-            when = _session_dates(pd.Index([txns[-1]["dt"]]), tz)[0]
+            when = session_of[txns[-1]["dt"]]
             event.executed_date, event.executed_size = when, size
             event.executed_price = traded / abs(size) if size else float("nan")
             event.commission = float(order["commission"] or 0.0) if order else 0.0

@@ -24,15 +24,10 @@ OWNER = "attach_rebalancer"
 
 @dataclass(frozen=True)
 class RebalancerSettings:
-    """Checked settings of one zipline rebalancer (see :func:`~seqfolio.zipline.attach_rebalancer`).
-
-    ``model`` is the spec's walk-forward model (None without one) and ``allocator`` the allocator
-    fitted at each decision (the model itself for an allocator trained walk-forward).
-    """
+    """Checked settings of one zipline rebalancer (see :func:`~seqfolio.zipline.attach_rebalancer`):
+    the decision settings (``spec``) and the zipline run's own."""
 
     spec: RebalanceSpec
-    allocator: Any
-    model: Any
     start: pd.Timestamp | None
     assets: tuple[str, ...] | None
     checkpoint_dir: str | os.PathLike[str] | None
@@ -75,11 +70,8 @@ def rebalancer_settings(
                 "bundle)"
             )  # fmt: skip
         assets = tuple(dict.fromkeys(assets))
-    model = spec.make_model(owner=OWNER)
     return RebalancerSettings(
         spec=spec,
-        allocator=model if spec.trains_allocator else spec.make_allocator(OWNER),
-        model=model,
         start=naive_date(start, "start", OWNER),
         assets=assets,
         checkpoint_dir=checkpoint_dir,
