@@ -1,5 +1,6 @@
-"""Fault injection: an optimiser failing mid-run, a diverging retrain, a feed that ends early and a Dask
-worker killed mid-study. Each run must finish, say what went wrong and lose nothing."""
+"""Fault injection: an optimiser failing mid-run, a diverging retrain, a feed that ends early, a Dask
+worker killed mid-study and local workers that die while starting. Each run must finish, or stop with
+an error that says what went wrong, and lose nothing; none may hang."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ import logging
 import math
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -240,3 +244,71 @@ def test_local_worker_process_killed_mid_study_completes_like_serial() -> None:
     pd.testing.assert_frame_equal(serial.summary, parallel.summary)
     for label in serial.returns:
         pd.testing.assert_series_equal(serial.returns[label], parallel.returns[label])
+
+
+# -- local workers that die while starting --------------------------------------------------------
+NO_MAIN_GUARD = """
+from seqfolio.data import load_sample
+from seqfolio.research.config import PortfolioConfig
+from seqfolio.research.walkforward import walk_forward
+
+prices = load_sample("2015-01-01", "2018-12-31")  # ~160 kB pickled: more than a pipe's 64 kB buffer
+report = walk_forward(prices, [PortfolioConfig("ew")], train=504, test=252, workers=2)
+print(report.summary)
+"""
+
+
+@pytest.mark.slow
+def test_a_script_without_a_main_guard_stops_with_a_clear_error_instead_of_hanging(
+    tmp_path: Path,
+) -> None:
+    # Each spawned worker imports the script again, reaches walk_forward during its start-up and is
+    # stopped by Python; the study must then end with one error that names the cause.
+    script = tmp_path / "study.py"
+    script.write_text(NO_MAIN_GUARD)
+    try:
+        done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=120)  # fmt: skip
+    except subprocess.TimeoutExpired:
+        pytest.fail("walk_forward(workers=2) hung when its workers died while starting")
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("RuntimeError: walk-forward: the worker processes exited while starting")
+    assert 'if __name__ == "__main__":' in last
+    assert str(script) in last
+    assert "workers=1" in last
+    assert done.stderr.count("RuntimeError: walk-forward:") == 1  # one error, no retries
+
+
+def _plus_one(shared: Any, item: int) -> int:
+    return item + 1
+
+
+@pytest.mark.slow
+def test_a_dask_scheduler_without_workers_says_so_while_its_tasks_wait() -> None:
+    # The Dask counterpart of workers that die while starting: none is connected. Waiting is right
+    # (a cluster may still be starting them), but not in silence.
+    distributed = pytest.importorskip("distributed")
+    from seqfolio.research.parallel import executor
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cluster = distributed.LocalCluster(n_workers=0, threads_per_worker=1, host="127.0.0.1",
+                                           dashboard_address=None)  # fmt: skip
+    late_worker = threading.Timer(2.0, cluster.scale, args=(1,))
+    try:
+        late_worker.start()
+        with pytest.warns(RuntimeWarning) as caught:
+            with executor(scheduler=cluster.scheduler_address, label="walk-forward") as run:
+                got = run(_plus_one, [1, 2, 3])
+    finally:
+        late_worker.cancel()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cluster.close()
+    assert got == [2, 3, 4]
+    messages = [str(w.message) for w in caught if "no workers" in str(w.message)]
+    assert messages == [
+        f"walk-forward: the Dask scheduler at {cluster.scheduler_address} has no workers; the "
+        f"tasks wait until one connects (start one with `dask worker {cluster.scheduler_address}`)."
+    ]

@@ -8,19 +8,26 @@
 worker that dies, even the last worker holding ``shared`` (the scheduler can rebuild it), and a task
 whose workers keep dying (Dask's ``allowed-failures``, 3 by default) stops the run with a
 RuntimeError. A local worker process that dies breaks the pool: the finished results are kept and the
-unfinished tasks are re-run in a fresh pool (up to 3 times), with a warning. Functions and items must
-be picklable (module-level functions, plain data). Workers run numerical libraries on one thread
-each, so N workers use N cores without oversubscription.
+unfinished tasks are re-run in a fresh pool (up to 3 times), with a warning. Workers that exit while
+starting (typically a script without ``if __name__ == "__main__":``: each worker imports it again)
+stop the run at once with a RuntimeError that says so. Functions and items must be picklable
+(module-level functions, plain data). Workers run numerical libraries on one thread each, so N
+workers use N cores without oversubscription.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
+import pickle
+import sys
+import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Protocol
 
 
@@ -45,10 +52,46 @@ def _limit_threads() -> None:
         sys.modules["torch"].set_num_threads(1)
 
 
-def _install(shared: Any) -> None:
+def _install(folder: str) -> None:
+    """A local worker's start: read the shared object, limit threads, leave a "started" mark.
+
+    The shared object comes from a file, not with the process: ``spawn`` writes a new process's
+    arguments into a pipe that the parent holds open itself, so a worker that dies while starting
+    (before reading them all) would leave the parent blocked for ever on a payload over 64 kB.
+    """
     global _SHARED
-    _SHARED = shared
+    with open(Path(folder) / "shared.pickle", "rb") as file:
+        _SHARED = pickle.load(file)
     _limit_threads()
+    (Path(folder) / f"started-{os.getpid()}").touch()
+
+
+def _died_while_starting(pool: ProcessPoolExecutor, folder: str) -> list[int]:
+    """Exit codes of the pool's workers that exited on their own before their "started" mark.
+
+    A worker killed by a signal (a negative exit code: out of memory, ``kill``, the pool
+    terminating its siblings) is a crash, not a start-up failure.
+    """
+    processes = (getattr(pool, "_processes", None) or {}).values()
+    return [
+        p.exitcode for p in processes
+        if p.exitcode is not None and p.exitcode >= 0
+        and not (Path(folder) / f"started-{p.pid}").exists()
+    ]  # fmt: skip
+
+
+def _start_failure(label: str, exit_codes: list[int]) -> RuntimeError:
+    script = getattr(sys.modules.get("__main__"), "__file__", None)
+    who = f"the script {script}" if script else "the main script"
+    return RuntimeError(
+        f"{label}: the worker processes exited while starting (exit code "
+        f"{', '.join(map(str, sorted(set(exit_codes))))}), before running any task; their own "
+        f"error is printed above. The usual cause: {who} runs its code when it is imported, "
+        'without `if __name__ == "__main__":`, and each worker imports it again (Python starts '
+        "workers with the spawn method), so the workers start the study anew and Python stops "
+        'them. Put the code that starts the work under `if __name__ == "__main__":` (Python\'s '
+        'multiprocessing docs, "The spawn and forkserver start methods"), or run with workers=1.'
+    )
 
 
 def _with_shared(function: Callable[[Any, Any], Any], item: Any) -> Any:
@@ -88,7 +131,9 @@ def executor(
     ------
     RuntimeError
         If worker processes keep dying: a local pool restarted more than 3 times, or a Dask task
-        whose workers died more often than the scheduler's ``allowed-failures``.
+        whose workers died more often than the scheduler's ``allowed-failures``; or if local
+        workers exit while starting (the message names the usual cause, a script without
+        ``if __name__ == "__main__":``).
     """
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"The 'workers' parameter must be an int >= 1. Got {workers!r} instead.")
@@ -109,11 +154,20 @@ def executor(
 
         yield run_serial
         return
+    with tempfile.TemporaryDirectory(prefix="seqfolio-workers-") as folder:
+        with open(Path(folder) / "shared.pickle", "wb") as file:
+            pickle.dump(shared, file, protocol=pickle.HIGHEST_PROTOCOL)
+        with _local_runner(workers, folder, progress, label) as run:
+            yield run
+
+
+@contextmanager
+def _local_runner(workers: int, folder: str, progress: bool, label: str) -> Iterator[Runner]:
     context = multiprocessing.get_context("spawn")
 
     def new_pool() -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
-            max_workers=workers, mp_context=context, initializer=_install, initargs=(shared,)
+            max_workers=workers, mp_context=context, initializer=_install, initargs=(folder,)
         )
 
     pools = [new_pool()]
@@ -134,6 +188,10 @@ def executor(
                     pending.discard(futures[future])
                     bar.update(1)
             except BrokenProcessPool:
+                failed_start = _died_while_starting(pool, folder)
+                if failed_start:  # it would fail the same way in a fresh pool
+                    bar.close()
+                    raise _start_failure(label, failed_start) from None
                 # A worker process died (killed, out of memory): finished results are kept and
                 # the unfinished tasks run again in a fresh pool (they are pure functions).
                 restarts += 1
@@ -205,6 +263,15 @@ def _dask_runner(scheduler: Any, progress: bool, label: str, shared: Any) -> Ite
 
         def run_dask(function: Callable[[Any, Any], Any], items: Sequence[Any]) -> list[Any]:
             futures = client.map(function, [shared_future] * len(items), list(items), pure=False)
+            if not client.scheduler_info().get("workers"):
+                # not an error: a cluster may still be starting its workers, or scale on demand
+                address = client.scheduler.address
+                warnings.warn(
+                    f"{label}: the Dask scheduler at {address} has no workers; the tasks wait "
+                    f"until one connects (start one with `dask worker {address}`).",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
             index = {f.key: i for i, f in enumerate(futures)}
             out: list[Any] = [None] * len(items)
             bar = _progress(len(items), label, progress)
