@@ -249,9 +249,16 @@ def test_no_unsafe_loaders_in_the_package() -> None:
     banned = re.compile(r"(?<![\w.])(eval|exec)\(|\bpickle\b|\byaml\b|\bmarshal\b|shell=True")
     # The one allowed use: the Dask runner pickles the prices *this process* holds and hands the
     # bytes to `pickle.loads` on the (trusted) cluster, so a dead worker's copy can be rebuilt
-    # (parallel._submit_shared). Nothing read from a file or a user is ever unpickled.
+    # (parallel._submit_shared). Local workers read the shared object from a file this process
+    # wrote a moment before in its own private temporary folder (mkdtemp: mode 0700), so a worker
+    # that dies while starting cannot block the parent (parallel._install). Nothing a user or
+    # another program wrote is ever unpickled.
     allowed = {
         "parallel.py": [
+            "\nimport pickle\n",
+            '/ "shared.pickle"',
+            "    _SHARED = pickle.load(file)",
+            "pickle.dump(shared, file, protocol=pickle.HIGHEST_PROTOCOL)",
             "    import pickle\n",
             "cloudpickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL)",
             "pickle.loads, blob, key=",
