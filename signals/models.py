@@ -58,7 +58,7 @@ class WeightsLSTM(nn.Module):
     *The Journal of Financial Data Science* 2(4).
     """
 
-    def __init__(self, input_size: int, n_assets: int, hidden_size: int = 64, dropout: float = 0.0):
+    def __init__(self, input_size: int, n_assets: int, hidden_size: int, dropout: float = 0.0):
         super().__init__()
         self.lstm = nn.LSTM(input_size, hidden_size, batch_first=True)
         self.dropout = nn.Dropout(dropout)

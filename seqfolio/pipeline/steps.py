@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from seqfolio import defaults
 from seqfolio.events import DETAILS_EVENTS, Event
 
 logger = logging.getLogger("seqfolio.pipeline")
@@ -164,7 +165,7 @@ class TrailingReturns:
     """
 
     lookback: int
-    max_gap: int = 5
+    max_gap: int = defaults.MAX_GAP
     bridged: dict[str, pd.Timestamp] = field(default_factory=dict, repr=False)
     dropped: dict[str, pd.Timestamp] = field(default_factory=dict, repr=False)
 

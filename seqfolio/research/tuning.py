@@ -391,7 +391,7 @@ class PortfolioObjective:
     prices: pd.DataFrame
     windows: list[Window]
     space: SearchSpace
-    commission: float = 0.001
+    commission: float = defaults.COMMISSION
     cache_dir: str | None = None
     population: bool = True
     periods_per_year: int = field(init=False)

@@ -162,7 +162,7 @@ class WalkForwardReport:
     overfitting: dict[str, Any] = field(default_factory=dict)
     retrains: pd.DataFrame = field(default_factory=pd.DataFrame)
     seeds: pd.DataFrame = field(default_factory=pd.DataFrame)
-    periods_per_year: int = 252
+    periods_per_year: int = defaults.PERIODS_PER_YEAR
 
     def events_summary(self) -> dict[str, str]:
         """One line per configuration with events, e.g. ``"3 of 48 decisions skipped (3 allocator
