@@ -72,6 +72,29 @@ def test_wheel_installs_only_under_seqfolio(tmp_path):
         assert expected in names, expected
 
 
+def test_the_pandas_and_numpy_floors_are_the_ones_ci_tests():
+    # setup.cfg's lowest pandas / numpy are what .ci/floors.txt pins for CI's third environment.
+    import configparser
+
+    setup = configparser.ConfigParser()
+    setup.read(REPO / "setup.cfg")
+    requires = {
+        line.split(">=")[0].strip(): line.split(">=")[1].strip()
+        for line in setup["options"]["install_requires"].splitlines()
+        if ">=" in line and not line.strip().startswith("#")
+    }
+    pins = dict(
+        line.strip().split("==")
+        for line in (REPO / ".ci" / "floors.txt").read_text(encoding="utf-8").splitlines()
+        if "==" in line and not line.startswith("#")
+    )
+    assert set(pins) == {"pandas", "numpy"}
+    for package, pinned in pins.items():
+        floor = requires[package]
+        assert pinned.startswith(floor + "."), f"{package}: setup.cfg >={floor}, CI tests {pinned}"
+    assert "floors.txt" in (REPO / ".ci" / "run").read_text(encoding="utf-8")
+
+
 def test_the_python_versions_claimed_are_the_one_tested():
     # Only Python 3.11 is tested (CI and this machine's torch wheel); `tomllib` is standard from 3.11,
     # so there is no `tomli` fallback to keep (one failed on 3.10 for `seqfolio tune --space FILE`).
@@ -79,7 +102,7 @@ def test_the_python_versions_claimed_are_the_one_tested():
 
     setup = configparser.ConfigParser()
     setup.read(REPO / "setup.cfg")
-    assert setup["options"]["python_requires"].strip() == ">=3.11"
+    assert setup["options"]["python_requires"].strip() == ">=3.11, <3.12"
     versions = [
         line.strip().rsplit(":: ", 1)[1]
         for line in setup["metadata"]["classifiers"].splitlines()
