@@ -125,7 +125,7 @@ def test_walkforward_report_folder_has_the_verdict(tmp_path):
     folder = write_walkforward_report(report, tmp_path)
     table = pd.read_csv(folder / "overfitting.csv", index_col=0)
     assert table.index[0] == "all 2 configurations"
-    assert table.loc["all 2 configurations", "pbo"] == report.overfitting["pbo"]
+    assert table.loc["all 2 configurations", "pbo"] == pytest.approx(report.overfitting["pbo"], rel=1e-15)
 
 
 # --- one flatness rule (issue 19, item 10) -----------------------------------------------------------

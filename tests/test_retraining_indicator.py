@@ -179,4 +179,4 @@ def test_feed_closes_keeps_dates_when_a_feed_has_no_bar_yet() -> None:
         and frame.iloc[:, :2].notna().all().all()
     )
     expected = prices.index[50:100].as_unit("us")
-    pd.testing.assert_index_equal(frame.index, expected, check_names=False, check_freq=False)
+    assert list(frame.index) == list(expected)  # the dates, whatever the index's name and freq

@@ -400,7 +400,11 @@ def _parse_dates(raw: pd.Series, source: str, lines: np.ndarray) -> pd.DatetimeI
         with warnings.catch_warnings():
             # pandas warns when it cannot infer one format; the NaT check below reports those rows.
             warnings.simplefilter("ignore", UserWarning)
+            # pandas < 3 returns mixed offsets as objects, with a FutureWarning; checked below.
+            warnings.simplefilter("ignore", FutureWarning)
             dates = pd.to_datetime(text, errors="coerce")
+        if not pd.api.types.is_datetime64_any_dtype(dates):
+            raise ValueError("Mixed timezones detected")
     except (ValueError, TypeError) as exc:  # e.g. "Mixed timezones detected" (not coerced)
         mixed = _mixed_offsets(text, lines, source)
         if mixed is not None:
