@@ -142,3 +142,40 @@ def test_research_may_not_import_the_zipline_adapter():
     """The rule the layer table states for the second engine: research never imports it."""
     assert "zipline" not in MAY_IMPORT["research"]
     assert layer("seqfolio.zipline.run") == "zipline"
+
+
+def import_graph(found: list[tuple[str, Path]]) -> dict[str, set[str]]:
+    """Module -> the package modules it imports (lazy imports included; a parent package that
+    Python imports on the way to a submodule is not an edge)."""
+    known = {module for module, _ in found}
+    graph: dict[str, set[str]] = {}
+    for module, path in found:
+        edges = set()
+        for target in imports(path, module):
+            owners = [k for k in known if target == k or target.startswith(k + ".")]
+            if owners and max(owners, key=len) != module:
+                edges.add(max(owners, key=len))
+        graph[module] = edges
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    import graphlib
+
+    try:
+        tuple(graphlib.TopologicalSorter(graph).static_order())
+    except graphlib.CycleError as error:
+        return list(error.args[1])
+    return None
+
+
+def test_no_import_cycles():
+    """No two modules import each other, directly or through others, lazy imports included."""
+    assert find_cycle(import_graph(MODULES)) is None
+
+
+def test_the_cycle_check_can_fail(tmp_path):
+    (tmp_path / "a.py").write_text("def f():\n    from seqfolio.b import g\n")
+    (tmp_path / "b.py").write_text("from seqfolio.a import f\n")
+    graph = import_graph([("seqfolio.a", tmp_path / "a.py"), ("seqfolio.b", tmp_path / "b.py")])
+    assert set(find_cycle(graph)) == {"seqfolio.a", "seqfolio.b"}

@@ -57,7 +57,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from seqfolio.cli import messages
+import seqfolio.cli.messages as messages
 from seqfolio.cli.errors import CLIError
 from seqfolio.cli.options import build_parser, resolve_options
 

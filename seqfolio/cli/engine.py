@@ -17,7 +17,7 @@ import pandas as pd
 
 from seqfolio._validation import is_int, is_real_number
 from seqfolio.allocators import ALLOCATORS
-from seqfolio.cli import messages
+import seqfolio.cli.messages as messages
 from seqfolio.cli.errors import CLIError
 from seqfolio.cli.inputs import check_out_folder, load_inputs
 from seqfolio.cli.outputs import RunFolder

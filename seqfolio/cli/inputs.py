@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from seqfolio.cli import messages
+import seqfolio.cli.messages as messages
 from seqfolio.cli.errors import CLIError
 
 __all__ = ["check_benchmark", "check_out_folder", "load_inputs", "parse_period"]

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from seqfolio.cli import messages
+import seqfolio.cli.messages as messages
 
 __all__ = ["REPORT_FILES", "RunFolder", "wrote_line"]
 
