@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seqfolio.cli import messages
+from seqfolio.events import counted
 
 __all__ = ["REPORT_FILES", "RunFolder", "wrote_line"]
 
@@ -162,14 +163,14 @@ class RunFolder:
         lines = []
         if self.removed:
             lines.append(
-                f"removed {_files(self.removed)} an earlier {self.command} left in {self.path} "
-                f"that this run did not write: {', '.join(self.removed)}"
+                f"removed {counted(len(self.removed), 'file')} an earlier {self.command} left in "
+                f"{self.path} that this run did not write: {', '.join(self.removed)}"
             )
         if self.foreign:
             lines.append(
-                f"{self.path} also holds {_files(self.foreign)} this {self.command} did not "
-                f"write, left as they are: {_listed(self.foreign)}; give each command its own "
-                "--out to keep runs apart"
+                f"{self.path} also holds {counted(len(self.foreign), 'file')} this {self.command} "
+                f"did not write, left as they are: {_listed(self.foreign)}; give each command its "
+                "own --out to keep runs apart"
             )
         return lines
 
@@ -178,7 +179,3 @@ def _listed(names: Sequence[str], most: int = 10) -> str:
     """``"a, b, c"``, or the first ``most`` names and how many more."""
     more = f" and {len(names) - most} more" if len(names) > most else ""
     return ", ".join(names[:most]) + more
-
-
-def _files(names: Sequence[str]) -> str:
-    return f"{len(names)} file{'' if len(names) == 1 else 's'}"
