@@ -88,14 +88,7 @@ METRICS: tuple[str, ...] = (
 MAX_WEIGHT_AREAS = 15
 """Assets :func:`plot_weights` draws one by one; beyond, the smaller ones are stacked as "other"."""
 
-_PERCENT_ROWS = {
-    "Total return",
-    "CAGR",
-    "Volatility (ann.)",
-    "Max drawdown",
-    "Best day",
-    "Worst day",
-}
+_RATIO_ROWS = {"Sharpe", "Sortino", "Calmar"}  # the other rows of METRICS are percentages
 
 
 def _naive_dates(index: pd.Index) -> pd.DatetimeIndex:
@@ -340,7 +333,7 @@ def format_metrics(table: pd.DataFrame) -> pd.DataFrame:
     out = table.astype(object).copy()
     for row in table.index:
         for col in table.columns:
-            kind = "percent" if row in _PERCENT_ROWS else "ratio"
+            kind = "ratio" if row in _RATIO_ROWS else "percent"
             out.loc[row, col] = format_number(table.loc[row, col], kind)
     return out
 

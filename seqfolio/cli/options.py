@@ -197,15 +197,13 @@ class _OneLineParser(argparse.ArgumentParser):
 
 
 def _help(option: Option, command: str) -> str:
+    if option.kind is bool or "default" in option.help:
+        return option.help
     default = option.default_for(command)
     shown = (
         "none" if default is None else f"{default:,.0f}" if default == defaults.CASH else default
     )
-    return (
-        option.help
-        if option.kind is bool or "default" in option.help
-        else (f"{option.help} (default {shown})")
-    )
+    return f"{option.help} (default {shown})"
 
 
 def _add(parser: argparse.ArgumentParser, option: Option, command: str) -> None:

@@ -43,8 +43,6 @@ _SHARED: Any = None  # the executor's shared object, installed once in each work
 
 def _limit_threads() -> None:
     """One BLAS / OpenMP thread per worker (and one torch thread if torch is loaded)."""
-    import sys
-
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)
@@ -307,7 +305,6 @@ def _submit_shared(client: Any, shared: Any) -> Any:
     restarted) worker, so a dead worker costs only its unfinished tasks. The object travels pickled,
     so the scheduler needs neither pandas nor seqfolio to hold it; each worker fetches it once.
     """
-    import pickle
     import uuid
 
     import cloudpickle
