@@ -537,7 +537,6 @@ def tearsheet(
             import quantstats as qs
 
             kwargs: dict[str, Any] = {
-                "output": str(path),
                 "title": title,
                 "strategy_title": strategy_name,
                 "periods_per_year": periods or BARS_PER_YEAR[period],
@@ -549,10 +548,9 @@ def tearsheet(
             # QuantStats writes to a temporary file that is renamed into place only once complete: a
             # failure or a kill mid-report leaves the previous tear sheet (or none), never half of one.
             with atomic_path(path) as tmp:
-                kwargs["output"] = str(tmp)
                 try:
                     with _charts_fixed():
-                        qs.reports.html(strategy, **kwargs)
+                        qs.reports.html(strategy, output=str(tmp), **kwargs)
                 finally:
                     plt.close("all")
                     if previous_backend.lower() != "agg":
