@@ -226,11 +226,6 @@ def first_traded(returns: pd.Series) -> pd.Timestamp | None:
     return pd.Timestamp(returns.index[traded.argmax()]) if traded.any() else None
 
 
-def _drawdown(returns: pd.Series) -> pd.Series:
-    wealth = (1.0 + returns).cumprod()
-    return wealth / wealth.cummax() - 1.0
-
-
 def _metrics(returns: pd.Series, periods: int) -> dict[str, float]:
     r = returns.dropna().astype(float)
     n = len(r)
@@ -244,7 +239,8 @@ def _metrics(returns: pd.Series, periods: int) -> dict[str, float]:
     sharpe = sharpe_ratio(r, periods) if n >= 3 else float("nan")
     downside = math.sqrt(float((np.minimum(r.to_numpy(), 0.0) ** 2).mean()))
     sortino = float(r.mean()) / downside * math.sqrt(periods) if downside > 0 else float("nan")
-    max_dd = float(_drawdown(r).min())
+    wealth = (1.0 + r).cumprod()
+    max_dd = float((wealth / wealth.cummax() - 1.0).min())
     calmar = cagr / abs(max_dd) if max_dd < 0 else float("nan")
     return {
         "Total return": total,
