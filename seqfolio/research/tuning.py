@@ -40,9 +40,8 @@ from seqfolio.pipeline.models import (
 )
 from seqfolio.research.evaluator import drop_empty_rows
 from seqfolio.research.parallel import Runner, executor
-from seqfolio.research.population import population_groups
 from seqfolio.research.splits import Window, walk_forward_windows
-from seqfolio.research.tasks import PopulationTask, WindowTask, decide_task, decide_window
+from seqfolio.research.tasks import WindowTask, decide_task, decide_window, window_tasks
 from seqfolio.research.walkforward import WalkForwardReport, evaluate_windows, walk_forward
 from seqfolio.spec import RebalanceSpec
 
@@ -416,22 +415,13 @@ class PortfolioObjective:
         plan = []
         for w in dict.fromkeys(windows):
             jobs = [k for k, window in enumerate(windows) if window == w]
-            chosen = [configs[k] for k in jobs]
-            groups = (
-                population_groups(chosen) if self.population else [[j] for j in range(len(jobs))]
-            )
-            for group in groups:
-                members = [jobs[j] for j in group]
-                task = (
-                    WindowTask(configs[members[0]], self.windows[w], cache_dir=self.cache_dir)
-                    if len(members) == 1
-                    else PopulationTask(
-                        tuple(configs[k] for k in members),
-                        self.windows[w],
-                        cache_dir=self.cache_dir,
-                    )  # fmt: skip
-                )
-                plan.append(((decide_task, task), members))
+            for group, task in window_tasks(
+                [configs[k] for k in jobs],
+                self.windows[w],
+                population=self.population,
+                cache_dir=self.cache_dir,
+            ):
+                plan.append(((decide_task, task), [jobs[j] for j in group]))
         return plan
 
     def scores(self, params: RebalanceSpec, payloads: Sequence[Any]) -> list[float]:
@@ -867,10 +857,7 @@ def _search_stats(study: Any, n_windows: int, periods_per_year: int) -> dict[str
     sharpes = np.array([sharpe_ratio(returns[c], periods_per_year) for c in returns])
     n_trials = _finished_count(study)
     stats = sharpe_summary(
-        returns[label],
-        n_trials=n_trials,
-        trial_sharpes=sharpes if sharpes.size > 1 else None,
-        periods_per_year=periods_per_year,
+        returns[label], n_trials=n_trials, trial_sharpes=sharpes, periods_per_year=periods_per_year
     )
     return {"trial": best.number, "score": best.value, "windows": n_windows, **stats,
             "dsr_trials": n_trials}  # fmt: skip
