@@ -129,20 +129,19 @@ def events_summary(
         failed = [e for e in skips if e.kind == "allocation_failed"]
         forecast = [e for e in skips if e.kind == "forecast_failed"]
         causes = [
-            counted(len(failed), "allocator failure"),
-            counted(len(forecast), "failed forecast"),
+            counted(n, cause)
+            for n, cause in ((len(failed), "allocator failure"), (len(forecast), "failed forecast"))
+            if n
         ]
-        causes = [c for c in causes if not c.startswith("0 ")]
-        count = (
-            counted(len(skips), noun) if planned is None else f"{len(skips)} of {planned} {noun}s"
-        )
         if planned is None:
-            parts.append(f"{count} skipped" + (f" ({', '.join(causes)})" if causes else ""))
+            why = f" ({', '.join(causes)})" if causes else ""
+            parts.append(f"{counted(len(skips), noun)} skipped{why}")
         else:
             first = (failed or skips)[0]
             why = f"{'; '.join(causes)}; " if causes else ""
             parts.append(
-                f"{count} skipped ({why}first {pd.Timestamp(first.date).date()}: {first.reason})"
+                f"{len(skips)} of {planned} {noun}s skipped ({why}first "
+                f"{pd.Timestamp(first.date).date()}: {first.reason})"
             )
     fallbacks = [e.reason.split(" used:")[0] for e in events if e.kind == "fallback"]
     if fallbacks:
