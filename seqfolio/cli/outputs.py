@@ -30,7 +30,7 @@ from pathlib import Path
 from seqfolio.cli import messages
 from seqfolio.events import counted
 
-__all__ = ["REPORT_FILES", "RunFolder", "wrote_line"]
+__all__ = ["REPORT_FILES", "RunFolder"]
 
 _WALKFORWARD = (
     "summary.md", "summary.csv", "per_window.md", "per_window.csv", "returns.csv", "equity.png",
@@ -79,25 +79,6 @@ def _snapshot(folder: Path, subfolders: Sequence[str]) -> dict[str, tuple[int, i
 def _rank(name: str, patterns: Sequence[str]) -> int | None:
     """Index of the first pattern ``name`` matches, or None."""
     return next((i for i, p in enumerate(patterns) if fnmatch.fnmatchcase(name, p)), None)
-
-
-def wrote_line(out: Path | str, names: Sequence[str]) -> str:
-    """``"wrote OUT/first, second, holdout/ (9 files)"``: the first file with its folder, the
-    files of a subfolder counted as one entry."""
-    if not names:
-        return "wrote nothing"
-    shown: list[str] = []
-    inside: dict[str, int] = {}
-    for name in names:
-        if "/" in name:
-            folder = name.split("/", 1)[0]
-            if folder not in inside:
-                shown.append(folder)
-            inside[folder] = inside.get(folder, 0) + 1
-        else:
-            shown.append(name)
-    parts = [f"{s}/ ({inside[s]} files)" if s in inside else s for s in shown]
-    return "wrote " + ", ".join([str(Path(out) / parts[0]), *parts[1:]])
 
 
 @dataclass
@@ -155,8 +136,22 @@ class RunFolder:
         return self
 
     def wrote(self) -> str:
-        """The ``wrote ...`` line of the summary (:func:`wrote_line`)."""
-        return wrote_line(self.path, self.written)
+        """The summary's ``"wrote OUT/first, second, holdout/ (9 files)"``: the first file with its
+        folder, the files of a subfolder counted as one entry."""
+        if not self.written:
+            return "wrote nothing"
+        shown: list[str] = []
+        inside: dict[str, int] = {}
+        for name in self.written:
+            if "/" in name:
+                folder = name.split("/", 1)[0]
+                if folder not in inside:
+                    shown.append(folder)
+                inside[folder] = inside.get(folder, 0) + 1
+            else:
+                shown.append(name)
+        parts = [f"{s}/ ({inside[s]} files)" if s in inside else s for s in shown]
+        return "wrote " + ", ".join([str(self.path / parts[0]), *parts[1:]])
 
     def notes(self) -> list[str]:
         """One line each about removed and foreign files (nothing if the folder held no other)."""
