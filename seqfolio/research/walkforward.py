@@ -175,15 +175,6 @@ class WalkForwardReport:
         return lines
 
 
-def _window_events(label: str, window: Window, targets: Targets) -> list[dict[str, Any]]:
-    rows = [
-        {"config": label, "window": window.number, "date": e.date, "kind": e.kind,
-         "reason": e.reason}
-        for e in targets.events
-    ]  # fmt: skip
-    return sorted(rows, key=lambda row: row["date"])
-
-
 def walk_forward(
     prices: pd.DataFrame,
     configs: Sequence[RebalanceSpec],
@@ -319,7 +310,11 @@ def walk_forward(
                     "fallbacks": len(target.fallbacks),
                 }
             )
-            event_rows += _window_events(label, window, target)
+            event_rows += [
+                {"config": label, "window": window.number, "date": e.date, "kind": e.kind,
+                 "reason": e.reason}
+                for e in sorted(target.events, key=lambda e: e.date)
+            ]  # fmt: skip
             if target.retrains is not None:
                 retrain_rows.append(
                     target.retrains.reset_index().assign(config=label, window=window.number)
