@@ -35,6 +35,7 @@ __all__ = [
     "SKIP_KINDS",
     "WARM_UP",
     "Event",
+    "counted",
     "events_summary",
     "events_table",
     "first_skip",
@@ -106,7 +107,8 @@ def first_skip(events: Sequence[Event]) -> Event | None:
     return next((e for e in skips if not e.is_warm_up), skips[0] if skips else None)
 
 
-def _count(n: int, noun: str) -> str:
+def counted(n: int, noun: str) -> str:
+    """``"1 rebalance"``, ``"3 rebalances"``: a count and its noun, plural unless it is 1."""
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
@@ -127,20 +129,19 @@ def events_summary(
         failed = [e for e in skips if e.kind == "allocation_failed"]
         forecast = [e for e in skips if e.kind == "forecast_failed"]
         causes = [
-            _count(len(failed), "allocator failure"),
-            _count(len(forecast), "failed forecast"),
+            counted(n, cause)
+            for n, cause in ((len(failed), "allocator failure"), (len(forecast), "failed forecast"))
+            if n
         ]
-        causes = [c for c in causes if not c.startswith("0 ")]
-        count = (
-            _count(len(skips), noun) if planned is None else f"{len(skips)} of {planned} {noun}s"
-        )
         if planned is None:
-            parts.append(f"{count} skipped" + (f" ({', '.join(causes)})" if causes else ""))
+            why = f" ({', '.join(causes)})" if causes else ""
+            parts.append(f"{counted(len(skips), noun)} skipped{why}")
         else:
             first = (failed or skips)[0]
             why = f"{'; '.join(causes)}; " if causes else ""
             parts.append(
-                f"{count} skipped ({why}first {pd.Timestamp(first.date).date()}: {first.reason})"
+                f"{len(skips)} of {planned} {noun}s skipped ({why}first "
+                f"{pd.Timestamp(first.date).date()}: {first.reason})"
             )
     fallbacks = [e.reason.split(" used:")[0] for e in events if e.kind == "fallback"]
     if fallbacks:
@@ -150,17 +151,17 @@ def events_summary(
         else:
             to = "(" + ", ".join(f"{n} to {m}" for m, n in members.items()) + ")"
         what = "allocation" if planned is None else noun
-        parts.append(f"{_count(len(fallbacks), what)} fell back {to}")
+        parts.append(f"{counted(len(fallbacks), what)} fell back {to}")
     retrains = sum(e.kind == "retrain_failed" for e in events)
     if retrains:
-        parts.append(f"{_count(retrains, 'retrain')} failed")
+        parts.append(f"{counted(retrains, 'retrain')} failed")
     delisted = sum(e.kind == "delisted" for e in events)
     if delisted:
-        parts.append(f"{_count(delisted, 'delisted asset')}")
+        parts.append(f"{counted(delisted, 'delisted asset')}")
     excluded = [e for e in events if e.kind == "excluded"]
     if excluded:
         assets = sorted({e.reason.split(":")[0] for e in excluded})
         who = ", ".join(assets) if len(assets) <= 3 else f"{len(assets)} assets"
-        decisions = _count(len({e.date for e in excluded}), noun)
+        decisions = counted(len({e.date for e in excluded}), noun)
         parts.append(f"{who} left out of {decisions} for a long gap")
     return ", ".join(parts)

@@ -88,14 +88,7 @@ METRICS: tuple[str, ...] = (
 MAX_WEIGHT_AREAS = 15
 """Assets :func:`plot_weights` draws one by one; beyond, the smaller ones are stacked as "other"."""
 
-_PERCENT_ROWS = {
-    "Total return",
-    "CAGR",
-    "Volatility (ann.)",
-    "Max drawdown",
-    "Best day",
-    "Worst day",
-}
+_RATIO_ROWS = {"Sharpe", "Sortino", "Calmar"}  # the other rows of METRICS are percentages
 
 
 def _naive_dates(index: pd.Index) -> pd.DatetimeIndex:
@@ -233,11 +226,6 @@ def first_traded(returns: pd.Series) -> pd.Timestamp | None:
     return pd.Timestamp(returns.index[traded.argmax()]) if traded.any() else None
 
 
-def _drawdown(returns: pd.Series) -> pd.Series:
-    wealth = (1.0 + returns).cumprod()
-    return wealth / wealth.cummax() - 1.0
-
-
 def _metrics(returns: pd.Series, periods: int) -> dict[str, float]:
     r = returns.dropna().astype(float)
     n = len(r)
@@ -251,7 +239,8 @@ def _metrics(returns: pd.Series, periods: int) -> dict[str, float]:
     sharpe = sharpe_ratio(r, periods) if n >= 3 else float("nan")
     downside = math.sqrt(float((np.minimum(r.to_numpy(), 0.0) ** 2).mean()))
     sortino = float(r.mean()) / downside * math.sqrt(periods) if downside > 0 else float("nan")
-    max_dd = float(_drawdown(r).min())
+    wealth = (1.0 + r).cumprod()
+    max_dd = float((wealth / wealth.cummax() - 1.0).min())
     calmar = cagr / abs(max_dd) if max_dd < 0 else float("nan")
     return {
         "Total return": total,
@@ -340,7 +329,7 @@ def format_metrics(table: pd.DataFrame) -> pd.DataFrame:
     out = table.astype(object).copy()
     for row in table.index:
         for col in table.columns:
-            kind = "percent" if row in _PERCENT_ROWS else "ratio"
+            kind = "ratio" if row in _RATIO_ROWS else "percent"
             out.loc[row, col] = format_number(table.loc[row, col], kind)
     return out
 
@@ -544,7 +533,6 @@ def tearsheet(
             import quantstats as qs
 
             kwargs: dict[str, Any] = {
-                "output": str(path),
                 "title": title,
                 "strategy_title": strategy_name,
                 "periods_per_year": periods or BARS_PER_YEAR[period],
@@ -556,10 +544,9 @@ def tearsheet(
             # QuantStats writes to a temporary file that is renamed into place only once complete: a
             # failure or a kill mid-report leaves the previous tear sheet (or none), never half of one.
             with atomic_path(path) as tmp:
-                kwargs["output"] = str(tmp)
                 try:
                     with _charts_fixed():
-                        qs.reports.html(strategy, **kwargs)
+                        qs.reports.html(strategy, output=str(tmp), **kwargs)
                 finally:
                     plt.close("all")
                     if previous_backend.lower() != "agg":

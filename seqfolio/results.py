@@ -83,34 +83,17 @@ class OrderEvent:
     commission: float = 0.0
 
 
+_REBALANCE_COLUMNS: list[str] = [
+    "date", "fill_date", "value", "turnover", "costs", "n_orders", "n_rejected", "n_cancelled",
+    "n_retried",
+]  # fmt: skip
+"""The columns of :func:`rebalance_table` (fields of a ``RebalanceRecord``; ``date`` the index)."""
+
+
 def rebalance_table(records: list[Any]) -> pd.DataFrame:
     """One row per rebalance record: dates, value, turnover, costs and order counts."""
-    rows = [
-        {
-            "date": r.date,
-            "fill_date": r.fill_date,
-            "value": r.value,
-            "turnover": r.turnover,
-            "costs": r.costs,
-            "n_orders": r.n_orders,
-            "n_rejected": r.n_rejected,
-            "n_cancelled": r.n_cancelled,
-            "n_retried": r.n_retried,
-        }
-        for r in records
-    ]
-    columns = [
-        "date",
-        "fill_date",
-        "value",
-        "turnover",
-        "costs",
-        "n_orders",
-        "n_rejected",
-        "n_cancelled",
-        "n_retried",
-    ]
-    return pd.DataFrame(rows, columns=columns).set_index("date")
+    rows = [{c: getattr(r, c) for c in _REBALANCE_COLUMNS} for r in records]
+    return pd.DataFrame(rows, columns=_REBALANCE_COLUMNS).set_index("date")
 
 
 @dataclass

@@ -22,6 +22,7 @@ from seqfolio.cli.errors import CLIError
 from seqfolio.cli.inputs import check_out_folder, load_inputs
 from seqfolio.cli.outputs import RunFolder
 from seqfolio.cli.specs import checkpoint_folder, specs, with_threads
+from seqfolio.events import counted
 from seqfolio.reporting import EVENTS_FILE, markdown_table
 from seqfolio.spec import RebalanceSpec
 
@@ -83,10 +84,6 @@ def _run(options: dict[str, Any], spec: RebalanceSpec, out: Path, tearsheet_name
         return run(prices, with_threads(spec, options["threads"]), **kwargs)
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
 def _models(result: Any, out: Path) -> str:
     """``", 72 models: 0 trained, 72 loaded from OUT/checkpoints"`` for a walk-forward run."""
     if result.retrains is None:
@@ -94,7 +91,7 @@ def _models(result: Any, out: Path) -> str:
     loaded = int((result.retrains["source"] == "checkpoint").sum())
     trained = len(result.retrains) - loaded
     return (
-        f", {_count(len(result.retrains), 'model')}: {trained} trained, {loaded} loaded from "
+        f", {counted(len(result.retrains), 'model')}: {trained} trained, {loaded} loaded from "
         f"{out / 'checkpoints'}"
     )
 
@@ -139,8 +136,9 @@ def _never_traded(result: Any, out: Path) -> str:
     n = len(result.skipped)
     if len(result.rebalances):
         return (
-            f"{result.name} never held a position: its {_count(len(result.rebalances), 'rebalance')} "
-            "filled no order before the data ended; use a longer period (a later --end)"
+            f"{result.name} never held a position: its "
+            f"{counted(len(result.rebalances), 'rebalance')} filled no order before the data "
+            "ended; use a longer period (a later --end)"
         )
     if first is None:
         return (

@@ -165,14 +165,10 @@ def spec_options() -> tuple[Option, ...]:
     return tuple(rows)
 
 
-def all_options() -> tuple[Option, ...]:
-    """Every option: the command line's own rows and the decision settings'."""
-    return OPTIONS + spec_options()
-
-
 def options_of(command: str) -> dict[str, Option]:
-    """The options ``command`` takes, by name."""
-    return {o.name: o for o in all_options() if command in o.commands}
+    """The options ``command`` takes, by name: the command line's own rows and the decision
+    settings'."""
+    return {o.name: o for o in OPTIONS + spec_options() if command in o.commands}
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -197,15 +193,13 @@ class _OneLineParser(argparse.ArgumentParser):
 
 
 def _help(option: Option, command: str) -> str:
+    if option.kind is bool or "default" in option.help:
+        return option.help
     default = option.default_for(command)
     shown = (
         "none" if default is None else f"{default:,.0f}" if default == defaults.CASH else default
     )
-    return (
-        option.help
-        if option.kind is bool or "default" in option.help
-        else (f"{option.help} (default {shown})")
-    )
+    return f"{option.help} (default {shown})"
 
 
 def _add(parser: argparse.ArgumentParser, option: Option, command: str) -> None:
@@ -290,8 +284,6 @@ def _config_value(option: Option, value: Any, path: str, command: str) -> Any:
     if kind == "table":
         if not isinstance(value, dict):
             raise CLIError(f"{path}: '{key}' must be a table, e.g. [{key}]")
-        return value
-    if kind == "int|str" and (is_int or isinstance(value, str)):
         return value
     if kind == "names" and isinstance(value, list):
         return ",".join(map(str, value))

@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import seqfolio.cli.messages as messages
+from seqfolio.events import counted
 
-__all__ = ["REPORT_FILES", "RunFolder", "wrote_line"]
+__all__ = ["REPORT_FILES", "RunFolder"]
 
 _WALKFORWARD = (
     "summary.md", "summary.csv", "per_window.md", "per_window.csv", "returns.csv", "equity.png",
@@ -78,25 +79,6 @@ def _snapshot(folder: Path, subfolders: Sequence[str]) -> dict[str, tuple[int, i
 def _rank(name: str, patterns: Sequence[str]) -> int | None:
     """Index of the first pattern ``name`` matches, or None."""
     return next((i for i, p in enumerate(patterns) if fnmatch.fnmatchcase(name, p)), None)
-
-
-def wrote_line(out: Path | str, names: Sequence[str]) -> str:
-    """``"wrote OUT/first, second, holdout/ (9 files)"``: the first file with its folder, the
-    files of a subfolder counted as one entry."""
-    if not names:
-        return "wrote nothing"
-    shown: list[str] = []
-    inside: dict[str, int] = {}
-    for name in names:
-        if "/" in name:
-            folder = name.split("/", 1)[0]
-            if folder not in inside:
-                shown.append(folder)
-            inside[folder] = inside.get(folder, 0) + 1
-        else:
-            shown.append(name)
-    parts = [f"{s}/ ({inside[s]} files)" if s in inside else s for s in shown]
-    return "wrote " + ", ".join([str(Path(out) / parts[0]), *parts[1:]])
 
 
 @dataclass
@@ -154,22 +136,36 @@ class RunFolder:
         return self
 
     def wrote(self) -> str:
-        """The ``wrote ...`` line of the summary (:func:`wrote_line`)."""
-        return wrote_line(self.path, self.written)
+        """The summary's ``"wrote OUT/first, second, holdout/ (9 files)"``: the first file with its
+        folder, the files of a subfolder counted as one entry."""
+        if not self.written:
+            return "wrote nothing"
+        shown: list[str] = []
+        inside: dict[str, int] = {}
+        for name in self.written:
+            if "/" in name:
+                folder = name.split("/", 1)[0]
+                if folder not in inside:
+                    shown.append(folder)
+                inside[folder] = inside.get(folder, 0) + 1
+            else:
+                shown.append(name)
+        parts = [f"{s}/ ({inside[s]} files)" if s in inside else s for s in shown]
+        return "wrote " + ", ".join([str(self.path / parts[0]), *parts[1:]])
 
     def notes(self) -> list[str]:
         """One line each about removed and foreign files (nothing if the folder held no other)."""
         lines = []
         if self.removed:
             lines.append(
-                f"removed {_files(self.removed)} an earlier {self.command} left in {self.path} "
-                f"that this run did not write: {', '.join(self.removed)}"
+                f"removed {counted(len(self.removed), 'file')} an earlier {self.command} left in "
+                f"{self.path} that this run did not write: {', '.join(self.removed)}"
             )
         if self.foreign:
             lines.append(
-                f"{self.path} also holds {_files(self.foreign)} this {self.command} did not "
-                f"write, left as they are: {_listed(self.foreign)}; give each command its own "
-                "--out to keep runs apart"
+                f"{self.path} also holds {counted(len(self.foreign), 'file')} this {self.command} "
+                f"did not write, left as they are: {_listed(self.foreign)}; give each command its "
+                "own --out to keep runs apart"
             )
         return lines
 
@@ -178,7 +174,3 @@ def _listed(names: Sequence[str], most: int = 10) -> str:
     """``"a, b, c"``, or the first ``most`` names and how many more."""
     more = f" and {len(names) - most} more" if len(names) > most else ""
     return ", ".join(names[:most]) + more
-
-
-def _files(names: Sequence[str]) -> str:
-    return f"{len(names)} file{'' if len(names) == 1 else 's'}"

@@ -18,6 +18,7 @@ import pandas as pd
 from seqfolio.cli.inputs import load_inputs
 from seqfolio.cli.outputs import RunFolder
 from seqfolio.cli.specs import specs
+from seqfolio.events import counted
 from seqfolio.reporting import markdown_table
 
 __all__ = ["cmd_tune", "cmd_walkforward"]
@@ -170,7 +171,7 @@ def _print_tune_summary(result: Any) -> None:
     if skipped is not None and skipped.any():
         count = int((skipped > 0).sum())
         print(
-            f"{count} trial{'s' if count != 1 else ''} had skipped decisions (allocator failures "
+            f"{counted(count, 'trial')} had skipped decisions (allocator failures "
             "included); see the 'skipped' column of trials.csv"
         )
     if result.holdout is not None:

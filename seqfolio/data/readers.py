@@ -50,7 +50,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from seqfolio._validation import check_int
+from seqfolio._validation import check_bool, check_int
 from seqfolio.data.errors import PriceDataError, PriceDataWarning
 from seqfolio.data.frames import date_label
 
@@ -90,11 +90,15 @@ _TZ_OFFSET = re.compile(r"\d:\d{2}(?::\d{2}(?:\.\d*)?)?\s*(Z|UTC|GMT|[+-]\d{2}(?
 _SLASH_DATE = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})")
 
 
+def _listed(items: Sequence[str], total: int) -> str:
+    """The first few of ``total`` offending items, and how many more there are."""
+    more = f" and {total - _MAX_LISTED} more" if total > _MAX_LISTED else ""
+    return ", ".join(items[:_MAX_LISTED]) + more
+
+
 def _lines(line_numbers: np.ndarray) -> str:
     """Format the first few file line numbers of offending rows."""
-    lines = [str(int(n)) for n in line_numbers[:_MAX_LISTED]]
-    more = f" and {len(line_numbers) - _MAX_LISTED} more" if len(line_numbers) > _MAX_LISTED else ""
-    return ", ".join(lines) + more
+    return _listed([str(int(n)) for n in line_numbers[:_MAX_LISTED]], len(line_numbers))
 
 
 class _Where:
@@ -120,8 +124,7 @@ class _Where:
             line = self.cell_lines.get((self.index[position], column))
             where = f"line {line}" if line is not None else "no row in the file"
             items.append(f"{date_label(self.index[position])} ({where})")
-        more = f" and {len(positions) - _MAX_LISTED} more" if len(positions) > _MAX_LISTED else ""
-        return "on " + ", ".join(items) + more
+        return "on " + _listed(items, len(positions))
 
     def rows(self, positions: np.ndarray) -> str:
         """The dates and file lines of whole frame rows."""
@@ -135,8 +138,7 @@ class _Where:
                 items.append(
                     f"{date_label(date)} (line{'s' if len(lines) > 1 else ''} {_lines(lines)})"
                 )
-        more = f" and {len(positions) - _MAX_LISTED} more" if len(positions) > _MAX_LISTED else ""
-        return ", ".join(items) + more
+        return _listed(items, len(positions))
 
     def keep(self, mask: np.ndarray) -> _Where:
         row_lines = self.row_lines[mask] if self.row_lines is not None else None
@@ -307,9 +309,8 @@ def _read_cells_as_numbers(
         return None
     positions = np.flatnonzero(body.notna().any(axis=1).to_numpy())
     data = body.iloc[positions].reset_index(drop=True)
-    for column in sorted(
-        text
-    ):  # NA strings in the date / symbol cells, as the text path reads them
+    # NA strings in the date / symbol cells, as the text path reads them
+    for column in sorted(text):
         data[column] = data[column].mask(data[column].isin(list(_NA_STRINGS)))
     return header, data, positions + header_position + 2, header_position + 1
 
@@ -654,10 +655,7 @@ def _check_parameters(field: object, min_assets: object, check_splits: object) -
             f"Got {field!r} instead."
         )
     check_int("read_prices", "min_assets", min_assets, low=1)
-    if not isinstance(check_splits, (bool, np.bool_)):
-        raise ValueError(
-            f"The 'check_splits' parameter of read_prices must be a bool. Got {check_splits!r} instead."
-        )
+    check_bool("read_prices", "check_splits", check_splits)
 
 
 def _asset_name(file: Path) -> str:

@@ -30,6 +30,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
+from seqfolio._validation import check_int
+
 
 class Runner(Protocol):
     """``run(function, items) -> [function(shared, item) for item in items]``, possibly in parallel."""
@@ -43,8 +45,6 @@ _SHARED: Any = None  # the executor's shared object, installed once in each work
 
 def _limit_threads() -> None:
     """One BLAS / OpenMP thread per worker (and one torch thread if torch is loaded)."""
-    import sys
-
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)
@@ -135,8 +135,7 @@ def executor(
         workers exit while starting (the message names the usual cause, a script without
         ``if __name__ == "__main__":``).
     """
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"The 'workers' parameter must be an int >= 1. Got {workers!r} instead.")
+    check_int("executor", "workers", workers, low=1)
     if scheduler is not None:
         with _dask_runner(scheduler, progress, label, shared) as run:
             yield run
@@ -307,7 +306,6 @@ def _submit_shared(client: Any, shared: Any) -> Any:
     restarted) worker, so a dead worker costs only its unfinished tasks. The object travels pickled,
     so the scheduler needs neither pandas nor seqfolio to hold it; each worker fetches it once.
     """
-    import pickle
     import uuid
 
     import cloudpickle

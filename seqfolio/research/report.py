@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from seqfolio._atomic import atomic_savefig, atomic_write_text
-from seqfolio.reporting import markdown_table, write_events_csv
+from seqfolio.reporting import format_number, markdown_table, plot_weights, write_events_csv
 from seqfolio.research.tuning import TRIAL_COLUMNS, TuneResult
 from seqfolio.research.walkforward import WalkForwardReport
 
@@ -61,8 +61,6 @@ def formatted_summary(report: WalkForwardReport) -> pd.DataFrame:
     """The summary as the command prints it and ``summary.md`` shows it: the Sharpe ratio with its
     bootstrap interval in one column, percentages and ratios as ``seqfolio backtest`` prints them
     (:func:`seqfolio.reporting.format_number`)."""
-    from seqfolio.reporting import format_number
-
     table = summary_table(report)
     out = pd.DataFrame(index=table.index)
     for column in table.columns:
@@ -145,17 +143,6 @@ def plot_window_sharpe(
     return atomic_savefig(figure, path, dpi=100)
 
 
-def write_events(report: WalkForwardReport, folder: Path) -> bool:
-    """Write the study's skipped decisions and fallbacks to ``events.csv`` if there are any.
-
-    Columns ``config, window, date, kind, reason`` (see ``WalkForwardReport.events``); a stale
-    ``events.csv`` is removed when there is none (:func:`seqfolio.reporting.write_events_csv`).
-    Returns whether one was written.
-    """
-    events = getattr(report, "events", None)
-    return write_events_csv(pd.DataFrame() if events is None else events, folder)
-
-
 def write_overfitting(verdict: dict[str, object], folder: Path, trials: str) -> None:
     """Write ``overfitting.{md,csv}``: PBO and DSR over every ``trials`` (nothing if empty)."""
     if verdict:
@@ -175,8 +162,8 @@ def write_walkforward_report(
     atomic_write_text(folder / "summary.csv", summary_table(report).to_csv())
     atomic_write_text(folder / "summary.md", markdown_table(formatted_summary(report)) + "\n")
     _write_table(report.per_window.set_index(["config", "window"]), folder, "per_window")
-    write_events(report, folder)
-    write_overfitting(getattr(report, "overfitting", {}), folder, "configurations")
+    write_events_csv(report.events, folder)  # a stale events.csv is removed when there is none
+    write_overfitting(report.overfitting, folder, "configurations")
     atomic_write_text(folder / "returns.csv", pd.DataFrame(report.returns).to_csv())
     bench_returns = None
     if benchmark is not None:
@@ -187,8 +174,6 @@ def write_walkforward_report(
     plot_equity(report.returns, folder / "equity.png", bench_returns, colors)
     plot_window_sharpe(report.per_window, folder / "window_sharpe.png", colors)
     best = report.summary.index[0]
-    from seqfolio.reporting import plot_weights
-
     plot_weights(report.weights[best], folder / "weights.png", title=f"Weights: {best}")
     return folder
 
@@ -265,7 +250,7 @@ def write_tune_report(
         )
         stats.index.name = "best trial on the search windows"
         _write_table(stats, folder, "search_best")
-    write_overfitting(getattr(result, "overfitting", {}), folder, "completed trials")
+    write_overfitting(result.overfitting, folder, "completed trials")
     plot_history(result.trials, folder / "history.png")
     if result.holdout is not None:
         write_walkforward_report(result.holdout, folder / "holdout", benchmark)

@@ -9,18 +9,25 @@ them, on one window, decided on a worker from the shared prices.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from seqfolio.research.population import PopulationFit
+from seqfolio.research.population import PopulationFit, population_groups
 from seqfolio.research.simulation import Targets, target_weights
 from seqfolio.research.splits import Window
 from seqfolio.spec import RebalanceSpec
 
-__all__ = ["PopulationTask", "WindowTask", "decide_population", "decide_task", "decide_window"]
+__all__ = [
+    "PopulationTask",
+    "WindowTask",
+    "decide_population",
+    "decide_task",
+    "decide_window",
+    "window_tasks",
+]
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,25 @@ class PopulationTask:
     window: Window
     expanding: bool = False
     cache_dir: str | None = None
+
+
+def window_tasks(
+    configs: Sequence[RebalanceSpec],
+    window: Window,
+    *,
+    population: bool,
+    expanding: bool = False,
+    cache_dir: str | None = None,
+) -> list[tuple[list[int], WindowTask | PopulationTask]]:
+    """The tasks that decide ``configs`` in ``window``: one per group whose models train as one
+    population (:func:`~seqfolio.research.population.population_groups`; each configuration alone
+    without ``population``), with the positions in ``configs`` of the group's members."""
+    groups = population_groups(configs) if population else [[i] for i in range(len(configs))]
+    return [
+        (group, WindowTask(configs[group[0]], window, expanding, cache_dir)) if len(group) == 1
+        else (group, PopulationTask(tuple(configs[i] for i in group), window, expanding, cache_dir))
+        for group in groups
+    ]  # fmt: skip
 
 
 def decide_window(

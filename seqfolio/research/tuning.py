@@ -40,9 +40,8 @@ from seqfolio.pipeline.models import (
 )
 from seqfolio.research.evaluator import drop_empty_rows
 from seqfolio.research.parallel import Runner, executor
-from seqfolio.research.population import population_groups
 from seqfolio.research.splits import Window, walk_forward_windows
-from seqfolio.research.tasks import PopulationTask, WindowTask, decide_task, decide_window
+from seqfolio.research.tasks import WindowTask, decide_task, decide_window, window_tasks
 from seqfolio.research.walkforward import WalkForwardReport, evaluate_windows, walk_forward
 from seqfolio.spec import RebalanceSpec
 
@@ -101,8 +100,7 @@ def run_batched_study(
 
     for stale in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         study.tell(stale.number, state=TrialState.FAIL)
-    finished = (TrialState.COMPLETE, TrialState.PRUNED)
-    done = len(study.get_trials(deepcopy=False, states=finished))
+    done = _finished_count(study)
     bar = tqdm(
         total=n_trials,
         initial=min(done, n_trials),
@@ -151,12 +149,9 @@ def run_batched_study(
                     continue
                 survivors.append(i)
             alive = survivors
-        done = len(study.get_trials(deepcopy=False, states=finished))
+        done = _finished_count(study)
         bar.update(min(done, n_trials) - bar.n)
-        if (
-            not study.get_trials(deepcopy=False, states=finished)
-            and len(study.trials) >= 3 * n_trials
-        ):
+        if not done and len(study.trials) >= 3 * n_trials:
             raise RuntimeError(
                 "run_batched_study: every trial failed; see the trials' 'error' attribute."
             )
@@ -420,22 +415,13 @@ class PortfolioObjective:
         plan = []
         for w in dict.fromkeys(windows):
             jobs = [k for k, window in enumerate(windows) if window == w]
-            chosen = [configs[k] for k in jobs]
-            groups = (
-                population_groups(chosen) if self.population else [[j] for j in range(len(jobs))]
-            )
-            for group in groups:
-                members = [jobs[j] for j in group]
-                task = (
-                    WindowTask(configs[members[0]], self.windows[w], cache_dir=self.cache_dir)
-                    if len(members) == 1
-                    else PopulationTask(
-                        tuple(configs[k] for k in members),
-                        self.windows[w],
-                        cache_dir=self.cache_dir,
-                    )  # fmt: skip
-                )
-                plan.append(((decide_task, task), members))
+            for group, task in window_tasks(
+                [configs[k] for k in jobs],
+                self.windows[w],
+                population=self.population,
+                cache_dir=self.cache_dir,
+            ):
+                plan.append(((decide_task, task), [jobs[j] for j in group]))
         return plan
 
     def scores(self, params: RebalanceSpec, payloads: Sequence[Any]) -> list[float]:
@@ -614,7 +600,6 @@ def open_study(
         did not record them): the message lists what differs and how to start a new study.
     """
     import optuna
-    from optuna.trial import TrialState
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
@@ -626,7 +611,7 @@ def open_study(
         load_if_exists=True,
     )
     stored = study.user_attrs.get(SETTINGS_ATTR)
-    finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+    finished = _finished_count(study)
     if stored == settings or not finished:
         study.set_user_attr(SETTINGS_ATTR, settings)
         return study
@@ -637,12 +622,12 @@ def open_study(
     )
     if stored is None:
         raise ValueError(
-            f"tune: {where} has {len(finished)} finished trials but no record of the settings they "
+            f"tune: {where} has {finished} finished trials but no record of the settings they "
             f"were run with (an earlier seqfolio made it), so they cannot be checked against this "
             f"run's; {how}"
         )
     raise ValueError(
-        f"tune: {where} was run with other settings, so its {len(finished)} finished trials are not "
+        f"tune: {where} was run with other settings, so its {finished} finished trials are not "
         f"comparable with this run's: {'; '.join(_differences(stored, settings))}. To go on, {how}"
     )
 
@@ -788,7 +773,7 @@ def tune(
                 prune_every=prune_every,
                 progress=progress,
             )
-    best = _config_from_trial(study.best_trial, space, commission)
+    best = objective.suggest(optuna.trial.FixedTrial(study.best_trial.params))
     if best.uses_model:  # its models were fitted on the windows' training parts
         best = best.replace(train_window=train)
     study_kw = dict(train=train, test=test, purge=purge, cache_dir=cache_dir)
@@ -816,9 +801,8 @@ def make_pruner(name: str, prune_after: int) -> Any:
     import optuna
 
     if name == "wilcoxon":
-        with (
-            warnings.catch_warnings()
-        ):  # "experimental" since Optuna 3.6; the interface we use is stable
+        # "experimental" since Optuna 3.6; the interface we use is stable
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return optuna.pruners.WilcoxonPruner(p_threshold=0.1, n_startup_steps=prune_after)
     if name == "median":
@@ -873,20 +857,10 @@ def _search_stats(study: Any, n_windows: int, periods_per_year: int) -> dict[str
     sharpes = np.array([sharpe_ratio(returns[c], periods_per_year) for c in returns])
     n_trials = _finished_count(study)
     stats = sharpe_summary(
-        returns[label],
-        n_trials=n_trials,
-        trial_sharpes=sharpes if sharpes.size > 1 else None,
-        periods_per_year=periods_per_year,
+        returns[label], n_trials=n_trials, trial_sharpes=sharpes, periods_per_year=periods_per_year
     )
     return {"trial": best.number, "score": best.value, "windows": n_windows, **stats,
             "dsr_trials": n_trials}  # fmt: skip
-
-
-def _config_from_trial(trial: Any, space: SearchSpace, commission: float) -> RebalanceSpec:
-    import optuna
-
-    fixed = optuna.trial.FixedTrial(trial.params)
-    return space.suggest(fixed).replace(commission=commission)
 
 
 def _holdout_report(

@@ -26,10 +26,9 @@ from seqfolio.reporting import bars_per_year
 from seqfolio.research.evaluator import Evaluation, drop_empty_rows, evaluate_weights
 from seqfolio.research.overfitting import overfitting_summary
 from seqfolio.research.parallel import Runner, executor
-from seqfolio.research.population import population_groups
 from seqfolio.research.simulation import Targets
 from seqfolio.research.splits import Window, walk_forward_windows
-from seqfolio.research.tasks import PopulationTask, WindowTask, decide_task
+from seqfolio.research.tasks import decide_task, window_tasks
 from seqfolio.spec import RebalanceSpec, check_research_settings, distinct_labels
 from seqfolio.stats import sharpe_summary
 
@@ -176,15 +175,6 @@ class WalkForwardReport:
         return lines
 
 
-def _window_events(label: str, window: Window, targets: Targets) -> list[dict[str, Any]]:
-    rows = [
-        {"config": label, "window": window.number, "date": e.date, "kind": e.kind,
-         "reason": e.reason}
-        for e in targets.events
-    ]  # fmt: skip
-    return sorted(rows, key=lambda row: row["date"])
-
-
 def walk_forward(
     prices: pd.DataFrame,
     configs: Sequence[RebalanceSpec],
@@ -276,12 +266,14 @@ def walk_forward(
     windows = walk_forward_windows(
         len(prices), train=train, test=test, purge=purge, embargo=embargo, expanding=expanding
     )
-    groups = population_groups(configs) if population else [[i] for i in range(len(configs))]
-    tasks = [
-        WindowTask(configs[g[0]], window, expanding, cache_dir) if len(g) == 1
-        else PopulationTask(tuple(configs[i] for i in g), window, expanding, cache_dir)
-        for g in groups for window in windows
-    ]  # fmt: skip
+    plan = [
+        planned
+        for window in windows
+        for planned in window_tasks(
+            configs, window, population=population, expanding=expanding, cache_dir=cache_dir
+        )
+    ]
+    tasks = [task for _, task in plan]
     if run is None:
         with executor(
             workers, scheduler, progress=progress, label="walk-forward", shared=prices
@@ -289,17 +281,16 @@ def walk_forward(
             results = runner(decide_task, tasks)
     else:
         results = run(decide_task, tasks)
-    by_config: dict[int, list[Targets]] = {}
-    for (g, _), result in zip(((g, w) for g in groups for w in windows), results, strict=True):
-        for i, targets in zip(g, result, strict=True):
-            by_config.setdefault(i, []).append(targets)
-    decided = [t for i in range(len(configs)) for t in by_config[i]]
+    decided: list[list[Targets]] = [[] for _ in configs]  # each configuration's, window by window
+    for (group, _), result in zip(plan, results, strict=True):
+        for i, targets in zip(group, result, strict=True):
+            decided[i].append(targets)
 
     per_window_rows, returns, weights, turnovers = [], {}, {}, {}
     event_rows: list[dict[str, Any]] = []
     retrain_rows: list[pd.DataFrame] = []
     for i, (config, label) in enumerate(zip(configs, labels, strict=True)):
-        targets = [_as_targets(t) for t in decided[i * len(windows) : (i + 1) * len(windows)]]
+        targets = decided[i]
         evaluation, sharpes = evaluate_windows(prices, config, windows, targets, periods, label)
         returns[label] = evaluation.returns
         weights[label] = evaluation.weights
@@ -319,7 +310,11 @@ def walk_forward(
                     "fallbacks": len(target.fallbacks),
                 }
             )
-            event_rows += _window_events(label, window, target)
+            event_rows += [
+                {"config": label, "window": window.number, "date": e.date, "kind": e.kind,
+                 "reason": e.reason}
+                for e in sorted(target.events, key=lambda e: e.date)
+            ]  # fmt: skip
             if target.retrains is not None:
                 retrain_rows.append(
                     target.retrains.reset_index().assign(config=label, window=window.number)
@@ -430,10 +425,7 @@ def _summary(
     rows = {}
     for label, series in returns.items():
         stats = sharpe_summary(
-            series,
-            n_trials=len(returns),
-            trial_sharpes=sharpes if len(returns) > 1 else None,
-            periods_per_year=periods,
+            series, n_trials=len(returns), trial_sharpes=sharpes, periods_per_year=periods
         )
         rows[label] = {
             **stats,
