@@ -103,14 +103,14 @@ class _Named(Constraint):
             return OneOf(_registered(self.kind), none=self.none).check(owner, name, value)
         if self.kind == "allocator":
             return value  # an instance: make_allocator checks it (a class, a non-estimator)
-        from seqfolio.pipeline.retraining import is_weights_model
+        from seqfolio.allocators import needs_training
 
         if isinstance(value, type) or not (hasattr(value, "fit") and hasattr(value, "predict")):
             raise InvalidParameter(
                 owner, name, value, "a signal name or a forecaster instance such as "
                 "LSTMForecaster(target='volatility')",
             )  # fmt: skip
-        if is_weights_model(value):
+        if needs_training(value):
             raise InvalidParameter(
                 owner, name, value, f"a forecaster, not a {type(value).__name__}, which outputs "
                 "weights: pass it as allocator= instead",

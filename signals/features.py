@@ -39,10 +39,6 @@ FEATURE_NAMES: tuple[str, ...] = (
 #: Features scaled per asset rather than pooled over the panel (their level differs by asset).
 PER_ASSET_FEATURES: tuple[str, ...] = ("ffd",)
 
-#: ADF 5 % critical value (1 lag, constant) quoted in AFML ch. 5 (for reference; the search uses the
-#: critical value statsmodels returns for the series' length).
-ADF_CRITICAL_5PCT = -2.8623
-
 
 # --------------------------------------------------------------------------------------------------
 # Elementary transforms

@@ -88,12 +88,6 @@ class RetrainRecord:
     path: Path | None = None
 
 
-def is_weights_model(model: Any) -> bool:
-    """Deprecated name of :func:`seqfolio.allocators.needs_training` for an instance (kept until
-    :mod:`seqfolio.spec` no longer imports it from here)."""
-    return needs_training(model)
-
-
 def fit_on_prices(model: Any, prices: pd.DataFrame) -> Any:
     """The default fit: an allocator trained walk-forward on the returns of the
     assets priced on every bar of the window (what an allocator fits on), anything else (a
