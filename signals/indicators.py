@@ -136,7 +136,7 @@ class ForecastIndicator(PerFeedIndicator):
         check_int("ForecastIndicator", "every", p.every, low=1)
         self._names = self.feed_names
         self._last_model: Any = None
-        self._values = np.full(len(self._names), np.nan)
+        self._latest = np.full(len(self._names), np.nan)
         self._bars_since = 0
         self.n_computed = 0  # predictions made (diagnostics)
 
@@ -168,14 +168,14 @@ class ForecastIndicator(PerFeedIndicator):
     def next(self) -> None:
         model = self.current_model()
         if model is None:
-            self._values = np.full(len(self._names), np.nan)
+            self._latest = np.full(len(self._names), np.nan)
             self._last_model = None
         elif model is not self._last_model or self._bars_since >= self.p.every:
-            self._values = self._compute(model)
+            self._latest = self._compute(model)
             self._last_model = model
             self._bars_since = 0
         self._bars_since += 1
-        for i, value in enumerate(self._values):
+        for i, value in enumerate(self._latest):
             self.lines[i][0] = value
 
     def forecast(self, ago: int = 0) -> pd.Series:
