@@ -17,6 +17,7 @@ True
 from __future__ import annotations
 
 import dataclasses
+import functools
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import InitVar, dataclass, field
@@ -502,13 +503,9 @@ def setting_default(name: str) -> Any:
     return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default  # type: ignore[misc]
 
 
-_DEFAULT: list[RebalanceSpec] = []
-
-
+@functools.cache
 def _defaults() -> RebalanceSpec:
-    if not _DEFAULT:
-        _DEFAULT.append(RebalanceSpec())
-    return _DEFAULT[0]
+    return RebalanceSpec()
 
 
 def as_spec(
