@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from seqfolio._validation import check_bool, check_int, check_real
+from seqfolio._validation import InvalidParameter, check_bool, check_int, check_real
 
 
 def broken_network(where: str, returned: str, consequence: str = "") -> ValueError:
@@ -81,10 +81,7 @@ class LSTMEstimator(BaseEstimator):
         if not isinstance(self.device, str) or not (
             self.device in ("auto", "cpu") or self.device.startswith("cuda")
         ):
-            raise ValueError(
-                f"The 'device' parameter of {owner} must be 'auto', 'cpu' or 'cuda[:i]'. "
-                f"Got {self.device!r} instead."
-            )
+            raise InvalidParameter(owner, "device", self.device, "'auto', 'cpu' or 'cuda[:i]'")
         check_int(owner, "n_threads", self.n_threads, low=1, allow_none=True)
         check_bool(owner, "progress", self.progress)
         check_int(owner, "random_state", self.random_state, low=0, allow_none=True)

@@ -17,7 +17,14 @@ import numpy as np
 import pandas as pd
 
 from seqfolio import defaults
-from seqfolio._validation import check_date, check_int, check_real, is_int, is_real_number
+from seqfolio._validation import (
+    InvalidParameter,
+    check_date,
+    check_int,
+    check_real,
+    is_int,
+    is_real_number,
+)
 from seqfolio.data.frames import check_price_frame, date_label
 from seqfolio.signals.base import LSTMEstimator, broken_network
 from seqfolio.signals.features import (
@@ -255,15 +262,9 @@ class LSTMForecaster(LSTMEstimator):
         check_int(owner, "sample_stride", self.sample_stride, low=1)
         budget, d = self.epoch_samples, self.ffd_d
         if not (budget is None or budget == "auto" or (is_int(budget) and budget >= 2)):
-            raise ValueError(
-                f"The 'epoch_samples' parameter of {owner} must be 'auto', None or an int >= 2. "
-                f"Got {budget!r} instead."
-            )
+            raise InvalidParameter(owner, "epoch_samples", budget, "'auto', None or an int >= 2")
         if not (d is None or d == "auto" or (is_real_number(d) and 0.0 <= d <= 2.0)):
-            raise ValueError(
-                f"The 'ffd_d' parameter of {owner} must be 'auto', None or a float in [0, 2]. "
-                f"Got {d!r} instead."
-            )
+            raise InvalidParameter(owner, "ffd_d", d, "'auto', None or a float in [0, 2]")
         for name in ("ffd_threshold", "drawdown_threshold", "stress_quantile"):
             check_real(owner, name, getattr(self, name), low=0.0, high=1.0, low_open=True,
                        high_open=True)  # fmt: skip
