@@ -29,6 +29,7 @@ from seqfolio.data.frames import check_price_frame, date_label
 from seqfolio.signals.base import LSTMEstimator, broken_network
 from seqfolio.signals.features import (
     FEATURE_NAMES,
+    FFD_GRID,
     PER_ASSET_FEATURES,
     build_features,
     feature_warmup,
@@ -484,7 +485,7 @@ class LSTMForecaster(LSTMEstimator):
         if self.ffd_d is None:
             orders = None
         elif self.ffd_d == "auto":
-            orders = [round(0.1 * k, 1) for k in range(1, 11)]
+            orders = FFD_GRID
         else:
             orders = [float(self.ffd_d)]
         return feature_warmup(orders, float(self.ffd_threshold)) + int(self.window) - 1
