@@ -281,7 +281,11 @@ class LSTMForecaster(LSTMEstimator):
     def _warmup(self, ffd_d: list[float] | None) -> int:
         return feature_warmup(ffd_d, self.ffd_threshold)
 
-    def _align(self, prices: object, where: str) -> pd.DataFrame:
+    def _predict_input(self, prices: object, method: str) -> tuple[pd.DataFrame, str]:
+        """The prices ``method`` (``predict`` / ``predict_history``) reads, checked: a fitted model,
+        the assets seen in fit (in its order) and enough rows; and the name for its messages."""
+        self._check_fitted(method)
+        where = f"{type(self).__name__}.{method}"
         frame = check_price_frame(prices, where)
         missing = [a for a in self.assets_ if a not in frame.columns]
         extra = [c for c in frame.columns if c not in self.assets_]
@@ -290,7 +294,13 @@ class LSTMForecaster(LSTMEstimator):
                 f"{where}: prices must have the assets seen in fit; missing {[str(m) for m in missing]}, "
                 f"unexpected {[str(e) for e in extra]}."
             )
-        return frame[self.assets_]
+        minimum = self._warmup(self.ffd_d_) + self.window - 1
+        if len(frame) < minimum:
+            raise ValueError(
+                f"{where}: prices need at least {minimum} rows (feature warm-up + window={self.window}); "
+                f"got {len(frame)}."
+            )
+        return frame[self.assets_], where
 
     # ---------------------------------------------------------------------------------------------
     # fit
@@ -490,14 +500,6 @@ class LSTMForecaster(LSTMEstimator):
             orders = [float(self.ffd_d)]
         return feature_warmup(orders, float(self.ffd_threshold)) + int(self.window) - 1
 
-    def _check_predict_length(self, frame: pd.DataFrame, where: str) -> None:
-        minimum = self._warmup(self.ffd_d_) + self.window - 1
-        if len(frame) < minimum:
-            raise ValueError(
-                f"{where}: prices need at least {minimum} rows (feature warm-up + window={self.window}); "
-                f"got {len(frame)}."
-            )
-
     def predict(self, prices: pd.DataFrame) -> pd.Series:
         """One forecast per asset for the last bar of ``prices``.
 
@@ -520,10 +522,7 @@ class LSTMForecaster(LSTMEstimator):
             rows, or a network that returns a non-finite forecast for a complete window (broken
             weights: retrain).
         """
-        self._check_fitted("predict")
-        where = f"{type(self).__name__}.predict"
-        frame = self._align(prices, where)
-        self._check_predict_length(frame, where)
+        frame, where = self._predict_input(prices, "predict")
         values = self._forecast(frame, start_bar=len(frame) - 1, where=where)[-1]
         return pd.Series(values, index=pd.Index(self.assets_), name=self.target)
 
@@ -552,10 +551,7 @@ class LSTMForecaster(LSTMEstimator):
             As for :meth:`predict`, and for a ``start`` that is not a date or whose timezone does
             not match the index's.
         """
-        self._check_fitted("predict_history")
-        where = f"{type(self).__name__}.predict_history"
-        frame = self._align(prices, where)
-        self._check_predict_length(frame, where)
+        frame, where = self._predict_input(prices, "predict_history")
         start_bar = 0 if start is None else _start_bar(frame.index, start, where)
         values = self._forecast(frame, start_bar=start_bar, where=where)
         out = pd.DataFrame(values, index=frame.index, columns=pd.Index(self.assets_))
