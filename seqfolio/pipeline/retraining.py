@@ -313,7 +313,7 @@ class ModelRetrainer:
         return self.model
 
     def current(self) -> Any:
-        """The current model or None."""
+        """The current model or None (pass ``retrainer.current`` as a ForecastIndicator's ``model``)."""
         return self.model
 
     def predict(self, data: pd.DataFrame) -> pd.Series:
