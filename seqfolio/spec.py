@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,25 +74,22 @@ class _TrainWindow(Constraint):
         return "bars (int >= 2) or 'expanding'"
 
 
-def _registered(kind: str) -> Callable[[], list[str]]:
-    def names() -> list[str]:
-        if kind == "allocator":
-            from seqfolio.allocators import allocator_names
-
-            return allocator_names()
-        from seqfolio.pipeline.models import signal_names
-
-        return signal_names()
-
-    return names
-
-
 @dataclass(frozen=True)
 class _Named(Constraint):
     """A registered name (allocators, signals), or an estimator instance passed as it is."""
 
     kind: str
     none: bool = False
+
+    def names(self) -> list[str]:
+        """The registered names, read at each use (names registered later count)."""
+        if self.kind == "allocator":
+            from seqfolio.allocators import allocator_names
+
+            return allocator_names()
+        from seqfolio.pipeline.models import signal_names
+
+        return signal_names()
 
     def check(self, owner: str, name: str, value: object) -> Any:
         if value is None:
@@ -101,7 +98,7 @@ class _Named(Constraint):
             if self.none:
                 return None
         if isinstance(value, str):
-            return OneOf(_registered(self.kind), none=self.none).check(owner, name, value)
+            return OneOf(self.names, none=self.none).check(owner, name, value)
         if self.kind == "allocator":
             return value  # an instance: make_allocator checks it (a class, a non-estimator)
         from seqfolio.allocators import needs_training
@@ -119,7 +116,7 @@ class _Named(Constraint):
         return value
 
     def describe(self) -> str:
-        return ", ".join(_registered(self.kind)()) + (" or none" if self.none else "")
+        return ", ".join(self.names()) + (" or none" if self.none else "")
 
 
 @dataclass(frozen=True)
