@@ -7,10 +7,21 @@ line per feed passed (:func:`per_feed_subclass`), labelled with the feed names f
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, ClassVar
 
 import backtrader as bt
+import numpy as np
 import pandas as pd
+
+_EPOCH = bt.date2num(dt.datetime(1970, 1, 1))  # backtrader's float date of the Unix epoch
+
+
+def date_index(stamps: np.ndarray) -> pd.DatetimeIndex:
+    """backtrader float dates -> a ``DatetimeIndex`` named ``"date"`` (microsecond precision), as
+    the strategy's close history and :func:`~seqfolio.signals.indicators.feed_closes` build it."""
+    micros = np.round((np.asarray(stamps, dtype=float) - _EPOCH) * 86_400_000_000).astype("int64")
+    return pd.DatetimeIndex(micros.astype("datetime64[us]"), name="date")
 
 
 def per_feed_subclass(
