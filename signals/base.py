@@ -74,8 +74,7 @@ class LSTMEstimator(BaseEstimator):
             owner, "validation_fraction", self.validation_fraction, low=0.0, high=1.0,
             high_open=True,
         )  # fmt: skip
-        if self.grad_clip is not None:
-            check_real(owner, "grad_clip", self.grad_clip, low=0.0, low_open=True)
+        check_real(owner, "grad_clip", self.grad_clip, low=0.0, low_open=True, allow_none=True)
         check_real(owner, "winsorize_limit", self.winsorize_limit, low=0.0, low_open=True)
         check_bool(owner, "warm_start", self.warm_start)
         if not isinstance(self.device, str) or not (
