@@ -26,7 +26,6 @@ from torch import nn
 
 from seqfolio.signals._torch import Workers
 
-
 Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
