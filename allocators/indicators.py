@@ -24,7 +24,7 @@ from sklearn.base import clone
 
 from seqfolio import defaults
 from seqfolio._feed_lines import PerFeedIndicator
-from seqfolio._validation import check_int
+from seqfolio._validation import InvalidParameter, check_int
 from seqfolio.data import trailing_returns
 
 __all__ = ["AllocatorWeights"]
@@ -76,9 +76,8 @@ class AllocatorWeights(PerFeedIndicator):
     def __init__(self) -> None:
         p = self.p
         if p.allocator is None or not hasattr(p.allocator, "fit"):
-            raise ValueError(
-                "The 'allocator' parameter of AllocatorWeights must be a seqfolio allocator instance. "
-                f"Got {p.allocator!r} instead."
+            raise InvalidParameter(
+                "AllocatorWeights", "allocator", p.allocator, "a seqfolio allocator instance"
             )
         check_int("AllocatorWeights", "lookback", p.lookback, low=defaults.MIN_LOOKBACK)
         check_int("AllocatorWeights", "refit_every", p.refit_every, low=1)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from seqfolio import defaults
-from seqfolio._validation import check_choice, check_int, check_real
+from seqfolio._validation import InvalidParameter, check_choice, check_int, check_real
 from seqfolio.allocators._base import AllocationError, BaseAllocator
 from seqfolio.allocators._covariance import COVARIANCE_ESTIMATORS
 
@@ -146,9 +146,7 @@ class MeanVariance(BaseAllocator):
             check_real(owner, "target_return", self.target_return)
         bounds = self.weight_bounds
         if not (isinstance(bounds, (tuple, list)) and len(bounds) == 2):
-            raise ValueError(
-                f"The 'weight_bounds' parameter of {owner} must be a (min, max) pair. Got {bounds!r} instead."
-            )
+            raise InvalidParameter(owner, "weight_bounds", bounds, "a (min, max) pair")
         low = check_real(owner, "weight_bounds[0]", bounds[0], low=0.0, high=1.0)
         high = check_real(owner, "weight_bounds[1]", bounds[1], low=0.0, high=1.0, low_open=True)
         if low > high:

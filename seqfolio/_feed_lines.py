@@ -7,10 +7,27 @@ line per feed passed (:func:`per_feed_subclass`), labelled with the feed names f
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 import backtrader as bt
+import numpy as np
 import pandas as pd
+
+_EPOCH = bt.date2num(dt.datetime(1970, 1, 1))  # backtrader's float date of the Unix epoch
+
+
+def date_index(stamps: np.ndarray) -> pd.DatetimeIndex:
+    """backtrader float dates -> a ``DatetimeIndex`` named ``"date"`` (microsecond precision), as
+    the strategy's close history and :func:`~seqfolio.signals.indicators.feed_closes` build it."""
+    micros = np.round((np.asarray(stamps, dtype=float) - _EPOCH) * 86_400_000_000).astype("int64")
+    return pd.DatetimeIndex(micros.astype("datetime64[us]"), name="date")
+
+
+def feed_names(datas: Iterable[Any]) -> list[str]:
+    """Asset names of feeds: the ``name=`` given to ``adddata``, else ``data0``, ``data1``, ..."""
+    return [getattr(d, "_name", "") or f"data{i}" for i, d in enumerate(datas)]
 
 
 def per_feed_subclass(
@@ -24,7 +41,7 @@ def per_feed_subclass(
     datas = [a for a in args if isinstance(a, bt.LineRoot)]
     if not datas:
         raise TypeError(f"{cls.__name__} needs the feeds as positional arguments, e.g. {usage}.")
-    names = tuple(getattr(d, "_name", "") or f"data{i}" for i, d in enumerate(datas))
+    names = tuple(feed_names(datas))
     current = getattr(cls, "_feed_names", None)  # None on the base class, the names on a subclass
     if current == names:
         return cls

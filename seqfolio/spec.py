@@ -17,8 +17,9 @@ True
 from __future__ import annotations
 
 import dataclasses
+import functools
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,25 +74,22 @@ class _TrainWindow(Constraint):
         return "bars (int >= 2) or 'expanding'"
 
 
-def _registered(kind: str) -> Callable[[], list[str]]:
-    def names() -> list[str]:
-        if kind == "allocator":
-            from seqfolio.allocators import allocator_names
-
-            return allocator_names()
-        from seqfolio.pipeline.models import signal_names
-
-        return signal_names()
-
-    return names
-
-
 @dataclass(frozen=True)
 class _Named(Constraint):
     """A registered name (allocators, signals), or an estimator instance passed as it is."""
 
     kind: str
     none: bool = False
+
+    def names(self) -> list[str]:
+        """The registered names, read at each use (names registered later count)."""
+        if self.kind == "allocator":
+            from seqfolio.allocators import allocator_names
+
+            return allocator_names()
+        from seqfolio.pipeline.models import signal_names
+
+        return signal_names()
 
     def check(self, owner: str, name: str, value: object) -> Any:
         if value is None:
@@ -100,7 +98,7 @@ class _Named(Constraint):
             if self.none:
                 return None
         if isinstance(value, str):
-            return OneOf(_registered(self.kind), none=self.none).check(owner, name, value)
+            return OneOf(self.names, none=self.none).check(owner, name, value)
         if self.kind == "allocator":
             return value  # an instance: make_allocator checks it (a class, a non-estimator)
         from seqfolio.allocators.registry import needs_training
@@ -118,7 +116,7 @@ class _Named(Constraint):
         return value
 
     def describe(self) -> str:
-        return ", ".join(_registered(self.kind)()) + (" or none" if self.none else "")
+        return ", ".join(self.names()) + (" or none" if self.none else "")
 
 
 @dataclass(frozen=True)
@@ -502,13 +500,9 @@ def setting_default(name: str) -> Any:
     return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default  # type: ignore[misc]
 
 
-_DEFAULT: list[RebalanceSpec] = []
-
-
+@functools.cache
 def _defaults() -> RebalanceSpec:
-    if not _DEFAULT:
-        _DEFAULT.append(RebalanceSpec())
-    return _DEFAULT[0]
+    return RebalanceSpec()
 
 
 def as_spec(

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from seqfolio._validation import check_bool, check_int, check_real
+from seqfolio._validation import InvalidParameter, check_bool, check_int, check_real
 
 
 def broken_network(where: str, returned: str, consequence: str = "") -> ValueError:
@@ -74,17 +74,13 @@ class LSTMEstimator(BaseEstimator):
             owner, "validation_fraction", self.validation_fraction, low=0.0, high=1.0,
             high_open=True,
         )  # fmt: skip
-        if self.grad_clip is not None:
-            check_real(owner, "grad_clip", self.grad_clip, low=0.0, low_open=True)
+        check_real(owner, "grad_clip", self.grad_clip, low=0.0, low_open=True, allow_none=True)
         check_real(owner, "winsorize_limit", self.winsorize_limit, low=0.0, low_open=True)
         check_bool(owner, "warm_start", self.warm_start)
         if not isinstance(self.device, str) or not (
             self.device in ("auto", "cpu") or self.device.startswith("cuda")
         ):
-            raise ValueError(
-                f"The 'device' parameter of {owner} must be 'auto', 'cpu' or 'cuda[:i]'. "
-                f"Got {self.device!r} instead."
-            )
+            raise InvalidParameter(owner, "device", self.device, "'auto', 'cpu' or 'cuda[:i]'")
         check_int(owner, "n_threads", self.n_threads, low=1, allow_none=True)
         check_bool(owner, "progress", self.progress)
         check_int(owner, "random_state", self.random_state, low=0, allow_none=True)

@@ -39,9 +39,8 @@ FEATURE_NAMES: tuple[str, ...] = (
 #: Features scaled per asset rather than pooled over the panel (their level differs by asset).
 PER_ASSET_FEATURES: tuple[str, ...] = ("ffd",)
 
-#: ADF 5 % critical value (1 lag, constant) quoted in AFML ch. 5 (for reference; the search uses the
-#: critical value statsmodels returns for the series' length).
-ADF_CRITICAL_5PCT = -2.8623
+#: The FFD orders the ``ffd_d="auto"`` search tries, smallest first: 0, 0.1, ..., 1 (AFML ch. 5).
+FFD_GRID: tuple[float, ...] = tuple(k / 10 for k in range(11))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -202,7 +201,7 @@ def min_ffd_d(
     key = {0.01: "1%", 0.05: "5%", 0.10: "10%"}[significance]
     x = np.asarray(log_prices, dtype=float)
     x = x[np.isfinite(x)]
-    ds = np.round(np.arange(0.0, 1.01, 0.1), 10) if grid is None else np.asarray(grid, dtype=float)
+    ds = np.asarray(FFD_GRID if grid is None else grid, dtype=float)
     for d in ds:
         diffed = frac_diff_ffd(x, float(d), threshold)
         diffed = diffed[np.isfinite(diffed)]
@@ -296,7 +295,7 @@ def ffd_orders(
 ) -> np.ndarray:
     """The :func:`min_ffd_d` of each asset's log prices (call it on the training slice only)."""
     out = []
-    longest = max(len(ffd_weights(k / 10, threshold)) for k in range(11))  # the grid's widest
+    longest = max(len(ffd_weights(d, threshold)) for d in FFD_GRID)
     for col in prices.columns:
         logp = np.log(prices[col].to_numpy(dtype=float))
         if np.isfinite(logp).sum() < longest + 30:

@@ -17,11 +17,19 @@ import numpy as np
 import pandas as pd
 
 from seqfolio import defaults
-from seqfolio._validation import check_date, check_int, check_real, is_int, is_real_number
+from seqfolio._validation import (
+    InvalidParameter,
+    check_date,
+    check_int,
+    check_real,
+    is_int,
+    is_real_number,
+)
 from seqfolio.data.frames import check_price_frame, date_label
 from seqfolio.signals.base import LSTMEstimator, broken_network
 from seqfolio.signals.features import (
     FEATURE_NAMES,
+    FFD_GRID,
     PER_ASSET_FEATURES,
     build_features,
     feature_warmup,
@@ -255,15 +263,9 @@ class LSTMForecaster(LSTMEstimator):
         check_int(owner, "sample_stride", self.sample_stride, low=1)
         budget, d = self.epoch_samples, self.ffd_d
         if not (budget is None or budget == "auto" or (is_int(budget) and budget >= 2)):
-            raise ValueError(
-                f"The 'epoch_samples' parameter of {owner} must be 'auto', None or an int >= 2. "
-                f"Got {budget!r} instead."
-            )
+            raise InvalidParameter(owner, "epoch_samples", budget, "'auto', None or an int >= 2")
         if not (d is None or d == "auto" or (is_real_number(d) and 0.0 <= d <= 2.0)):
-            raise ValueError(
-                f"The 'ffd_d' parameter of {owner} must be 'auto', None or a float in [0, 2]. "
-                f"Got {d!r} instead."
-            )
+            raise InvalidParameter(owner, "ffd_d", d, "'auto', None or a float in [0, 2]")
         for name in ("ffd_threshold", "drawdown_threshold", "stress_quantile"):
             check_real(owner, name, getattr(self, name), low=0.0, high=1.0, low_open=True,
                        high_open=True)  # fmt: skip
@@ -279,7 +281,11 @@ class LSTMForecaster(LSTMEstimator):
     def _warmup(self, ffd_d: list[float] | None) -> int:
         return feature_warmup(ffd_d, self.ffd_threshold)
 
-    def _align(self, prices: object, where: str) -> pd.DataFrame:
+    def _predict_input(self, prices: object, method: str) -> tuple[pd.DataFrame, str]:
+        """The prices ``method`` (``predict`` / ``predict_history``) reads, checked: a fitted model,
+        the assets seen in fit (in its order) and enough rows; and the name for its messages."""
+        self._check_fitted(method)
+        where = f"{type(self).__name__}.{method}"
         frame = check_price_frame(prices, where)
         missing = [a for a in self.assets_ if a not in frame.columns]
         extra = [c for c in frame.columns if c not in self.assets_]
@@ -288,7 +294,13 @@ class LSTMForecaster(LSTMEstimator):
                 f"{where}: prices must have the assets seen in fit; missing {[str(m) for m in missing]}, "
                 f"unexpected {[str(e) for e in extra]}."
             )
-        return frame[self.assets_]
+        minimum = self._warmup(self.ffd_d_) + self.window - 1
+        if len(frame) < minimum:
+            raise ValueError(
+                f"{where}: prices need at least {minimum} rows (feature warm-up + window={self.window}); "
+                f"got {len(frame)}."
+            )
+        return frame[self.assets_], where
 
     # ---------------------------------------------------------------------------------------------
     # fit
@@ -483,18 +495,10 @@ class LSTMForecaster(LSTMEstimator):
         if self.ffd_d is None:
             orders = None
         elif self.ffd_d == "auto":
-            orders = [round(0.1 * k, 1) for k in range(1, 11)]
+            orders = FFD_GRID
         else:
             orders = [float(self.ffd_d)]
         return feature_warmup(orders, float(self.ffd_threshold)) + int(self.window) - 1
-
-    def _check_predict_length(self, frame: pd.DataFrame, where: str) -> None:
-        minimum = self._warmup(self.ffd_d_) + self.window - 1
-        if len(frame) < minimum:
-            raise ValueError(
-                f"{where}: prices need at least {minimum} rows (feature warm-up + window={self.window}); "
-                f"got {len(frame)}."
-            )
 
     def predict(self, prices: pd.DataFrame) -> pd.Series:
         """One forecast per asset for the last bar of ``prices``.
@@ -518,10 +522,7 @@ class LSTMForecaster(LSTMEstimator):
             rows, or a network that returns a non-finite forecast for a complete window (broken
             weights: retrain).
         """
-        self._check_fitted("predict")
-        where = f"{type(self).__name__}.predict"
-        frame = self._align(prices, where)
-        self._check_predict_length(frame, where)
+        frame, where = self._predict_input(prices, "predict")
         values = self._forecast(frame, start_bar=len(frame) - 1, where=where)[-1]
         return pd.Series(values, index=pd.Index(self.assets_), name=self.target)
 
@@ -550,10 +551,7 @@ class LSTMForecaster(LSTMEstimator):
             As for :meth:`predict`, and for a ``start`` that is not a date or whose timezone does
             not match the index's.
         """
-        self._check_fitted("predict_history")
-        where = f"{type(self).__name__}.predict_history"
-        frame = self._align(prices, where)
-        self._check_predict_length(frame, where)
+        frame, where = self._predict_input(prices, "predict_history")
         start_bar = 0 if start is None else _start_bar(frame.index, start, where)
         values = self._forecast(frame, start_bar=start_bar, where=where)
         out = pd.DataFrame(values, index=frame.index, columns=pd.Index(self.assets_))

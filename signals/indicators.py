@@ -21,26 +21,16 @@ indicator reads the model as it stands after bar t's timers: trained on closes u
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import backtrader as bt
 import numpy as np
 import pandas as pd
 
-from seqfolio._feed_lines import PerFeedIndicator
+from seqfolio._feed_lines import PerFeedIndicator, date_index
 from seqfolio._validation import check_int
 
 __all__ = ["ForecastIndicator", "feed_closes", "history_needed"]
-
-_EPOCH = bt.date2num(dt.datetime(1970, 1, 1))  # backtrader's float date of the Unix epoch
-
-
-def _to_index(stamps: np.ndarray) -> pd.DatetimeIndex:
-    """backtrader float dates -> DatetimeIndex (microsecond precision, same as RebalanceStrategy)."""
-    micros = np.round((np.asarray(stamps, dtype=float) - _EPOCH) * 86_400_000_000).astype("int64")
-    return pd.DatetimeIndex(micros.astype("datetime64[us]"), name="date")
 
 
 def feed_closes(
@@ -67,11 +57,11 @@ def feed_closes(
     for name, data in zip(names, datas, strict=True):
         size = len(data) if n_bars is None else min(int(n_bars), len(data))
         if size <= 0:  # no bar yet (a late listing): empty, but keep the DatetimeIndex of the rest
-            columns[name] = pd.Series(np.empty(0), index=_to_index(np.empty(0)))
+            columns[name] = pd.Series(np.empty(0), index=date_index(np.empty(0)))
             continue
         stamps = np.asarray(data.lines.datetime.get(size=size), dtype=float)
         closes = np.asarray(data.lines.close.get(size=size), dtype=float)
-        columns[name] = pd.Series(closes, index=_to_index(stamps))
+        columns[name] = pd.Series(closes, index=date_index(stamps))
     frame = pd.DataFrame(columns, columns=list(names)).sort_index()
     frame.index.name = "date"
     if n_bars is not None:
@@ -136,7 +126,7 @@ class ForecastIndicator(PerFeedIndicator):
         check_int("ForecastIndicator", "every", p.every, low=1)
         self._names = self.feed_names
         self._last_model: Any = None
-        self._values = np.full(len(self._names), np.nan)
+        self._latest = np.full(len(self._names), np.nan)
         self._bars_since = 0
         self.n_computed = 0  # predictions made (diagnostics)
 
@@ -168,14 +158,14 @@ class ForecastIndicator(PerFeedIndicator):
     def next(self) -> None:
         model = self.current_model()
         if model is None:
-            self._values = np.full(len(self._names), np.nan)
+            self._latest = np.full(len(self._names), np.nan)
             self._last_model = None
         elif model is not self._last_model or self._bars_since >= self.p.every:
-            self._values = self._compute(model)
+            self._latest = self._compute(model)
             self._last_model = model
             self._bars_since = 0
         self._bars_since += 1
-        for i, value in enumerate(self._values):
+        for i, value in enumerate(self._latest):
             self.lines[i][0] = value
 
     def forecast(self, ago: int = 0) -> pd.Series:

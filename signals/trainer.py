@@ -26,6 +26,8 @@ from torch import nn
 
 from seqfolio.signals._torch import Workers
 
+Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
 
 class Batches(Protocol):
     """What the trainer needs from a dataset."""
@@ -117,10 +119,7 @@ def forward_chunks(
 
 
 def evaluate(
-    model: nn.Module,
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-    data: Batches,
-    workers: Workers | None = None,
+    model: nn.Module, loss_fn: Loss, data: Batches, workers: Workers | None = None
 ) -> float:
     """The loss over the whole data set (outputs are concatenated first, so a Sharpe loss is exact)."""
     model.eval()
@@ -141,7 +140,7 @@ def _draws_random_numbers(model: nn.Module) -> bool:
 
 def batch_gradients(
     model: nn.Module,
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    loss_fn: Loss,
     x: torch.Tensor,
     y: torch.Tensor,
     workers: Workers,
@@ -179,9 +178,6 @@ def batch_gradients(
                 total += piece[i]
         param.grad = total
     return loss.detach()
-
-
-Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 @dataclass(frozen=True)
@@ -369,7 +365,7 @@ class _OneModel:
         self.model.load_state_dict(self.best)
 
     def finish(self) -> None:
-        self.model.load_state_dict(self.best)
+        self.restore_best(0)
         self.model.eval()
 
 

@@ -29,12 +29,13 @@ before the others (backtrader 1.9.78.123). Use ``exactbars=0`` or ``-1`` with su
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import backtrader as bt
 import pandas as pd
 
+from seqfolio._feed_lines import feed_names
 from seqfolio.data.frames import check_price_frame, check_prices
 from seqfolio.data.windows import assets_priced_in
 from seqfolio.strategies.bar_check import checked_feed
@@ -132,11 +133,6 @@ def add_price_feeds(
     for feed in feeds:
         cerebro.adddata(feed, name=feed._name)
     return feeds
-
-
-def feed_names(datas: Iterable[bt.AbstractDataBase]) -> list[str]:
-    """Asset names of feeds: the ``name=`` given to ``adddata``, else ``data0``, ``data1``, ..."""
-    return [getattr(d, "_name", "") or f"data{i}" for i, d in enumerate(datas)]
 
 
 def select_feeds(

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import array
-import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-import backtrader as bt
 import numpy as np
 import pandas as pd
 
-__all__ = ["CloseHistory"]
+from seqfolio._feed_lines import date_index
 
-_EPOCH = bt.date2num(dt.datetime(1970, 1, 1))  # backtrader's float date of the Unix epoch
+__all__ = ["CloseHistory"]
 
 
 def line_tail(line: Any, n: int) -> np.ndarray:
@@ -140,7 +138,6 @@ class CloseHistory:
     def _frame(self, stamps: np.ndarray, closes: np.ndarray) -> pd.DataFrame:
         if not len(stamps):
             return pd.DataFrame(columns=self._columns.copy(), dtype=float)
-        micros = np.round((stamps - _EPOCH) * 86_400_000_000).astype("int64")
-        index = pd.DatetimeIndex(micros.astype("datetime64[us]"), name="date")
+        index = date_index(stamps)
         # its own columns Index: a step renaming it must not rename every later frame's
         return pd.DataFrame(closes, index=index, columns=self._columns.copy(), copy=False)

@@ -31,7 +31,7 @@ from seqfolio.pipeline import (
 )
 from seqfolio.pipeline.orders import plan_orders
 from seqfolio.results import RebalanceRecord
-from seqfolio.spec import DELISTED_POLICIES, RebalanceSpec, as_spec, setting_default, setting_names
+from seqfolio.spec import RebalanceSpec, as_spec, setting_default, setting_names
 from seqfolio.strategies.bar_check import BarCheck, nan_close_error
 from seqfolio.strategies.broker_settings import note_broker_settings
 from seqfolio.strategies.feeds import feed_has_ended, feed_names, select_feeds
@@ -42,7 +42,7 @@ from seqfolio.strategies.schedules import add_schedule_timer
 from seqfolio.strategies.sleeve import Sleeve, check_shared_account
 from seqfolio.strategies.subclassing import missed_next, missed_notify_order, missed_notify_timer
 
-__all__ = ["DELISTED_POLICIES", "RebalanceStrategy", "check_strategy_params"]
+__all__ = ["RebalanceStrategy"]
 
 logger = logging.getLogger("seqfolio.strategies")
 
@@ -53,18 +53,6 @@ _SETTINGS = [name for name in setting_names() if name != "commission"]  # the br
 def _is_default(name: str, value: Any) -> bool:
     default = setting_default(name)
     return value is default or (type(value) is type(default) and value == default)
-
-
-def check_strategy_params(*, owner: str = _OWNER, **settings: Any) -> None:
-    """Check RebalanceStrategy's decision settings without a cerebro (:class:`RebalanceSpec`'s checks).
-
-    Raises
-    ------
-    ValueError
-        ``The 'lookback' parameter of RebalanceStrategy must be an int >= 2. Got 1 instead.`` and
-        the same template for the others.
-    """
-    RebalanceSpec.from_settings(settings, owner=owner)
 
 
 class RebalanceStrategy(bt.Strategy):

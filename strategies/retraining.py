@@ -19,8 +19,8 @@ including the current bar only. :class:`~seqfolio.strategies.RebalanceStrategy` 
             self.retrainer.close()
 
 The retraining rules (training window, failures, bootstrap, warm start, checkpoints) are those of
-:class:`~seqfolio.pipeline.ModelRetrainer`, which the research path uses too; this class only drives it
-from a timer and hands it the feeds' closes. Timing and honesty (docs/architecture.md): a
+:class:`~seqfolio.pipeline.ModelRetrainer`, which the research path uses too; this subclass only drives
+it from a timer and hands it the feeds' closes. Timing and honesty (docs/architecture.md): a
 SESSION_START timer fires once the feeds stand on bar t and before ``next()`` for bar t, so the model
 trained there sees closes up to t; orders placed on that information fill at t+1. The retrain timer is
 added when the controller is created: create it *before* adding your own timers, so that on a bar where
@@ -47,7 +47,7 @@ from seqfolio.strategies.schedules import add_schedule_timer
 __all__ = ["Retrainer", "RetrainRecord", "WalkForward"]
 
 
-class Retrainer:
+class Retrainer(ModelRetrainer):
     """Retrain ``model`` on a schedule from a backtrader strategy's timers (see the module notes).
 
     Parameters
@@ -55,7 +55,9 @@ class Retrainer:
     strategy : backtrader.Strategy
         The owner. A retrain timer is added to it now (tagged ``retrainer=self``).
     model, train_window, warm_start, checkpoint_dir, fit, owner
-        As in :class:`~seqfolio.pipeline.retraining.ModelRetrainer`, which holds the rules.
+        As in :class:`~seqfolio.pipeline.retraining.ModelRetrainer`, which holds the rules and the
+        state (``model``, ``version``, ``history``, ``events``, ``failures``, ``timings``,
+        ``n_loaded``).
     retrain : {"daily", "weekly", "monthly", "quarterly"} or callable, default "quarterly"
         Schedule (anything ``rebalance=`` accepts; :mod:`seqfolio.calendar`).
     start : date-like or None
@@ -66,12 +68,6 @@ class Retrainer:
         The feeds the model trains and predicts on (default: all the strategy's feeds). When given,
         retrains happen only on days these feeds have a bar, so an index feed on another calendar
         does not move them (:class:`~seqfolio.strategies.schedules.TradedSessions`).
-
-    Attributes
-    ----------
-    core : ModelRetrainer
-        The retraining rules and state; ``model``, ``version``, ``history``, ``events``, ``failures``,
-        ``timings`` and ``n_loaded`` read through to it.
     """
 
     def __init__(
@@ -96,31 +92,18 @@ class Retrainer:
         all_names = dict(zip(map(id, strategy.datas), feed_names(strategy.datas), strict=True))
         self.names = [all_names.get(id(d), getattr(d, "_name", "")) for d in self.datas]
         self.retrain_schedule = retrain
-        self.core = ModelRetrainer(
+        super().__init__(
             model, self._closes, train_window=train_window, warm_start=warm_start,
             checkpoint_dir=checkpoint_dir, start=start, fit=fit, owner=owner,
         )  # fmt: skip
         self._bar = self._progress_bar(progress)
-        self.core.on_retrain = lambda record: self._bar.update(1)
+        self.on_retrain = lambda record: self._bar.update(1)
         sessions = None if datas is None else self.datas
         add_schedule_timer(strategy, retrain, sessions, action="retrain", retrainer=self)
 
     def _closes(self, date: pd.Timestamp, n_bars: int | None) -> pd.DataFrame:
         """The feeds' closes up to their current bar (``date`` is that bar; they hold nothing later)."""
         return feed_closes(self.datas, self.names, n_bars)
-
-    # -- read-through state -------------------------------------------------------------------
-    template = property(lambda self: self.core.template)
-    model = property(lambda self: self.core.model)
-    version = property(lambda self: self.core.version)
-    history = property(lambda self: self.core.history)
-    events = property(lambda self: self.core.events)
-    failures = property(lambda self: self.core.failures)
-    last_failure = property(lambda self: self.core.last_failure)
-    timings = property(lambda self: self.core.timings)
-    n_loaded = property(lambda self: self.core.n_loaded)
-    train_window = property(lambda self: self.core.train_window)
-    start = property(lambda self: self.core.start)
 
     # -- progress -----------------------------------------------------------------------------
     def _progress_bar(self, enabled: bool) -> Any:
@@ -134,8 +117,8 @@ class Retrainer:
                     frame = getattr(data.p, "dataname", None)
                     if isinstance(frame, (pd.Series, pd.DataFrame)):
                         index = index.union(pd.DatetimeIndex(frame.index))
-                if self.core.start is not None:
-                    index = index[index >= self.core.start]
+                if self.start is not None:
+                    index = index[index >= self.start]
                 total = count_decisions(index, self.retrain_schedule) or None
             except Exception:  # noqa: BLE001 - a missing total must never stop a backtest
                 total = None
@@ -144,7 +127,7 @@ class Retrainer:
     def close(self) -> None:
         """Close the progress bar and report failed retrains (call from the strategy's ``stop``)."""
         self._bar.close()
-        self.core.close()
+        super().close()
 
     # -- timers --------------------------------------------------------------------------------
     def _now(self) -> pd.Timestamp:
@@ -155,38 +138,22 @@ class Retrainer:
         """Retrain if this is the controller's timer; return True if it was (False otherwise)."""
         if kwargs.get("retrainer") is not self:
             return False
-        self.core.retrain(self._now(), trigger="schedule")
+        self.retrain(self._now(), trigger="schedule")
         return True
 
     def retrain(self, date: pd.Timestamp | None = None, *, trigger: str = "schedule") -> bool:
         """Train a new model on the closes up to the current bar; True if it succeeded."""
-        return self.core.retrain(self._now() if date is None else date, trigger=trigger)
+        return super().retrain(self._now() if date is None else date, trigger=trigger)
 
     # -- using the model ------------------------------------------------------------------------
     def ensure(self, date: pd.Timestamp | None = None) -> Any:
         """The current model, training one first if there is none yet (at most one attempt per bar)."""
-        return self.core.ensure(self._now() if date is None else date)
-
-    def current(self) -> Any:
-        """The current model or None (pass ``retrainer.current`` as a ForecastIndicator's ``model``)."""
-        return self.core.model
-
-    def predict(self, data: pd.DataFrame) -> pd.Series:
-        """``model.predict(data)``, timed into ``timings["predicting"]``."""
-        return self.core.predict(data)
-
-    def history_needed(self) -> int:
-        """Rows of closes the model needs to predict."""
-        return self.core.history_needed()
+        return super().ensure(self._now() if date is None else date)
 
     def indicator(self, **kwargs: Any) -> ForecastIndicator:
         """A :class:`~seqfolio.signals.indicators.ForecastIndicator` over the feeds that follows every
         retrain (call it in the strategy's ``__init__``)."""
         return ForecastIndicator(*self.datas, model=self.current, **kwargs)
-
-    def retrain_table(self) -> pd.DataFrame:
-        """One row per successful retrain."""
-        return self.core.retrain_table()
 
 
 WalkForward = Retrainer

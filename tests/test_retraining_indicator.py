@@ -180,3 +180,21 @@ def test_feed_closes_keeps_dates_when_a_feed_has_no_bar_yet() -> None:
     )
     expected = prices.index[50:100].as_unit("us")
     assert list(frame.index) == list(expected)  # the dates, whatever the index's name and freq
+
+
+def test_forecast_method_returns_the_lines_by_feed_name() -> None:
+    """``ForecastIndicator.forecast()`` reads the lines as a Series (an array attribute named like
+    the base class's reader once hid it: ``forecast()`` raised TypeError)."""
+
+    class Reader(UserStrategy):
+        def next(self) -> None:
+            super().next()
+            self.last = self.fc.forecast()
+
+    prices = synthetic_prices(n_bars=120, n_assets=2)
+    cerebro = bt.Cerebro(stdstats=False)
+    add_price_feeds(cerebro, prices)
+    cerebro.addstrategy(Reader, model=StampModel())
+    strat = cerebro.run()[0]
+    assert list(strat.last.index) == [str(c) for c in prices.columns]
+    assert strat.last.iloc[0] == strat.seen[-1][1]

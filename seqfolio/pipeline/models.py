@@ -125,7 +125,7 @@ def make_model(
         an instance, an unknown setting (the message names the closest and lists the valid ones)
         or a bad value (the estimator's own checks).
     """
-    from seqfolio.allocators import ALLOCATORS, needs_training
+    from seqfolio.allocators import ALLOCATORS, needs_training, trained_allocators
 
     settings = dict(settings or {})
     trained = needs_training(allocator)
@@ -140,7 +140,7 @@ def make_model(
             raise ValueError(
                 f"{owner}: model settings {sorted(settings)} given but no model is used; set a "
                 f"signal ({', '.join(SIGNALS)}) or an allocator that trains a network "
-                f"({', '.join(n for n in ALLOCATORS if needs_training(n))})."
+                f"({', '.join(trained_allocators())})."
             )
         return None
     given = signal if signal is not None else allocator

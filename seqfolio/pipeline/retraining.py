@@ -35,7 +35,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -313,7 +313,7 @@ class ModelRetrainer:
         return self.model
 
     def current(self) -> Any:
-        """The current model or None."""
+        """The current model or None (pass ``retrainer.current`` as a ForecastIndicator's ``model``)."""
         return self.model
 
     def predict(self, data: pd.DataFrame) -> pd.Series:
@@ -345,10 +345,6 @@ class ModelRetrainer:
 
     def retrain_table(self) -> pd.DataFrame:
         """One row per successful retrain."""
-        rows = [
-            {"date": r.date, "version": r.version, "first_bar": r.first_bar, "n_bars": r.n_bars,
-             "seconds": r.seconds, "source": r.source, "trigger": r.trigger}
-            for r in self.history
-        ]  # fmt: skip
         columns = ["date", "version", "first_bar", "n_bars", "seconds", "source", "trigger"]
+        rows = [asdict(r) for r in self.history]
         return pd.DataFrame(rows, columns=columns).set_index("date")
