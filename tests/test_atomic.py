@@ -259,7 +259,6 @@ def test_no_unsafe_loaders_in_the_package() -> None:
             '/ "shared.pickle"',
             "    _SHARED = pickle.load(file)",
             "pickle.dump(shared, file, protocol=pickle.HIGHEST_PROTOCOL)",
-            "    import pickle\n",
             "cloudpickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL)",
             "pickle.loads, blob, key=",
         ]
