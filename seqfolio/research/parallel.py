@@ -179,9 +179,7 @@ def _local_runner(workers: int, folder: str, progress: bool, label: str) -> Iter
         while pending:
             pool = pools[-1]
             try:
-                futures = {
-                    pool.submit(_with_shared, function, items[i]): i for i in sorted(pending)
-                }
+                futures = _submit_all(pool, function, items, sorted(pending))
                 for future in as_completed(futures):
                     out[futures[future]] = future.result()
                     pending.discard(futures[future])
@@ -216,6 +214,24 @@ def _local_runner(workers: int, folder: str, progress: bool, label: str) -> Iter
         yield run_pool
     finally:
         _close_pool(pools[-1], broken=False)  # earlier pools broke and were closed already
+
+
+def _submit_all(
+    pool: ProcessPoolExecutor, function: Callable[[Any, Any], Any], items: Sequence[Any],
+    indices: list[int],
+) -> dict[Any, int]:
+    """Submit ``items[i]`` for each index; a pool that breaks meanwhile raises BrokenProcessPool.
+
+    ``submit`` starts worker processes as it goes: when one dies while a sibling is being started,
+    the pool closes its pipes under ``submit``, which then fails with ``OSError("handle is
+    closed")`` rather than BrokenProcessPool.
+    """
+    try:
+        return {pool.submit(_with_shared, function, items[i]): i for i in indices}
+    except OSError:
+        if not getattr(pool, "_broken", False):
+            raise
+        raise BrokenProcessPool("a worker process died while the pool was starting") from None
 
 
 def _close_pool(pool: ProcessPoolExecutor, *, broken: bool) -> None:
